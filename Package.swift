@@ -1,0 +1,71 @@
+// swift-tools-version:6.0
+// The rnn-* suite: Unix filters that clean text, build vocabularies, encode, train and run
+// recurrent neural networks on the CPU.
+import PackageDescription
+
+// Numeric code is built for AVX2 + FMA (x86-64-v3): without it SIMD FMA lowers to libm calls and
+// gate math runs ~37x slower (docs/PLATFORM.md). Set RNN_PORTABLE=1 to build baseline x86-64
+// binaries (slower, but they run on CPUs without AVX2).
+let portable = Context.environment["RNN_PORTABLE"] == "1"
+let numericFlags: [SwiftSetting] = portable ? [] : [
+    .unsafeFlags(["-Xcc", "-march=x86-64-v3"]),
+]
+let release: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
+func tool(_ name: String, _ deps: [Target.Dependency]) -> Target {
+    .executableTarget(name: name, dependencies: deps + ["RNNCLI", argumentParser], path: "Sources/\(name)",
+                      swiftSettings: numericFlags)
+}
+
+let package = Package(
+    name: "rnn",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "rnn-corpus", targets: ["rnn-corpus"]),
+        .executable(name: "rnn-clean", targets: ["rnn-clean"]),
+        .executable(name: "rnn-vocab", targets: ["rnn-vocab"]),
+        .executable(name: "rnn-encode", targets: ["rnn-encode"]),
+        .executable(name: "rnn-fit", targets: ["rnn-fit"]),
+        .executable(name: "rnn-classify", targets: ["rnn-classify"]),
+        .executable(name: "rnn-sample", targets: ["rnn-sample"]),
+        .library(name: "RNNCore", targets: ["RNNCore"]),
+        .library(name: "RNNText", targets: ["RNNText"]),
+        .library(name: "RNNEngine", targets: ["RNNEngine"]),
+        .library(name: "RNNTrain", targets: ["RNNTrain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian packages.
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Libraries: all logic lives here.
+        .target(name: "RNNCore", dependencies: ["CZlib"], swiftSettings: release),
+        .target(name: "RNNText", dependencies: ["RNNCore", "CPCRE2"], swiftSettings: release),
+        .target(name: "RNNEngine", dependencies: ["RNNCore", "COpenBLAS"], swiftSettings: numericFlags + release),
+        .target(name: "RNNTrain", dependencies: ["RNNCore", "RNNText", "RNNEngine"], swiftSettings: numericFlags + release),
+        .target(name: "RNNCLI", dependencies: ["RNNCore", argumentParser]),
+
+        // Thin executables.
+        tool("rnn-corpus", ["RNNCore", "RNNText"]),
+        tool("rnn-clean", ["RNNCore", "RNNText"]),
+        tool("rnn-vocab", ["RNNCore", "RNNText"]),
+        tool("rnn-encode", ["RNNCore", "RNNText"]),
+        tool("rnn-fit", ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"]),
+        tool("rnn-classify", ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"]),
+        tool("rnn-sample", ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"]),
+
+        // Tests (no PyTorch needed: reference tensors are committed fixtures).
+        .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore"]),
+        .testTarget(name: "RNNTextTests", dependencies: ["RNNCore", "RNNText"]),
+        .testTarget(name: "RNNEngineTests", dependencies: ["RNNCore", "RNNEngine"],
+                    resources: [.copy("Fixtures")], swiftSettings: numericFlags),
+        .testTarget(name: "RNNTrainTests", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"]),
+        .testTarget(name: "CLITests", dependencies: ["RNNCore"]),
+    ]
+)

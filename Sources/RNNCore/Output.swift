@@ -1,0 +1,170 @@
+// Writing output: buffered data to stdout (EPIPE is a quiet stop) and files that appear only
+// when complete (temporary file + rename).
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Buffered writer over a file descriptor. A closed pipe throws ``BrokenPipe``.
+public final class BufferedOutput {
+    private let fd: Int32
+    private var buf: [UInt8] = []
+    private let limit: Int
+    /// Name used in error messages.
+    public let name: String
+
+    /// Writes to `fd` (1 = standard output), flushing every `capacity` bytes.
+    public init(fd: Int32 = 1, name: String = "<stdout>", capacity: Int = 1 << 16) {
+        self.fd = fd
+        self.name = name
+        self.limit = capacity
+        buf.reserveCapacity(capacity + 4096)
+    }
+
+    /// Appends bytes.
+    @inlinable public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try _append(bytes)
+    }
+
+    /// Appends bytes.
+    public func _append(_ bytes: UnsafeRawBufferPointer) throws {
+        buf.append(contentsOf: bytes)
+        if buf.count >= limit { try flush() }
+    }
+
+    /// Appends bytes.
+    public func write(_ bytes: [UInt8]) throws {
+        buf.append(contentsOf: bytes)
+        if buf.count >= limit { try flush() }
+    }
+
+    /// Appends one byte.
+    public func write(byte: UInt8) throws {
+        buf.append(byte)
+        if buf.count >= limit { try flush() }
+    }
+
+    /// Appends UTF-8 text.
+    public func write(_ text: String) throws {
+        var s = text
+        try s.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Writes everything buffered to the descriptor.
+    public func flush() throws {
+        var off = 0
+        let count = buf.count
+        try buf.withUnsafeBytes { p in
+            while off < count {
+                let n = Glibc.write(fd, p.baseAddress! + off, count - off)
+                if n < 0 {
+                    let e = errno
+                    if e == EINTR { continue }
+                    if e == EPIPE { throw BrokenPipe() }
+                    throw RNNError(path: name, "write failed: \(String(cString: strerror(e)))")
+                }
+                off += n
+            }
+        }
+        buf.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A file that appears at its path only when complete: data goes to a temporary file in the same
+/// folder, which ``commit()`` renames over the destination. If the writer is dropped without
+/// commit (an error, an interruption), the temporary file is removed and the destination is left
+/// as it was.
+public final class AtomicFile {
+    /// Destination path.
+    public let path: String
+    /// Temporary path that receives the data.
+    public let tempPath: String
+    private var fd: Int32
+    private var committed = false
+    private var buf: [UInt8] = []
+
+    /// Creates the temporary file next to `path`.
+    public init(path: String) throws {
+        self.path = path
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[..<$0]) } ?? "."
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        if base.isEmpty { throw RNNError(path: path, "output path names a folder, expected a file name") }
+        tempPath = (dir.isEmpty ? "/" : dir + "/") + ".\(base).tmp-\(getpid())"
+        fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            throw RNNError(path: path, "cannot create output file: \(String(cString: strerror(errno)))")
+        }
+        buf.reserveCapacity(1 << 20)
+    }
+
+    deinit {
+        if !committed {
+            if fd >= 0 { close(fd) }
+            unlink(tempPath)
+        }
+    }
+
+    /// Appends bytes.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if bytes.count >= 1 << 20 {
+            try flushBuffer()
+            try rawWrite(bytes)
+            return
+        }
+        buf.append(contentsOf: bytes)
+        if buf.count >= 1 << 20 { try flushBuffer() }
+    }
+
+    /// Appends bytes.
+    public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+
+    /// Appends UTF-8 text.
+    public func write(_ text: String) throws {
+        var s = text
+        try s.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
+    }
+
+    private func flushBuffer() throws {
+        let b = buf
+        buf.removeAll(keepingCapacity: true)
+        try b.withUnsafeBytes { try rawWrite($0) }
+    }
+
+    private func rawWrite(_ p: UnsafeRawBufferPointer) throws {
+        var off = 0
+        while off < p.count {
+            let n = Glibc.write(fd, p.baseAddress! + off, p.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw RNNError(path: path, "write failed: \(String(cString: strerror(errno)))")
+            }
+            off += n
+        }
+    }
+
+    /// Flushes, closes and renames the temporary file over the destination.
+    public func commit() throws {
+        try flushBuffer()
+        if fsync(fd) != 0 && errno != EINVAL {
+            throw RNNError(path: path, "cannot flush output file: \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+        fd = -1
+        if rename(tempPath, path) != 0 {
+            let e = errno
+            unlink(tempPath)
+            committed = true
+            throw RNNError(path: path, "cannot write output file: \(String(cString: strerror(e)))")
+        }
+        committed = true
+    }
+
+    /// Writes `bytes` to `path` atomically.
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        let f = try AtomicFile(path: path)
+        try f.write(bytes)
+        try f.commit()
+    }
+}

@@ -1,0 +1,2 @@
+// RNNEngine module.
+import RNNCore

@@ -1,0 +1,2 @@
+// RNNText module.
+import RNNCore

@@ -1,0 +1,2 @@
+// RNNTrain module.
+import RNNCore

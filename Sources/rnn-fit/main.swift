@@ -1,0 +1,10 @@
+import ArgumentParser
+import RNNCLI
+import RNNCore
+
+struct Command: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rnn-fit", abstract: "Not implemented yet.")
+    func run() throws { throw RNNError("not implemented yet") }
+}
+
+CLI.main(Command.self)
