@@ -1,2 +1,0 @@
-// RNNText module.
-import RNNCore

@@ -1,0 +1,154 @@
+// The record stream: JSON Lines objects with a `text` field (every other field passes through
+// untouched), or plain text with one record per line.
+import RNNCore
+
+/// How input lines are interpreted.
+public enum RecordFormat: String, CaseIterable, Sendable {
+    /// Decided per input from its first non-blank line: `{` means JSON Lines, else plain text.
+    case auto
+    /// Every non-blank line must be a JSON object.
+    case jsonl
+    /// Every line is one record's text.
+    case text
+}
+
+/// One record, as a view into the line it came from (valid only inside the reader's callback).
+public struct Record {
+    /// The raw line (no newline).
+    public let line: UnsafeRawBufferPointer
+    /// Top-level members of a JSON record; nil for plain text.
+    public let spans: JSONRecordSpans?
+    /// Index of the `text` member in `spans`.
+    public let textIndex: Int?
+    /// Input name and 1-based line number, for messages.
+    public let source: String
+    public let lineNumber: Int
+
+    /// True when the record came from a JSON Lines input.
+    public var isJSON: Bool { spans != nil }
+
+    /// The text as UTF-8 bytes (JSON escapes decoded).
+    public func text() -> [UInt8] {
+        guard let spans, let ti = textIndex else { return Array(line) }
+        let v = spans.members[ti].value
+        return JSONScanner.decodeString(line, (v.lowerBound + 1)..<(v.upperBound - 1))
+    }
+
+    /// Appends the text's UTF-8 bytes to `out`.
+    public func appendText(to out: inout [UInt8]) {
+        guard let spans, let ti = textIndex else { out.append(contentsOf: line); return }
+        let v = spans.members[ti].value
+        JSONScanner.decodeString(line, (v.lowerBound + 1)..<(v.upperBound - 1), into: &out)
+    }
+
+    /// The raw JSON value of member `name` (e.g. `"pos"` with quotes, or `7`), or nil.
+    public func rawField(_ name: StaticString) -> UnsafeRawBufferPointer? {
+        guard let spans, let i = spans.index(of: name, in: line) else { return nil }
+        return UnsafeRawBufferPointer(rebasing: line[spans.members[i].value])
+    }
+
+    /// The value of member `name` when it is a string (a number is given as its JSON text).
+    public func stringField(_ name: StaticString) -> String? {
+        guard let raw = rawField(name), raw.count > 0 else { return nil }
+        if raw[0] == UInt8(ascii: "\"") {
+            return String(decoding: JSONScanner.decodeString(raw, 1..<(raw.count - 1)), as: UTF8.self)
+        }
+        if raw[0] == UInt8(ascii: "n") { return nil }  // null
+        return String(decoding: raw, as: UTF8.self)
+    }
+
+    /// Writes the record as one JSON object line: every member except those named in `drop` is
+    /// copied byte for byte in its original order, `text` (when `newText` is given) is replaced
+    /// in place, then `extra` members (key, raw JSON value) are appended. Plain-text records
+    /// become `{"text": ...}` followed by `extra`. Ends with `\n`.
+    public func writeJSON(newText: UnsafeRawBufferPointer?, drop: [String] = [], extra: [(String, [UInt8])] = [],
+                          into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        var first = true
+        func sep() { if !first { out.append(UInt8(ascii: ",")) }; first = false }
+        if let spans {
+            for (i, m) in spans.members.enumerated() {
+                let keyBytes = UnsafeRawBufferPointer(rebasing: line[m.key])
+                if !drop.isEmpty || !extra.isEmpty {
+                    let key = String(decoding: JSONScanner.decodeString(line, m.key), as: UTF8.self)
+                    if drop.contains(key) || extra.contains(where: { $0.0 == key }) { continue }
+                }
+                sep()
+                out.append(UInt8(ascii: "\""))
+                out.append(contentsOf: keyBytes)
+                out.append(UInt8(ascii: "\""))
+                out.append(UInt8(ascii: ":"))
+                if i == textIndex, let newText {
+                    JSONWriter.appendString(newText, into: &out)
+                } else {
+                    out.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[m.value]))
+                }
+            }
+        } else if !drop.contains("text") {
+            sep()
+            out.append(contentsOf: Array("\"text\":".utf8))
+            JSONWriter.appendString(newText ?? line, into: &out)
+        }
+        for (k, v) in extra {
+            sep()
+            JSONWriter.appendString(k, into: &out)
+            out.append(UInt8(ascii: ":"))
+            out.append(contentsOf: v)
+        }
+        out.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
+    }
+}
+
+/// Reads records from files or stdin (plain or gzip), one callback per record.
+///
+/// Blank lines are skipped in JSON Lines inputs. A line that is not a JSON object, or an object
+/// without a string `text`, is an error naming the input and the line; `requireText: false`
+/// accepts objects without `text` (tools that read other fields).
+public struct RecordReader {
+    public var paths: [String]
+    public var format: RecordFormat
+    public var requireText: Bool
+
+    /// Reads `paths` in order (`["-"]` or empty: stdin).
+    public init(paths: [String], format: RecordFormat = .auto, requireText: Bool = true) {
+        self.paths = paths.isEmpty ? ["-"] : paths
+        self.format = format
+        self.requireText = requireText
+    }
+
+    /// Calls `body` with every record of every input, in order.
+    public func forEach(_ body: (Record) throws -> Void) throws {
+        for path in paths {
+            let reader = try LineReader(path: path)
+            var mode: RecordFormat = format
+            while let line = try reader.next() {
+                if mode == .auto {
+                    var i = 0
+                    while i < line.count && (line[i] == 0x20 || line[i] == 0x09) { i += 1 }
+                    if i == line.count { continue }  // undecided until a non-blank line
+                    mode = line[i] == UInt8(ascii: "{") ? .jsonl : .text
+                }
+                if mode == .text {
+                    try body(Record(line: line, spans: nil, textIndex: nil, source: reader.name, lineNumber: reader.lineNumber))
+                    continue
+                }
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                let spans: JSONRecordSpans
+                do {
+                    spans = try JSONRecordSpans(line)
+                } catch let e as JSONSyntaxError {
+                    throw RNNError(path: reader.name, line: reader.lineNumber, "not a JSON object: \(e.description) (use --format text for plain text input)")
+                }
+                let ti = spans.index(of: "text", in: line)
+                if let ti {
+                    if line[spans.members[ti].value.lowerBound] != UInt8(ascii: "\"") {
+                        throw RNNError(path: reader.name, line: reader.lineNumber, "the \"text\" field is not a string")
+                    }
+                } else if requireText {
+                    throw RNNError(path: reader.name, line: reader.lineNumber, "record has no \"text\" field (every JSON record needs a \"text\" string)")
+                }
+                try body(Record(line: line, spans: spans, textIndex: ti, source: reader.name, lineNumber: reader.lineNumber))
+            }
+        }
+    }
+}
