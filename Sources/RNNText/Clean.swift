@@ -64,7 +64,8 @@ public final class TextCleaner {
 
     // ASCII byte classes.
     private static let keepByte: UInt8 = 0, upper: UInt8 = 1, space: UInt8 = 2, lt: UInt8 = 3, sepPunct: UInt8 = 4
-    private let classes: UnsafeMutablePointer<UInt8>   // [128]
+    private let classes: UnsafeMutablePointer<UInt8>   // [128]: 0 keep, 1 upper, 2 space, 3 '<', 4 separate punct
+    private let asciiMap: UnsafeMutablePointer<UInt8>  // [128]: output byte of a word byte (lowercased)
     private var out: UnsafeMutablePointer<UInt8>
     private var outCap: Int
     private var repaired: [UInt8] = []
@@ -87,12 +88,14 @@ public final class TextCleaner {
             }
         }
         classes[Int(UInt8(ascii: "<"))] = TextCleaner.lt
+        asciiMap = .allocate(capacity: 128)
+        for b in 0..<128 { asciiMap[b] = classes[b] == TextCleaner.upper ? UInt8(b) | 0x20 : UInt8(b) }
         outCap = 1 << 16
         out = .allocate(capacity: outCap)
         regexes = try options.removePatterns.map { try PCRE2Regex($0) }
     }
 
-    deinit { classes.deallocate(); out.deallocate() }
+    deinit { classes.deallocate(); asciiMap.deallocate(); out.deallocate() }
 
     /// Cleans `input` (UTF-8; invalid sequences are replaced by U+FFFD and counted in
     /// ``lastInvalidCount``). Returns the cleaned bytes, valid until the next call, or nil when the
@@ -139,6 +142,7 @@ public final class TextCleaner {
         let s = p.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let out = self.out
         let cls = classes
+        let map = asciiMap
         let keepCase = options.keepCase
         var i = 0, o = 0
         var inSpace = false
@@ -146,15 +150,23 @@ public final class TextCleaner {
         while i < n {
             let b = s[i]
             if b < 0x80 {
-                switch cls[Int(b)] {
-                case TextCleaner.keepByte:
-                    out[o] = b; o += 1; inSpace = false; i += 1
-                case TextCleaner.upper:
-                    out[o] = b | 0x20; o += 1; inSpace = false; i += 1
-                case TextCleaner.space:
+                let k = cls[Int(b)]
+                if k <= 1 {
+                    // Run of word bytes: copy, lowercasing through the map.
+                    out[o] = map[Int(b)]; o += 1; i += 1
+                    while i < n {
+                        let c = s[i]
+                        if c >= 0x80 || cls[Int(c)] > 1 { break }
+                        out[o] = map[Int(c)]; o += 1; i += 1
+                    }
+                    inSpace = false
+                    continue
+                }
+                switch k {
+                case 2:  // whitespace or removed punctuation
                     if !inSpace { out[o] = 0x20; o += 1; inSpace = true }
                     i += 1
-                case TextCleaner.lt:
+                case 3:
                     // A tag `<[^>]*>` becomes a space; an unclosed `<` is punctuation.
                     if !noCloseAfter, let gt = memchr(s + i + 1, 0x3E, n - i - 1) {
                         if !inSpace { out[o] = 0x20; o += 1; inSpace = true }
@@ -172,7 +184,7 @@ public final class TextCleaner {
                         }
                         i += 1
                     }
-                default:  // sepPunct
+                default:  // 4: punctuation kept as its own token
                     if !inSpace { out[o] = 0x20; o += 1 }
                     out[o] = b; out[o + 1] = 0x20; o += 2; inSpace = true
                     i += 1
