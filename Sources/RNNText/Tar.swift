@@ -75,7 +75,10 @@ public final class TarReader {
             let start = offset
             let n = try header.withUnsafeMutableBytes { try readFully($0.baseAddress!, 512) }
             if n == 0 { finished = true; return nil }
-            if n < 512 { throw truncated("a member header") }
+            if n < 512 {
+                if start == 0 { throw RNNError("\(source.name):0: not a tar archive (only \(n) bytes); expected a .tar, .tar.gz or a folder") }
+                throw truncated("a member header")
+            }
             if header.allSatisfy({ $0 == 0 }) { finished = true; return nil }
             guard checksumOK() else {
                 if first {
