@@ -25,9 +25,9 @@ struct Command: ParsableCommand {
         warning on standard error; --strict makes it an error naming the line. An empty input \
         gives an empty output and exit status 0.
 
-        Example:
-          rnn-corpus ../shared/data/aclImdb_v1.tar.gz --split train | rnn-clean > train.jsonl
-          echo 'Great <br />movie!!' | rnn-clean        # -> "great movie "
+        Examples:
+          rnn-corpus aclImdb_v1.tar.gz --split train | rnn-clean > train.jsonl
+          echo 'Great <br />movie!!' | rnn-clean       # prints "great movie "
         """)
 
     @OptionGroup var inputs: InputOptions

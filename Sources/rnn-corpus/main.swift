@@ -27,8 +27,9 @@ struct Command: ParsableCommand {
 
         Invalid UTF-8 in a file is replaced by U+FFFD and counted in a warning on standard error.
 
-        Example:
-          rnn-corpus ../shared/data/aclImdb_v1.tar.gz --split train | rnn-clean > train.jsonl
+        Examples:
+          rnn-corpus ../shared/data/aclImdb_v1.tar.gz --split train > train.jsonl
+          rnn-corpus aclImdb/ --split test --limit 100 | rnn-clean
         """)
 
     @Argument(help: "A .tar, .tar.gz or folder holding <root>/<split>/<label>/<file>.")
