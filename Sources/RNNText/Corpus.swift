@@ -134,6 +134,7 @@ public struct CorpusReader {
         while let e = try tar.next() {
             var parts = e.path.split(separator: "/", omittingEmptySubsequences: true)
             while parts.first == "." { parts.removeFirst() }
+            if parts.isEmpty { continue }   // "./"
             if rootParts == nil {
                 if let top = parts.first, (parts.count > 1 || e.kind == .directory), !looksLikeSplit(String(top)) {
                     rootParts = [top]

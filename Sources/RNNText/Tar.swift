@@ -43,7 +43,14 @@ public final class TarReader {
 
     /// Reads exactly `count` bytes; returns how many were available before the end of data.
     private func readFully(_ p: UnsafeMutableRawPointer, _ count: Int) throws -> Int {
-        let n = try source.read(into: p, count: count)
+        let n: Int
+        do {
+            n = try source.read(into: p, count: count)
+        } catch let e as RNNError {
+            // A gzip error: say which member was being read.
+            guard let c = current else { throw e }
+            throw RNNError(e.message + " (while reading tar member '\(c.path)')")
+        }
         offset += n
         return n
     }
