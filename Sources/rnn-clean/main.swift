@@ -11,11 +11,11 @@ struct Command: ParsableCommand {
         commandName: "rnn-clean",
         abstract: "Clean text the way the PyTorch/torchtext IMDB tutorials do, exactly.",
         discussion: """
-        Default cleaning (byte-identical to Python's str.lower + three re.sub calls):
-          1. lowercase (Python's str.lower: full Unicode mapping, U+0130 and final sigma included)
+        Default cleaning, byte-identical to Python's str.lower + three re.sub calls:
+          1. lowercase like Python's str.lower (full Unicode mapping, final sigma)
           2. every HTML tag <[^>]*> -> one space
-          3. every character of !"#$%&()*+,-./:;<=>?@[]^_`{|}~ -> one space (not ' and not \\)
-          4. every run of whitespace (Python's \\s, e.g. U+00A0, U+0085, U+2028) -> one space
+          3. each of !"#$%&()*+,-./:;<=>?@[]^_`{|}~ -> one space (' and \\ stay)
+          4. every run of whitespace (Python's \\s: also U+00A0, U+0085, ...) -> ' '
           5. records whose result is empty or a single space are dropped
 
         Plain text in: one record per line, cleaned lines out. JSON Lines in: the same records \
