@@ -2,6 +2,11 @@ import ArgumentParser
 import RNNCLI
 import RNNCore
 import RNNText
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension RecordFormat: ExpressibleByArgument {}
 extension PunctuationMode: ExpressibleByArgument {}
@@ -52,16 +57,31 @@ struct Command: ParsableCommand {
     @Option(name: [.short, .long], help: "Write to this file (appears only when complete) instead of standard output.")
     var output: String?
 
+    @Flag(name: .long, help: "Print records read, written and dropped, and the speed, on standard error.")
+    var stats = false
+
     func run() throws {
         let cleaner = try TextCleaner(options: CleanOptions(keepCase: keepCase, punctuation: punctuation, removePatterns: remove))
         let stream = CleanStream(reader: RecordReader(paths: inputs.paths, format: format), cleaner: cleaner, strict: strict)
         let sink = try OutputSink(path: output)
+        let t0 = monotonicSeconds()
         let st = try stream.run(into: sink)
         try sink.finish()
+        if stats {
+            let dt = max(monotonicSeconds() - t0, 1e-9)
+            Diagnostics.line("rnn-clean: \(formatThousands(st.recordsIn)) records read, \(formatThousands(st.recordsOut)) written, \(formatThousands(st.recordsIn - st.recordsOut)) dropped (empty after cleaning); \(formatFixed(Double(st.bytesIn) / 1e6, 1)) MB in \(formatFixed(dt, 3)) s = \(formatFixed(Double(st.bytesIn) / 1e6 / dt, 0)) MB/s")
+        }
         if st.invalidSequences > 0 {
             Diagnostics.line("rnn-clean: warning: \(formatThousands(st.invalidSequences)) invalid UTF-8 sequence(s) replaced by U+FFFD (first at \(st.firstInvalid ?? "?"))")
         }
     }
+}
+
+/// Seconds on the monotonic clock.
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
 CLI.main(Command.self)

@@ -153,7 +153,7 @@ final class CleanCLITests: XCTestCase {
         let r = try T.run("rnn-clean", ["--help"])
         XCTAssertEqual(r.0, 0)
         let help = String(decoding: r.1, as: UTF8.self)
-        for s in ["--format", "--keep-case", "--punctuation", "--remove", "--strict", "--output", "Examples:", "str.lower"] {
+        for s in ["--format", "--keep-case", "--punctuation", "--remove", "--strict", "--output", "--stats", "Examples:", "str.lower"] {
             XCTAssertTrue(help.contains(s), "help lacks \(s)")
         }
     }

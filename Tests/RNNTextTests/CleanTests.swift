@@ -18,6 +18,7 @@ final class CleanTests: XCTestCase {
         XCTAssertEqual(try clean("a < b"), "a b")                       // unclosed < is punctuation
         XCTAssertEqual(try clean("<<a>b"), " b")
         XCTAssertEqual(try clean("x<y"), "x y")
+        XCTAssertEqual(try clean("a <b\nc> d"), "a d")                 // [^>] spans newlines
         XCTAssertNil(try clean(""))
         XCTAssertNil(try clean("<br /><br />!!! "))                     // dropped: only a space left
         XCTAssertEqual(try clean("İ ΑΣ ΑΣΑ Σ"), "i\u{307} ας ασα σ")     // U+0130, final sigma
@@ -89,5 +90,15 @@ final class CleanTests: XCTestCase {
         XCTAssertEqual(bad.withUnsafeBytes { UTF8Repair.repair($0, into: &out) }, 1)
         XCTAssertEqual(out, [0x61, 0xEF, 0xBF, 0xBD, 0x62])
         XCTAssertNil(Array("héllo wörld ✓ 😀".utf8).withUnsafeBytes { UTF8Repair.firstInvalid($0) })
+    }
+}
+
+final class UnicodeTablesTests: XCTestCase {
+    /// The committed tables are what this machine's python3 generates (else regenerate them).
+    func testTablesMatchThisPython() throws {
+        let generated = try python3("gen_unicode_tables.py", [])
+        let committed = try Data(contentsOf: URL(fileURLWithPath: packageRoot + "/Sources/RNNText/UnicodeTables.swift"))
+        XCTAssertTrue(generated == committed,
+                      "Sources/RNNText/UnicodeTables.swift is stale for this python3; run: python3 scripts/reference/gen_unicode_tables.py > Sources/RNNText/UnicodeTables.swift")
     }
 }
