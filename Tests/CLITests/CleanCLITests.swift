@@ -91,6 +91,18 @@ final class CleanCLITests: XCTestCase {
         XCTAssertEqual(String(decoding: k.1, as: UTF8.self), "Don't , STOP\n")
     }
 
+    func testGzipInputsAndOutputFile() throws {
+        let dir = T.tempDir("clean-gz")
+        try Data("{\"text\":\"A, b\"}\n".utf8).write(to: URL(fileURLWithPath: dir + "/a.jsonl"))
+        try Data("C; D\n".utf8).write(to: URL(fileURLWithPath: dir + "/b.txt"))
+        XCTAssertEqual(try T.sh("gzip \"$0/a.jsonl\"", [dir]).0, 0)
+        let r = try T.run("rnn-clean", [dir + "/a.jsonl.gz", dir + "/b.txt", "-o", dir + "/out"])
+        XCTAssertEqual(r.0, 0, r.2)
+        XCTAssertTrue(r.1.isEmpty)
+        XCTAssertEqual(String(decoding: try Data(contentsOf: URL(fileURLWithPath: dir + "/out")), as: UTF8.self),
+                       "{\"text\":\"a b\"}\nc d\n")
+    }
+
     func testEmptyInputGivesNoOutput() throws {
         let r = try T.run("rnn-clean", [], stdin: Data())
         XCTAssertEqual(r.0, 0)
