@@ -89,7 +89,11 @@ public final class TarReader {
             if header.allSatisfy({ $0 == 0 }) { finished = true; return nil }
             guard checksumOK() else {
                 if first {
-                    throw RNNError("\(source.name):\(start): not a tar archive (bad header checksum at byte \(start)); expected a .tar, .tar.gz or a folder")
+                    var kind = "bad header checksum at byte \(start)"
+                    if header.starts(with: [0x42, 0x5A, 0x68]) { kind = "it is bzip2-compressed; decompress it first (bunzip2)" }
+                    if header.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A]) { kind = "it is xz-compressed; decompress it first (xz -d)" }
+                    if header.starts(with: [0x50, 0x4B, 0x03, 0x04]) { kind = "it is a zip file; unzip it and pass the folder" }
+                    throw RNNError("\(source.name):\(start): not a tar archive (\(kind)); expected a .tar, .tar.gz or a folder")
                 }
                 throw RNNError("\(source.name):\(start): corrupt tar archive: bad header checksum at byte offset \(start); the file is damaged, download or copy it again")
             }
