@@ -76,6 +76,16 @@ final class CorpusCLITests: XCTestCase {
             XCTAssertTrue(name == "bad.tar.gz" || r.2.contains("member 'aclImdb/"), r.2)
             XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no partial output file")
         }
+        // Unreadable input (root reads any file: use one whose read fails), other compressors.
+        if getuid() == 0 {
+            T.assertError(try T.run("rnn-corpus", ["/proc/self/mem"]), "rnn-corpus", "/proc/self/mem: read error")
+        } else {
+            let p = dir + "/locked.tar"
+            _ = FileManager.default.createFile(atPath: p, contents: Data(count: 1024), attributes: [.posixPermissions: 0])
+            T.assertError(try T.run("rnn-corpus", [p]), "rnn-corpus", "cannot open")
+        }
+        try Data([0x42, 0x5A, 0x68, 0x39] + [UInt8](repeating: 7, count: 600)).write(to: URL(fileURLWithPath: dir + "/x.tar.bz2"))
+        T.assertError(try T.run("rnn-corpus", [dir + "/x.tar.bz2"]), "rnn-corpus", "x.tar.bz2:0: not a tar archive (it is bzip2-compressed")
         // A folder without the layout; an empty file.
         T.assertError(try T.run("rnn-corpus", [dir]), "rnn-corpus", "no records found")
         _ = FileManager.default.createFile(atPath: dir + "/empty.tar", contents: Data())
