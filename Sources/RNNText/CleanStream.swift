@@ -1,26 +1,39 @@
 // Streaming drivers for rnn-clean and rnn-corpus: records in, records out, through an
 // OutputSink that is either standard output or a file that appears only when complete.
 import RNNCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Where a tool's data goes: standard output (a closed pipe throws ``BrokenPipe``), or a file
 /// written atomically (it appears only after ``finish()``; an error leaves no partial file).
+///
+/// When standard output is a terminal, every write is flushed at once (interactive use).
 public final class OutputSink {
     private let stdout: BufferedOutput?
     private let file: AtomicFile?
+    private let flushEachWrite: Bool
 
     /// `path` nil or "-": standard output.
     public init(path: String?) throws {
         if let path, path != "-" {
-            file = try AtomicFile(path: path); stdout = nil
+            file = try AtomicFile(path: path); stdout = nil; flushEachWrite = false
         } else {
-            stdout = BufferedOutput(capacity: 1 << 17); file = nil
+            stdout = BufferedOutput(capacity: 1 << 17); file = nil; flushEachWrite = isatty(1) != 0
         }
     }
 
     /// Appends bytes.
     @inline(__always)
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        if let stdout { try stdout.write(bytes) } else { try file!.write(bytes) }
+        if let stdout {
+            try stdout.write(bytes)
+            if flushEachWrite { try stdout.flush() }
+        } else {
+            try file!.write(bytes)
+        }
     }
 
     /// Appends bytes.
