@@ -163,10 +163,28 @@ _rnn-clean() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
-    local -a repeating_options=()
-    local -a non_repeating_options=()
-    __rnn-clean_offer_flags_options 0
+    local -a non_repeating_flags=(--keep-case --strict --stats -h --help)
+    local -a repeating_options=(--remove)
+    local -a non_repeating_options=(--format --punctuation -o --output)
+    __rnn-clean_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
+        __rnn-clean_add_completions -W 'auto'$'\n''jsonl'$'\n''text'
+        return
+        ;;
+    '--punctuation')
+        __rnn-clean_add_completions -W 'remove'$'\n''separate'$'\n''keep'
+        return
+        ;;
+    '--remove')
+        return
+        ;;
+    '-o'|'--output')
+        return
+        ;;
+    esac
 
     # Offer subcommand / subcommand argument completions
     local -r subcommand="${unparsed_words[0]}"

@@ -20,7 +20,7 @@ function __rnn-clean_parse_tokens -S
     set -l unparsed_tokens (__rnn-clean_tokens -pc)
     switch $unparsed_tokens[1]
     case 'rnn-clean'
-        __rnn-clean_parse_subcommand 0 'h/help'
+        __rnn-clean_parse_subcommand -r 1 'format=' 'keep-case' 'punctuation=' 'remove=+' 'strict' 'o/output=' 'stats' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __rnn-clean_parse_subcommand -r 1 
@@ -77,5 +77,12 @@ function __rnn-clean_custom_completion
 end
 
 complete -c 'rnn-clean' -f
+complete -c 'rnn-clean' -n '__rnn-clean_should_offer_completions_for_flags_or_options "rnn-clean" format' -l 'format' -d 'Input format: auto (JSON Lines if the first non-blank line starts with \'{\'), jsonl or text.' -rfka 'auto jsonl text'
+complete -c 'rnn-clean' -n '__rnn-clean_should_offer_completions_for_flags_or_options "rnn-clean" keep-case' -l 'keep-case' -d 'Keep upper case (deviation from the reference).'
+complete -c 'rnn-clean' -n '__rnn-clean_should_offer_completions_for_flags_or_options "rnn-clean" punctuation' -l 'punctuation' -d 'Punctuation: remove (reference: each becomes a space), separate (kept as its own token), keep.' -rfka 'remove separate keep'
+complete -c 'rnn-clean' -n '__rnn-clean_should_offer_completions_for_flags_or_options "rnn-clean"' -l 'remove' -d 'Also replace every match of this PCRE2 regex by a space; repeatable.' -rfka ''
+complete -c 'rnn-clean' -n '__rnn-clean_should_offer_completions_for_flags_or_options "rnn-clean" strict' -l 'strict' -d 'Fail on invalid UTF-8 (with its line number) instead of replacing it by U+FFFD.'
+complete -c 'rnn-clean' -n '__rnn-clean_should_offer_completions_for_flags_or_options "rnn-clean" o output' -s 'o' -l 'output' -d 'Write to this file (appears only when complete) instead of standard output.' -rfka ''
+complete -c 'rnn-clean' -n '__rnn-clean_should_offer_completions_for_flags_or_options "rnn-clean" stats' -l 'stats' -d 'Print records read, written and dropped, and the speed, on standard error.'
 complete -c 'rnn-clean' -n '__rnn-clean_should_offer_completions_for_flags_or_options "rnn-clean" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'rnn-clean' -n '__rnn-clean_should_offer_completions_for_positional "rnn-clean" -eq 1' -fa 'help' -d 'Show subcommand help information.'

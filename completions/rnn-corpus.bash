@@ -163,10 +163,29 @@ _rnn-corpus() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
-    local -a repeating_options=()
-    local -a non_repeating_options=()
-    __rnn-corpus_offer_flags_options 0
+    local -a non_repeating_flags=(--include-unlabeled --stats -h --help)
+    local -a repeating_options=(--split --labels)
+    local -a non_repeating_options=(--limit --root -o --output)
+    __rnn-corpus_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--split')
+        return
+        ;;
+    '--labels')
+        return
+        ;;
+    '--limit')
+        return
+        ;;
+    '--root')
+        return
+        ;;
+    '-o'|'--output')
+        return
+        ;;
+    esac
 
     # Offer subcommand / subcommand argument completions
     local -r subcommand="${unparsed_words[0]}"

@@ -20,7 +20,7 @@ function __rnn-corpus_parse_tokens -S
     set -l unparsed_tokens (__rnn-corpus_tokens -pc)
     switch $unparsed_tokens[1]
     case 'rnn-corpus'
-        __rnn-corpus_parse_subcommand 0 'h/help'
+        __rnn-corpus_parse_subcommand 1 'split=+' 'labels=+' 'include-unlabeled' 'limit=' 'root=' 'o/output=' 'stats' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __rnn-corpus_parse_subcommand -r 1 
@@ -77,5 +77,12 @@ function __rnn-corpus_custom_completion
 end
 
 complete -c 'rnn-corpus' -f
+complete -c 'rnn-corpus' -n '__rnn-corpus_should_offer_completions_for_flags_or_options "rnn-corpus"' -l 'split' -d 'Split(s) to read, repeatable or comma-separated (e.g. --split train,test). Default: every split.' -rfka ''
+complete -c 'rnn-corpus' -n '__rnn-corpus_should_offer_completions_for_flags_or_options "rnn-corpus"' -l 'labels' -d 'Label(s) to read, repeatable or comma-separated (e.g. --labels pos). Default: every label.' -rfka ''
+complete -c 'rnn-corpus' -n '__rnn-corpus_should_offer_completions_for_flags_or_options "rnn-corpus" include-unlabeled' -l 'include-unlabeled' -d 'Also read unlabeled folders (unsup); their records have no label.'
+complete -c 'rnn-corpus' -n '__rnn-corpus_should_offer_completions_for_flags_or_options "rnn-corpus" limit' -l 'limit' -d 'At most N records per split and label (e.g. --limit 100 gives 100 pos + 100 neg per split).' -rfka ''
+complete -c 'rnn-corpus' -n '__rnn-corpus_should_offer_completions_for_flags_or_options "rnn-corpus" root' -l 'root' -d 'Path inside the archive or folder that holds the split folders. Default: detected.' -rfka ''
+complete -c 'rnn-corpus' -n '__rnn-corpus_should_offer_completions_for_flags_or_options "rnn-corpus" o output' -s 'o' -l 'output' -d 'Write to this file (appears only when complete) instead of standard output.' -rfka ''
+complete -c 'rnn-corpus' -n '__rnn-corpus_should_offer_completions_for_flags_or_options "rnn-corpus" stats' -l 'stats' -d 'Print the number of records per split and label on standard error.'
 complete -c 'rnn-corpus' -n '__rnn-corpus_should_offer_completions_for_flags_or_options "rnn-corpus" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'rnn-corpus' -n '__rnn-corpus_should_offer_completions_for_positional "rnn-corpus" -eq 1' -fa 'help' -d 'Show subcommand help information.'
