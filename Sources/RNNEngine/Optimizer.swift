@@ -39,18 +39,38 @@ public struct Adam {
             v.withUnsafeMutableBufferPointer { vb in
                 let mp = mb.baseAddress!, vp = vb.baseAddress!
                 for e in params.entries where !frozen.contains(e.name) {
-                    for i in e.offset ..< e.offset + e.count {
-                        var gi = g[i]
-                        if wd != 0 { gi += wd * p[i] }
-                        // torch: exp_avg.lerp_(grad, 1-beta1) = m + (1-beta1)*(g - m)
-                        mp[i] += (1 - b1) * (gi - mp[i])
-                        vp[i] = vp[i] * b2 + (1 - b2) * gi * gi
-                        let denom = vp[i].squareRoot() / bc2Sqrt + eps
-                        p[i] -= stepSize * (mp[i] / denom)
-                    }
+                    adamRange(p + e.offset, g + e.offset, mp + e.offset, vp + e.offset, e.count,
+                              b1: b1, b2: b2, wd: wd, eps: eps, stepSize: stepSize, bc2Sqrt: bc2Sqrt)
                 }
             }
         }
+    }
+}
+
+/// One Adam update over n contiguous floats (8 lanes at a time; same operation order as the
+/// scalar tail, so results do not depend on alignment).
+@inline(__always)
+private func adamRange(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                       _ v: UnsafeMutablePointer<Float>, _ n: Int, b1: Float, b2: Float, wd: Float, eps: Float,
+                       stepSize: Float, bc2Sqrt: Float) {
+    @inline(__always) func body(_ pv: F8, _ gv: F8, _ mv: F8, _ vv: F8) -> (F8, F8, F8) {
+        var gi = gv
+        if wd != 0 { gi = gi.addingProduct(wd, pv) }
+        let m2 = mv + (1 - b1) * (gi - mv)
+        let v2 = vv * b2 + (1 - b2) * gi * gi
+        let denom = v2.squareRoot() / bc2Sqrt + eps
+        return (pv - stepSize * (m2 / denom), m2, v2)
+    }
+    var i = 0
+    while i + 8 <= n {
+        let (pn, mn, vn) = body(load8(p + i), load8(g + i), load8(m + i), load8(v + i))
+        store8(pn, p + i); store8(mn, m + i); store8(vn, v + i)
+        i += 8
+    }
+    while i < n {
+        let (pn, mn, vn) = body(F8(repeating: p[i]), F8(repeating: g[i]), F8(repeating: m[i]), F8(repeating: v[i]))
+        p[i] = pn[0]; m[i] = mn[0]; v[i] = vn[0]
+        i += 1
     }
 }
 
