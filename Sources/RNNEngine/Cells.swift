@@ -1,0 +1,171 @@
+// Gate math of one recurrent step for a block of rows (tanh RNN, LSTM, GRU), forward and backward,
+// with PyTorch's equations and gate order. The GEMMs live in Recurrent.swift; these kernels are the
+// element-wise part, vectorised over the hidden dimension (8 lanes; a scalar tail for H % 8).
+//
+// Glossary: H hidden, G gates (1 rnn, 4 lstm, 3 gru), rows = sequences active at this step.
+// Per row r (all buffers row-major, row strides given):
+//   act    [rows, G*H]  in: x W_ih^T (no bias); out: gate activations (rnn: h; lstm: i f g o; gru: r z n)
+//   gh     [rows, G*H]  h_prev W_hh^T (no bias)
+//   hprev  [rows, H]    previous hidden state (GRU forward, every backward)
+//   cprev  [rows, H]    previous cell state (LSTM)
+//   aux    [rows, H]    LSTM: tanh(c_t); GRU: W_hn h_prev + b_hn (saved for backward)
+//   out    [rows, ldo]  h_t (the layer output, this direction's columns)
+//   next*  where h_t / c_t go for the next step: rows < split -> nextH/nextC, others -> finalH/finalC
+//
+// Equations (sigma = logistic):
+//   rnn : h = tanh(a),  a = x W_ih^T + b_ih + h W_hh^T + b_hh
+//   lstm: i,f,o = sigma(a_i,a_f,a_o), g = tanh(a_g), c = f*c_prev + i*g, h = o*tanh(c)
+//   gru : r,z = sigma(a_r,a_z), hn = W_hn h + b_hn, n = tanh(x W_in^T + b_in + r*hn), h = (1-z)*n + z*h_prev
+
+typealias FPtr = UnsafeMutablePointer<Float>
+
+@inline(__always) private func ld(_ p: FPtr, _ tail: Bool) -> F8 { tail ? F8(repeating: p.pointee) : load8(p) }
+@inline(__always) private func st(_ v: F8, _ p: FPtr, _ tail: Bool) { if tail { p.pointee = v[0] } else { store8(v, p) } }
+
+/// Destinations of h_t and c_t for one step (see the header).
+struct StepTargets {
+    var out: FPtr; var ldo: Int
+    var split: Int
+    var nextH: FPtr; var nextC: FPtr?
+    var finalH: FPtr; var finalC: FPtr?
+}
+
+// MARK: forward
+
+func rnnForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPtr, to: StepTargets) {
+    for r in 0 ..< rows {
+        let a = act + r * H, g = gh + r * H
+        let o = to.out + r * to.ldo
+        let nh = r < to.split ? to.nextH + r * H : to.finalH + r * H
+        @inline(__always) func body(_ j: Int, _ tail: Bool) {
+            let h = tanh8(ld(a + j, tail) + ld(bih + j, tail) + ld(g + j, tail) + ld(bhh + j, tail))
+            st(h, a + j, tail); st(h, o + j, tail); st(h, nh + j, tail)
+        }
+        var j = 0
+        while j + 8 <= H { body(j, false); j += 8 }
+        while j < H { body(j, true); j += 1 }
+    }
+}
+
+func lstmForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPtr, cprev: FPtr, tanhC: FPtr?, to: StepTargets) {
+    let G = 4 * H
+    for r in 0 ..< rows {
+        let a = act + r * G, g = gh + r * G, cp = cprev + r * H
+        let o = to.out + r * to.ldo
+        let cont = r < to.split
+        let nh = cont ? to.nextH + r * H : to.finalH + r * H
+        let nc = cont ? to.nextC! + r * H : to.finalC! + r * H
+        let tc = tanhC.map { $0 + r * H }
+        @inline(__always) func body(_ j: Int, _ tail: Bool) {
+            let ai = ld(a + j, tail) + ld(bih + j, tail) + ld(g + j, tail) + ld(bhh + j, tail)
+            let af = ld(a + H + j, tail) + ld(bih + H + j, tail) + ld(g + H + j, tail) + ld(bhh + H + j, tail)
+            let ag = ld(a + 2 * H + j, tail) + ld(bih + 2 * H + j, tail) + ld(g + 2 * H + j, tail) + ld(bhh + 2 * H + j, tail)
+            let ao = ld(a + 3 * H + j, tail) + ld(bih + 3 * H + j, tail) + ld(g + 3 * H + j, tail) + ld(bhh + 3 * H + j, tail)
+            let i = sigmoid8(ai), f = sigmoid8(af), gg = tanh8(ag), og = sigmoid8(ao)
+            let c = (f * ld(cp + j, tail)).addingProduct(i, gg)
+            let t = tanh8(c)
+            let h = og * t
+            st(i, a + j, tail); st(f, a + H + j, tail); st(gg, a + 2 * H + j, tail); st(og, a + 3 * H + j, tail)
+            if let tc { st(t, tc + j, tail) }
+            st(h, o + j, tail); st(h, nh + j, tail); st(c, nc + j, tail)
+        }
+        var j = 0
+        while j + 8 <= H { body(j, false); j += 8 }
+        while j < H { body(j, true); j += 1 }
+    }
+}
+
+func gruForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPtr, hprev: FPtr, hnOut: FPtr?, to: StepTargets) {
+    let G = 3 * H
+    for r in 0 ..< rows {
+        let a = act + r * G, g = gh + r * G, hp = hprev + r * H
+        let o = to.out + r * to.ldo
+        let nh = r < to.split ? to.nextH + r * H : to.finalH + r * H
+        let hs = hnOut.map { $0 + r * H }
+        @inline(__always) func body(_ j: Int, _ tail: Bool) {
+            let rr = sigmoid8(ld(a + j, tail) + ld(bih + j, tail) + ld(g + j, tail) + ld(bhh + j, tail))
+            let z = sigmoid8(ld(a + H + j, tail) + ld(bih + H + j, tail) + ld(g + H + j, tail) + ld(bhh + H + j, tail))
+            let hn = ld(g + 2 * H + j, tail) + ld(bhh + 2 * H + j, tail)
+            let n = tanh8((ld(a + 2 * H + j, tail) + ld(bih + 2 * H + j, tail)).addingProduct(rr, hn))
+            let h = n.addingProduct(z, ld(hp + j, tail) - n)
+            st(rr, a + j, tail); st(z, a + H + j, tail); st(n, a + 2 * H + j, tail)
+            if let hs { st(hn, hs + j, tail) }
+            st(h, o + j, tail); st(h, nh + j, tail)
+        }
+        var j = 0
+        while j + 8 <= H { body(j, false); j += 8 }
+        while j < H { body(j, true); j += 1 }
+    }
+}
+
+// MARK: backward
+// dh = carryH + dOut (the gradient reaching h_t). Writes the gate pre-activation gradients dG
+// (input side) and dGh (hidden side; differs from dG only for GRU's n gate), and for LSTM
+// carryC <- dc_{t-1}; for GRU carryH <- dh * z (the direct path; the GEMM adds dGh W_hh).
+
+func rnnBackwardRows(rows: Int, H: Int, act: FPtr, dOut: FPtr?, ldd: Int, carryH: FPtr, dG: FPtr) {
+    for r in 0 ..< rows {
+        let a = act + r * H, ch = carryH + r * H, g = dG + r * H
+        let dO = dOut.map { $0 + r * ldd }
+        @inline(__always) func body(_ j: Int, _ tail: Bool) {
+            var dh = ld(ch + j, tail)
+            if let dO { dh += ld(dO + j, tail) }
+            let h = ld(a + j, tail)
+            st(dh * (1 - h * h), g + j, tail)
+        }
+        var j = 0
+        while j + 8 <= H { body(j, false); j += 8 }
+        while j < H { body(j, true); j += 1 }
+    }
+}
+
+func lstmBackwardRows(rows: Int, H: Int, act: FPtr, tanhC: FPtr, cprev: FPtr, dOut: FPtr?, ldd: Int, carryH: FPtr, carryC: FPtr, dG: FPtr) {
+    let G = 4 * H
+    for r in 0 ..< rows {
+        let a = act + r * G, g = dG + r * G, tcp = tanhC + r * H, cp = cprev + r * H
+        let ch = carryH + r * H, cc = carryC + r * H
+        let dO = dOut.map { $0 + r * ldd }
+        @inline(__always) func body(_ j: Int, _ tail: Bool) {
+            var dh = ld(ch + j, tail)
+            if let dO { dh += ld(dO + j, tail) }
+            let i = ld(a + j, tail), f = ld(a + H + j, tail), gg = ld(a + 2 * H + j, tail), o = ld(a + 3 * H + j, tail)
+            let tc = ld(tcp + j, tail)
+            let dc = ld(cc + j, tail).addingProduct(dh * o, 1 - tc * tc)
+            let dO_ = dh * tc
+            let di = dc * gg, dg = dc * i, df = dc * ld(cp + j, tail)
+            st(dc * f, cc + j, tail)
+            st(di * i * (1 - i), g + j, tail)
+            st(df * f * (1 - f), g + H + j, tail)
+            st(dg * (1 - gg * gg), g + 2 * H + j, tail)
+            st(dO_ * o * (1 - o), g + 3 * H + j, tail)
+        }
+        var j = 0
+        while j + 8 <= H { body(j, false); j += 8 }
+        while j < H { body(j, true); j += 1 }
+    }
+}
+
+func gruBackwardRows(rows: Int, H: Int, act: FPtr, hnSaved: FPtr, hprev: FPtr, dOut: FPtr?, ldd: Int, carryH: FPtr, dG: FPtr, dGh: FPtr) {
+    let G = 3 * H
+    for r in 0 ..< rows {
+        let a = act + r * G, g = dG + r * G, gh = dGh + r * G
+        let hs = hnSaved + r * H, hp = hprev + r * H, ch = carryH + r * H
+        let dO = dOut.map { $0 + r * ldd }
+        @inline(__always) func body(_ j: Int, _ tail: Bool) {
+            var dh = ld(ch + j, tail)
+            if let dO { dh += ld(dO + j, tail) }
+            let rr = ld(a + j, tail), z = ld(a + H + j, tail), n = ld(a + 2 * H + j, tail)
+            let dn = dh * (1 - z)
+            let dz = dh * (ld(hp + j, tail) - n)
+            st(dh * z, ch + j, tail)
+            let dan = dn * (1 - n * n)
+            let dar = dan * ld(hs + j, tail) * rr * (1 - rr)
+            let daz = dz * z * (1 - z)
+            st(dar, g + j, tail); st(daz, g + H + j, tail); st(dan, g + 2 * H + j, tail)
+            st(dar, gh + j, tail); st(daz, gh + H + j, tail); st(dan * rr, gh + 2 * H + j, tail)
+        }
+        var j = 0
+        while j + 8 <= H { body(j, false); j += 8 }
+        while j < H { body(j, true); j += 1 }
+    }
+}

@@ -1,0 +1,95 @@
+// Model configuration and the recurrent state carried between calls.
+//
+// Glossary: B batch, T time, E embedding dim, H hidden, L layers, D directions (1 or 2),
+// G gates (1 rnn, 4 lstm, 3 gru), V vocabulary (rows of the embedding), O outputs of fc.
+
+/// The recurrent cell of every layer, with PyTorch's equations and gate order.
+public enum CellKind: String, CaseIterable, Sendable {
+    /// h' = tanh(W_ih x + b_ih + W_hh h + b_hh)
+    case rnn
+    /// gate rows i, f, g, o (torch.nn.LSTM)
+    case lstm
+    /// gate rows r, z, n; b_hn inside the r* product (torch.nn.GRU)
+    case gru
+
+    /// G: gate blocks of H rows in W_ih / W_hh (1, 4, 3).
+    public var gates: Int {
+        switch self {
+        case .rnn: return 1
+        case .lstm: return 4
+        case .gru: return 3
+        }
+    }
+}
+
+/// What the model is trained for.
+public enum Task: String, Sendable {
+    /// Sequence classification from the final recurrent state(s).
+    case classifier
+    /// Next-token prediction at every position (unidirectional).
+    case languageModel
+}
+
+/// Hyper-parameters that fix the shape of a model (and its PyTorch state_dict).
+public struct ModelConfig: Equatable, Sendable {
+    public var cell: CellKind
+    public var task: Task
+    /// V
+    public var vocabSize: Int
+    /// E
+    public var embedDim: Int
+    /// H
+    public var hidden: Int
+    /// L >= 1
+    public var layers: Int
+    /// classifier only; language models are unidirectional
+    public var bidirectional: Bool
+    /// between stacked recurrent layers (not after the last); training only
+    public var dropout: Float
+    /// on the features before fc; training only
+    public var headDropout: Float
+    /// O: 1 (binary, BCE with logits), n classes (softmax CE), V for LM
+    public var outputs: Int
+    /// embedding row never updated (1 for classifier vocabularies)
+    public var paddingIndex: Int?
+    /// no gradient / no update for embedding.weight
+    public var freezeEmbedding: Bool
+
+    /// Memberwise initialiser (every field explicit).
+    public init(cell: CellKind, task: Task, vocabSize: Int, embedDim: Int, hidden: Int, layers: Int,
+                bidirectional: Bool, dropout: Float, headDropout: Float, outputs: Int,
+                paddingIndex: Int?, freezeEmbedding: Bool) {
+        self.cell = cell; self.task = task; self.vocabSize = vocabSize; self.embedDim = embedDim
+        self.hidden = hidden; self.layers = layers; self.bidirectional = bidirectional
+        self.dropout = dropout; self.headDropout = headDropout; self.outputs = outputs
+        self.paddingIndex = paddingIndex; self.freezeEmbedding = freezeEmbedding
+    }
+
+    /// D: 2 when bidirectional, else 1.
+    public var directions: Int { bidirectional ? 2 : 1 }
+    /// G
+    public var gates: Int { cell.gates }
+}
+
+/// Recurrent state carried between calls (truncated BPTT, sampling): h [L*D, B, H], c (LSTM only)
+/// same shape. Row (layer k, direction d) is at index k*D + d, like PyTorch's h_n.
+public struct RecurrentState: Sendable {
+    /// B
+    public var batch: Int
+    /// [L*D, B, H]
+    public var h: [Float]
+    /// [L*D, B, H]; empty unless LSTM
+    public var c: [Float]
+
+    /// Creates a state from explicit buffers.
+    public init(batch: Int, h: [Float], c: [Float]) {
+        self.batch = batch; self.h = h; self.c = c
+    }
+
+    /// The all-zero state for `batch` streams (what PyTorch uses when no state is passed).
+    public static func zeros(_ config: ModelConfig, batch: Int) -> RecurrentState {
+        let n = config.layers * config.directions * batch * config.hidden
+        return RecurrentState(batch: batch, h: [Float](repeating: 0, count: n),
+                              c: config.cell == .lstm ? [Float](repeating: 0, count: n) : [])
+    }
+}

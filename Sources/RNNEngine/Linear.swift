@@ -1,0 +1,27 @@
+// Fully connected layer y = x W^T + b and inverted dropout.
+//
+// Glossary: R rows (B for the classifier head, N = B*T positions for the LM), I in, O out.
+//   x [R, I]; W [O, I]; b [O]; y [R, O]
+
+/// y[R, O] = x W^T + b
+func linearForward(y: FPtr, x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>, R: Int, I: Int, O: Int) {
+    for r in 0 ..< R { (y + r * O).update(from: b, count: O) }
+    sgemm(false, true, R, O, I, 1, x, I, w, I, 1, y, O)
+}
+
+/// dW += dy^T x; db += sum_r dy; dx = dy W (if dx is non-nil; overwritten).
+func linearBackward(dx: FPtr?, dw: FPtr, db: FPtr, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                    R: Int, I: Int, O: Int) {
+    sgemm(true, false, O, I, R, 1, dy, O, x, I, 1, dw, I)
+    addColumnSums(db, dy, rows: R, cols: O, ld: O)
+    if let dx { sgemm(false, false, R, I, O, 1, dy, O, w, I, 0, dx, I) }
+}
+
+/// Inverted dropout (torch.nn.Dropout): mask = 0 with probability p, else 1/(1-p); y = x * mask.
+func dropoutForward(y: FPtr, mask: FPtr, x: UnsafePointer<Float>, count: Int, p: Float, rng: inout RNG) {
+    let scale = 1 / (1 - p)
+    for i in 0 ..< count {
+        mask[i] = rng.uniform() >= p ? scale : 0
+        y[i] = x[i] * mask[i]
+    }
+}

@@ -1,0 +1,290 @@
+// The model: embedding -> stacked (bi)directional recurrence -> head (classifier or LM).
+//
+// Glossary: B batch, T time, E embedding dim, H hidden, L layers, D directions (1 or 2),
+// G gates (1 rnn, 4 lstm, 3 gru), V vocabulary, O outputs of fc, N real tokens of a batch.
+// Workspace (grown on demand, reused across calls; no allocation per time step):
+//   x      [N, E]    embedded packed rows          dx   [N, E]   their gradient
+//   ids    [N]       token id per packed row
+//   feat   [B, D*H]  classifier features (original batch order), featD after head dropout, fmask
+//   logits [R, O]    R = B (classifier) or N (LM, packed row order t*B + b)
+//   dlogit [R, O], dfeat [B, D*H], dstate [L*D, B, H], dout [N, D*H]
+
+/// A recurrent text model whose parameters live in one PyTorch-named arena.
+public final class Model {
+    /// Shape of the model.
+    public let config: ModelConfig
+    /// Parameters and gradients.
+    public let params: Parameters
+    /// 1 or 2 worker threads for this model's kernels (default 1).
+    public var threads: Int = 1 { didSet { stack.threads = threads } }
+
+    let stack: RecurrentStack
+    private let embEntry: Parameters.Entry, fcW: Parameters.Entry, fcB: Parameters.Entry
+    private let x = FloatBuffer(), dx = FloatBuffer()
+    private var ids = UnsafeMutablePointer<Int32>.allocate(capacity: 16)
+    private var idsCapacity = 16
+    private let feat = FloatBuffer(), featD = FloatBuffer(), fmask = FloatBuffer()
+    let logits = FloatBuffer()
+    private let dlogits = FloatBuffer(), dfeat = FloatBuffer()
+    private let dstate = FloatBuffer(), dout = FloatBuffer(), h0 = FloatBuffer(), c0 = FloatBuffer()
+    private var labelBuf = [Int32]()
+
+    /// PyTorch's default initialisation (embedding N(0,1) with the padding row zeroed; recurrent
+    /// weights and biases U(-1/sqrt(H), 1/sqrt(H)); fc like nn.Linear), drawn from RNG(seed).
+    public init(config: ModelConfig, seed: UInt64) {
+        precondition(config.layers >= 1 && config.hidden >= 1 && config.embedDim >= 1 && config.vocabSize >= 1 && config.outputs >= 1,
+                     "invalid model configuration")
+        precondition(!(config.task == .languageModel && config.bidirectional), "language models are unidirectional")
+        self.config = config
+        let params = Parameters(Model.parameterSpec(config))
+        self.params = params
+        embEntry = params.entry("embedding.weight")!
+        fcW = params.entry("fc.weight")!
+        fcB = params.entry("fc.bias")!
+        stack = RecurrentStack(cell: config.cell, inputDim: config.embedDim, hidden: config.hidden, layers: config.layers,
+                               directions: config.directions, dropout: config.dropout, params: params)
+        var rng = RNG(seed: seed)
+        for e in params.entries {
+            let p = params.valuePointer(e)
+            if e.name == "embedding.weight" {
+                for i in 0 ..< e.count { p[i] = rng.normal() }
+                if let pad = config.paddingIndex, pad >= 0, pad < config.vocabSize {
+                    (p + pad * config.embedDim).update(repeating: 0, count: config.embedDim)
+                }
+            } else {
+                let fanIn = e.name.hasPrefix("fc.") ? config.directions * config.hidden : config.hidden
+                let bound = 1 / Float(fanIn).squareRoot()
+                for i in 0 ..< e.count { p[i] = rng.uniform(-bound, bound) }
+            }
+        }
+    }
+
+    deinit { ids.deallocate() }
+
+    /// (name, shape) of every tensor in PyTorch state_dict order.
+    public static func parameterSpec(_ c: ModelConfig) -> [(String, [Int])] {
+        var spec: [(String, [Int])] = [("embedding.weight", [c.vocabSize, c.embedDim])]
+        let gh = c.gates * c.hidden
+        for k in 0 ..< c.layers {
+            for d in 0 ..< c.directions {
+                let sfx = d == 0 ? "" : "_reverse"
+                let inDim = k == 0 ? c.embedDim : c.directions * c.hidden
+                spec.append(("rnn.weight_ih_l\(k)\(sfx)", [gh, inDim]))
+                spec.append(("rnn.weight_hh_l\(k)\(sfx)", [gh, c.hidden]))
+                spec.append(("rnn.bias_ih_l\(k)\(sfx)", [gh]))
+                spec.append(("rnn.bias_hh_l\(k)\(sfx)", [gh]))
+            }
+        }
+        spec.append(("fc.weight", [c.outputs, c.directions * c.hidden]))
+        spec.append(("fc.bias", [c.outputs]))
+        return spec
+    }
+
+    private func ensureIDs(_ n: Int) {
+        if n > idsCapacity {
+            ids.deallocate()
+            idsCapacity = max(n, idsCapacity * 2)
+            ids = .allocate(capacity: idsCapacity)
+        }
+    }
+
+    private var embedding: UnsafePointer<Float> { UnsafePointer(params.valuePointer(embEntry)) }
+
+    // MARK: classification
+
+    /// Forward through the features and logits [B, O] (original order). Returns the layout.
+    private func classifierForward(tokens: UnsafeBufferPointer<Int32>, lengths: [Int], training: Bool, rng: UnsafeMutablePointer<RNG>?) -> PackedLayout {
+        let c = config
+        precondition(c.task == .classifier, "classifier call on a language model")
+        let layout = PackedLayout(lengths: lengths)
+        let N = layout.tokens, B = layout.batch, H = c.hidden, D = c.directions, L = c.layers
+        let xp = x.ensure(N * c.embedDim)
+        ensureIDs(N)
+        embeddingForward(x: xp, ids: ids, tokens: tokens, layout: layout, originalLengths: lengths,
+                         table: embedding, V: c.vocabSize, E: c.embedDim)
+        stack.forward(layout: layout, x: xp, h0: nil, c0: nil, training: training, rng: c.dropout > 0 ? rng : nil)
+        // features: [h_n forward | h_n backward] of the last layer, back in the caller's order
+        let f = feat.ensure(B * D * H)
+        let hn = stack.hn.pointer
+        for i in 0 ..< B {
+            let o = layout.order[i]
+            for d in 0 ..< D {
+                (f + o * D * H + d * H).update(from: hn + ((L - 1) * D + d) * B * H + i * H, count: H)
+            }
+        }
+        var head = UnsafePointer(f)
+        if let rng, c.headDropout > 0 {
+            let fd = featD.ensure(B * D * H), m = fmask.ensure(B * D * H)
+            dropoutForward(y: fd, mask: m, x: f, count: B * D * H, p: c.headDropout, rng: &rng.pointee)
+            head = UnsafePointer(fd)
+        }
+        linearForward(y: logits.ensure(B * c.outputs), x: head, w: params.valuePointer(fcW), b: params.valuePointer(fcB),
+                      R: B, I: D * H, O: c.outputs)
+        return layout
+    }
+
+    private func classifierLoss(labels: [Int32], B: Int, withGradient: Bool) -> Float {
+        precondition(labels.count == B, "\(labels.count) labels for \(B) sequences")
+        let O = config.outputs
+        let dl: FPtr? = withGradient ? dlogits.ensure(B * O) : nil
+        return labels.withUnsafeBufferPointer { lb in
+            if O == 1 {
+                for l in lb { precondition(l == 0 || l == 1, "binary labels must be 0 or 1, got \(l)") }
+                return bceWithLogits(logits: logits.pointer, labels: lb.baseAddress!, R: B, dlogits: dl)
+            }
+            return Float(softmaxCrossEntropy(logits: logits.pointer, labels: lb.baseAddress!, R: B, O: O, losses: nil,
+                                             dlogits: dl, scale: 1 / Float(B)) / Double(B))
+        }
+    }
+
+    /// Inference: logits [B*O] (no dropout).
+    public func classify(tokens: UnsafeBufferPointer<Int32>, lengths: [Int]) -> [Float] {
+        let layout = classifierForward(tokens: tokens, lengths: lengths, training: false, rng: nil)
+        return Array(UnsafeBufferPointer(start: logits.pointer, count: layout.batch * config.outputs))
+    }
+
+    /// Loss and logits without gradients (no dropout).
+    public func evaluateClassifier(tokens: UnsafeBufferPointer<Int32>, lengths: [Int], labels: [Int32]) -> (loss: Float, logits: [Float]) {
+        let layout = classifierForward(tokens: tokens, lengths: lengths, training: false, rng: nil)
+        let loss = classifierLoss(labels: labels, B: layout.batch, withGradient: false)
+        return (loss, Array(UnsafeBufferPointer(start: logits.pointer, count: layout.batch * config.outputs)))
+    }
+
+    /// Zeroes grads, forward with dropout from `rng`, loss, backward: params.grads holds d loss / d params.
+    public func trainClassifier(tokens: UnsafeBufferPointer<Int32>, lengths: [Int], labels: [Int32], rng: inout RNG) -> (loss: Float, logits: [Float]) {
+        params.zeroGrads()
+        let c = config
+        let layout = withUnsafeMutablePointer(to: &rng) { classifierForward(tokens: tokens, lengths: lengths, training: true, rng: $0) }
+        let B = layout.batch, N = layout.tokens, H = c.hidden, D = c.directions, L = c.layers, O = c.outputs
+        let loss = classifierLoss(labels: labels, B: B, withGradient: true)
+        let result = Array(UnsafeBufferPointer(start: logits.pointer, count: B * O))
+        // head backward
+        let useHeadDrop = c.headDropout > 0
+        let head = useHeadDrop ? featD.pointer : feat.pointer
+        let df = dfeat.ensure(B * D * H)
+        linearBackward(dx: df, dw: params.gradPointer(fcW), db: params.gradPointer(fcB), dy: dlogits.pointer, x: head,
+                       w: params.valuePointer(fcW), R: B, I: D * H, O: O)
+        if useHeadDrop { let m = fmask.pointer; for i in 0 ..< B * D * H { df[i] *= m[i] } }
+        // features -> d h_n of the last layer (sorted order); other layers get 0
+        let ds = dstate.zeroed(L * D * B * H)
+        for i in 0 ..< B {
+            let o = layout.order[i]
+            for d in 0 ..< D {
+                (ds + ((L - 1) * D + d) * B * H + i * H).update(from: df + o * D * H + d * H, count: H)
+            }
+        }
+        let wantDX = !c.freezeEmbedding
+        let dxp: FPtr? = wantDX ? dx.ensure(N * c.embedDim) : nil
+        stack.backward(dOut: nil, dhn: ds, dcn: nil, dX: dxp, dh0: nil, dc0: nil)
+        if let dxp {
+            embeddingBackward(grad: params.gradPointer(embEntry), dx: dxp, ids: ids, N: N, E: c.embedDim, paddingIndex: c.paddingIndex)
+        }
+        return (loss, result)
+    }
+
+    // MARK: language model
+
+    private func lmForward(inputs: UnsafeBufferPointer<Int32>, batch B: Int, steps T: Int, state: RecurrentState,
+                           training: Bool, rng: UnsafeMutablePointer<RNG>?) -> PackedLayout {
+        let c = config
+        precondition(c.task == .languageModel, "language-model call on a classifier")
+        precondition(B >= 1 && T >= 1, "batch and steps must be >= 1")
+        precondition(state.batch == B && state.h.count == c.layers * B * c.hidden, "state does not match batch \(B)")
+        let layout = PackedLayout(batch: B, steps: T)
+        let N = B * T, H = c.hidden
+        let xp = x.ensure(N * c.embedDim)
+        ensureIDs(N)
+        embeddingForwardLM(x: xp, ids: ids, inputs: inputs, batch: B, steps: T, table: embedding, V: c.vocabSize, E: c.embedDim)
+        let n = c.layers * B * H
+        let hp = h0.ensure(n)
+        state.h.withUnsafeBufferPointer { hp.update(from: $0.baseAddress!, count: n) }
+        var cp: FPtr? = nil
+        if c.cell == .lstm {
+            precondition(state.c.count == n, "LSTM state needs c")
+            cp = c0.ensure(n)
+            state.c.withUnsafeBufferPointer { cp!.update(from: $0.baseAddress!, count: n) }
+        }
+        stack.forward(layout: layout, x: xp, h0: hp, c0: cp, training: training, rng: c.dropout > 0 ? rng : nil)
+        var head = UnsafePointer(stack.lastOutput)
+        if let rng, c.headDropout > 0 {
+            let fd = featD.ensure(N * H), m = fmask.ensure(N * H)
+            dropoutForward(y: fd, mask: m, x: head, count: N * H, p: c.headDropout, rng: &rng.pointee)
+            head = UnsafePointer(fd)
+        }
+        linearForward(y: logits.ensure(N * c.outputs), x: head, w: params.valuePointer(fcW), b: params.valuePointer(fcB),
+                      R: N, I: H, O: c.outputs)
+        return layout
+    }
+
+    private func saveState(_ state: inout RecurrentState, B: Int) {
+        let n = config.layers * B * config.hidden
+        state.h.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: stack.hn.pointer, count: n) }
+        if config.cell == .lstm {
+            state.c.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: stack.cn.pointer, count: n) }
+        }
+    }
+
+    /// Targets in packed row order (row t*B + b).
+    private func packTargets(_ targets: UnsafeBufferPointer<Int32>, B: Int, T: Int) -> UnsafePointer<Int32> {
+        precondition(targets.count >= B * T, "need batch*steps targets")
+        if labelBuf.count < B * T { labelBuf = [Int32](repeating: 0, count: B * T) }
+        for b in 0 ..< B { for t in 0 ..< T { labelBuf[t * B + b] = targets[b * T + t] } }
+        return labelBuf.withUnsafeBufferPointer { $0.baseAddress! }
+    }
+
+    /// Zeroes grads, forward/backward over one chunk; returns the mean loss.
+    public func trainLM(inputs: UnsafeBufferPointer<Int32>, targets: UnsafeBufferPointer<Int32>, batch: Int, steps: Int, state: inout RecurrentState, rng: inout RNG) -> Float {
+        params.zeroGrads()
+        let c = config
+        let st = state
+        let layout = withUnsafeMutablePointer(to: &rng) { lmForward(inputs: inputs, batch: batch, steps: steps, state: st, training: true, rng: $0) }
+        let N = layout.tokens, H = c.hidden, V = c.outputs
+        let tg = packTargets(targets, B: batch, T: steps)
+        let total = softmaxCrossEntropy(logits: logits.pointer, labels: tg, R: N, O: V, losses: nil,
+                                        dlogits: dlogits.ensure(N * V), scale: 1 / Float(N))
+        let useHeadDrop = c.headDropout > 0
+        let head = useHeadDrop ? UnsafePointer(featD.pointer) : UnsafePointer(stack.lastOutput)
+        let dO = dout.ensure(N * H)
+        linearBackward(dx: dO, dw: params.gradPointer(fcW), db: params.gradPointer(fcB), dy: dlogits.pointer, x: head,
+                       w: params.valuePointer(fcW), R: N, I: H, O: V)
+        if useHeadDrop { let m = fmask.pointer; for i in 0 ..< N * H { dO[i] *= m[i] } }
+        let dxp: FPtr? = c.freezeEmbedding ? nil : dx.ensure(N * c.embedDim)
+        stack.backward(dOut: dO, dhn: nil, dcn: nil, dX: dxp, dh0: nil, dc0: nil)
+        if let dxp {
+            embeddingBackward(grad: params.gradPointer(embEntry), dx: dxp, ids: ids, N: N, E: c.embedDim, paddingIndex: c.paddingIndex)
+        }
+        saveState(&state, B: batch)
+        return Float(total / Double(N))
+    }
+
+    /// Mean loss without gradients (no dropout).
+    public func evaluateLM(inputs: UnsafeBufferPointer<Int32>, targets: UnsafeBufferPointer<Int32>, batch: Int, steps: Int, state: inout RecurrentState) -> Float {
+        let layout = lmForward(inputs: inputs, batch: batch, steps: steps, state: state, training: false, rng: nil)
+        let tg = packTargets(targets, B: batch, T: steps)
+        let total = softmaxCrossEntropy(logits: logits.pointer, labels: tg, R: layout.tokens, O: config.outputs,
+                                        losses: nil, dlogits: nil, scale: 1)
+        saveState(&state, B: batch)
+        return Float(total / Double(layout.tokens))
+    }
+
+    /// Per-position losses (nats) without gradients, [B*T] batch-major (for scoring text).
+    public func lossesLM(inputs: UnsafeBufferPointer<Int32>, targets: UnsafeBufferPointer<Int32>, batch: Int, steps: Int, state: inout RecurrentState) -> [Float] {
+        let layout = lmForward(inputs: inputs, batch: batch, steps: steps, state: state, training: false, rng: nil)
+        let tg = packTargets(targets, B: batch, T: steps)
+        let packed = dout.ensure(layout.tokens)
+        softmaxCrossEntropy(logits: logits.pointer, labels: tg, R: layout.tokens, O: config.outputs,
+                            losses: packed, dlogits: nil, scale: 1)
+        saveState(&state, B: batch)
+        var result = [Float](repeating: 0, count: batch * steps)
+        for b in 0 ..< batch { for t in 0 ..< steps { result[b * steps + t] = packed[t * batch + b] } }
+        return result
+    }
+
+    /// One step for sampling: one input token per stream -> logits [B*V]; state advanced.
+    public func stepLM(tokens: [Int32], state: inout RecurrentState) -> [Float] {
+        let B = tokens.count
+        _ = tokens.withUnsafeBufferPointer { lmForward(inputs: $0, batch: B, steps: 1, state: state, training: false, rng: nil) }
+        saveState(&state, B: B)
+        return Array(UnsafeBufferPointer(start: logits.pointer, count: B * config.outputs))
+    }
+}

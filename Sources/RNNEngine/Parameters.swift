@@ -1,0 +1,96 @@
+// The parameter arena: every parameter in one flat Float buffer, gradients in a mirror buffer,
+// described by one table of (name, shape, offset) in PyTorch state_dict order (STYLE.md ex. 3).
+// The optimizer, gradient clipping and checkpoint I/O are flat loops over it.
+//
+// Glossary: V vocabulary, E embedding, H hidden, G gates, L layers, D directions, O outputs.
+// Tensors (classifier / LM module of REFERENCE.md section 4):
+//   embedding.weight [V, E]
+//   rnn.weight_ih_l{k}{sfx} [G*H, in]   in = E for k = 0, D*H above
+//   rnn.weight_hh_l{k}{sfx} [G*H, H]
+//   rnn.bias_ih_l{k}{sfx}   [G*H]
+//   rnn.bias_hh_l{k}{sfx}   [G*H]       sfx = "" or "_reverse"
+//   fc.weight [O, D*H]; fc.bias [O]
+
+/// All parameters in one arena; gradients mirror it (STYLE.md example 3). Names, shapes and
+/// order are PyTorch's state_dict of the module of REFERENCE.md section 4:
+/// embedding.weight [V,E]; rnn.weight_ih_l{k}{sfx} [G*H, in]; rnn.weight_hh_l{k}{sfx} [G*H, H];
+/// rnn.bias_ih_l{k}{sfx} [G*H]; rnn.bias_hh_l{k}{sfx} [G*H]; fc.weight [O, D*H]; fc.bias [O].
+public final class Parameters {
+    /// One tensor of the arena.
+    public struct Entry: Sendable {
+        /// PyTorch state_dict key.
+        public let name: String
+        /// PyTorch shape.
+        public let shape: [Int]
+        /// First float of the tensor in `values` / `grads`.
+        public let offset: Int
+        /// Number of floats (product of the shape).
+        public var count: Int
+    }
+
+    /// Tensors in state_dict order.
+    public let entries: [Entry]
+    /// Total floats.
+    public let count: Int
+    private let valueBase: UnsafeMutablePointer<Float>
+    private let gradBase: UnsafeMutablePointer<Float>
+    private let index: [String: Int]
+
+    /// Builds a zeroed arena from (name, shape) pairs, in order. Tensors start on 16-float
+    /// (64-byte) boundaries so every tensor is cache-line aligned.
+    public init(_ spec: [(String, [Int])]) {
+        var entries: [Entry] = []
+        var offset = 0
+        var index: [String: Int] = [:]
+        for (name, shape) in spec {
+            precondition(index[name] == nil, "duplicate parameter \(name)")
+            let n = shape.reduce(1, *)
+            index[name] = entries.count
+            entries.append(Entry(name: name, shape: shape, offset: offset, count: n))
+            offset += (n + 15) & ~15
+        }
+        self.entries = entries
+        self.index = index
+        self.count = offset
+        let bytes = max(offset, 16) * MemoryLayout<Float>.stride
+        valueBase = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64).bindMemory(to: Float.self, capacity: max(offset, 16))
+        gradBase = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64).bindMemory(to: Float.self, capacity: max(offset, 16))
+        valueBase.initialize(repeating: 0, count: max(offset, 16))
+        gradBase.initialize(repeating: 0, count: max(offset, 16))
+    }
+
+    deinit {
+        valueBase.deallocate()
+        gradBase.deallocate()
+    }
+
+    /// All parameter values (alignment gaps between tensors stay 0).
+    public var values: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: valueBase, count: count) }
+    /// All gradients, mirroring `values`.
+    public var grads: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: gradBase, count: count) }
+
+    /// The entry named `name`, if any.
+    public func entry(_ name: String) -> Entry? {
+        index[name].map { entries[$0] }
+    }
+
+    /// Values of tensor `name` (precondition: it exists).
+    public func value(_ name: String) -> UnsafeMutableBufferPointer<Float> {
+        guard let e = entry(name) else { preconditionFailure("no parameter named \(name)") }
+        return UnsafeMutableBufferPointer(start: valueBase + e.offset, count: e.count)
+    }
+
+    /// Gradient of tensor `name` (precondition: it exists).
+    public func grad(_ name: String) -> UnsafeMutableBufferPointer<Float> {
+        guard let e = entry(name) else { preconditionFailure("no parameter named \(name)") }
+        return UnsafeMutableBufferPointer(start: gradBase + e.offset, count: e.count)
+    }
+
+    /// Sets every gradient to 0.
+    public func zeroGrads() {
+        gradBase.update(repeating: 0, count: count)
+    }
+
+    @inline(__always) func valuePointer(_ e: Entry) -> UnsafeMutablePointer<Float> { valueBase + e.offset }
+    @inline(__always) func gradPointer(_ e: Entry) -> UnsafeMutablePointer<Float> { gradBase + e.offset }
+}

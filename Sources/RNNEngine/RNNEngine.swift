@@ -1,2 +1,0 @@
-// RNNEngine module.
-import RNNCore

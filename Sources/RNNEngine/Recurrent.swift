@@ -1,0 +1,298 @@
+// Stacked, optionally bidirectional recurrence over a packed batch, forward and backward.
+//
+// Glossary: B batch, T longest length, N real tokens, E input dim of layer 0, H hidden, L layers,
+// D directions, G gates (1 rnn, 4 lstm, 3 gru). Rows of packed buffers: row (t, i) = offsets[t] + i
+// (PackedLayout); states are in sorted batch order, indexed [k*D + d, B, H].
+//
+// Per layer k and direction d (llm.c style, caller-owned flat buffers carved from the workspace):
+//   act[k][d]   [N, G*H]  x W_ih^T by one big GEMM, then gate activations in place
+//   hprev[k][d] [N, H]    h_{t-1} of every row (the recurrent GEMM's input; reused for dW_hh)
+//   cprev[k][d] [N, H]    c_{t-1} (LSTM)
+//   aux[k][d]   [N, H]    LSTM tanh(c_t); GRU W_hn h_{t-1} + b_hn
+//   out[k]      [N, D*H]  layer output, [forward | backward] columns
+//   mask[k]     [N, D*H]  inverted-dropout mask (0 or 1/(1-p)) between layers, training only
+//   drop[k]     [N, D*H]  out[k] * mask[k] (input of layer k+1)
+//   hn, cn      [L*D, B, H] final states (the state after each sequence's last real token;
+//                          for the backward direction, after its first token)
+// Backward per direction: dG [N, G*H] (and dGh for GRU), carries dh/dc [B, H]; dW_ih, dW_hh as
+// one GEMM each over all N rows, dX as one GEMM (rows split over the two threads).
+//
+// Direction d = 0 walks t = 0..<T; d = 1 walks t = T-1...0 and starts the sequences of length
+// t+1 from the initial state at step t, so it begins at each sequence's real last token.
+
+/// Pointers to one direction's parameters and gradients in the arena.
+struct DirectionWeights {
+    var wih: FPtr, whh: FPtr, bih: FPtr, bhh: FPtr      // [G*H, in], [G*H, H], [G*H], [G*H]
+    var gwih: FPtr, gwhh: FPtr, gbih: FPtr, gbhh: FPtr  // same shapes
+}
+
+final class RecurrentStack {
+    let cell: CellKind
+    let inputDim: Int, hidden: Int, layers: Int, directions: Int
+    var dropout: Float
+    let weights: [[DirectionWeights]]           // [L][D]
+    var threads: Int = 1
+    private var worker: Worker?
+
+    // workspace
+    private let act: [[FloatBuffer]], hprev: [[FloatBuffer]], cprev: [[FloatBuffer]], aux: [[FloatBuffer]]
+    private let out: [FloatBuffer], mask: [FloatBuffer], drop: [FloatBuffer]
+    private let ghBuf: [FloatBuffer], carryH: [FloatBuffer], carryC: [FloatBuffer]
+    private let dG: [FloatBuffer], dGh: [FloatBuffer]
+    private let dIn: [FloatBuffer]               // ping-pong [N, D*H] gradients between layers
+    let hn = FloatBuffer(), cn = FloatBuffer()
+    private var usedDropout = [Bool]()
+    private var layout = PackedLayout(batch: 1, steps: 1)
+    private var zeroState = FloatBuffer()
+    /// Rows of layer 0's input projection can be supplied by the caller (see `forward`).
+    typealias Projector = (_ d: Int, _ act: FPtr) -> Void
+
+    init(cell: CellKind, inputDim: Int, hidden: Int, layers: Int, directions: Int, dropout: Float, params: Parameters) {
+        self.cell = cell; self.inputDim = inputDim; self.hidden = hidden; self.layers = layers
+        self.directions = directions; self.dropout = dropout
+        var w: [[DirectionWeights]] = []
+        for k in 0 ..< layers {
+            var row: [DirectionWeights] = []
+            for d in 0 ..< directions {
+                let sfx = d == 0 ? "" : "_reverse"
+                func e(_ n: String) -> Parameters.Entry { params.entry("rnn.\(n)_l\(k)\(sfx)")! }
+                let a = e("weight_ih"), b = e("weight_hh"), c = e("bias_ih"), dd = e("bias_hh")
+                row.append(DirectionWeights(
+                    wih: params.valuePointer(a), whh: params.valuePointer(b), bih: params.valuePointer(c), bhh: params.valuePointer(dd),
+                    gwih: params.gradPointer(a), gwhh: params.gradPointer(b), gbih: params.gradPointer(c), gbhh: params.gradPointer(dd)))
+            }
+            w.append(row)
+        }
+        weights = w
+        func grid() -> [[FloatBuffer]] { (0 ..< layers).map { _ in (0 ..< directions).map { _ in FloatBuffer() } } }
+        act = grid(); hprev = grid(); cprev = grid(); aux = grid()
+        out = (0 ..< layers).map { _ in FloatBuffer() }
+        mask = (0 ..< layers).map { _ in FloatBuffer() }
+        drop = (0 ..< layers).map { _ in FloatBuffer() }
+        ghBuf = (0 ..< directions).map { _ in FloatBuffer() }
+        carryH = (0 ..< directions).map { _ in FloatBuffer() }
+        carryC = (0 ..< directions).map { _ in FloatBuffer() }
+        dG = (0 ..< directions).map { _ in FloatBuffer() }
+        dGh = (0 ..< directions).map { _ in FloatBuffer() }
+        dIn = [FloatBuffer(), FloatBuffer()]
+        usedDropout = [Bool](repeating: false, count: layers)
+    }
+
+    deinit { worker?.stop() }
+
+    var G: Int { cell.gates * hidden }
+    /// Output of the last layer [N, D*H] after `forward`.
+    var lastOutput: FPtr { out[layers - 1].pointer }
+
+    /// Runs body(d) for every direction, on two threads when allowed.
+    private func forEachDirection(_ body: (Int) -> Void) {
+        if directions == 2 && threads >= 2 {
+            setBLASThreads(1)
+            if worker == nil { worker = Worker() }
+            worker!.run2(body)
+        } else {
+            setBLASThreads(threads >= 2 ? 2 : 1)
+            for d in 0 ..< directions { body(d) }
+        }
+    }
+
+    private func forBothHalves(_ body: (Int) -> Void) {
+        if threads >= 2 {
+            setBLASThreads(1)
+            if worker == nil { worker = Worker() }
+            worker!.run2(body)
+        } else {
+            setBLASThreads(1)
+            body(0); body(1)
+        }
+    }
+
+    // MARK: forward
+
+    /// Forward over a packed batch. x [N, E]; h0/c0 [L*D, B, H] in sorted order (nil = zeros).
+    /// `training` keeps what backward needs; `rng` (non-nil only when training with dropout) draws
+    /// the inter-layer masks. `project`, when given, fills layer 0's act[d] [N, G*H] with x W_ih^T
+    /// instead of the GEMM (cached projections for inference).
+    func forward(layout: PackedLayout, x: UnsafePointer<Float>, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
+                 training: Bool, rng: UnsafeMutablePointer<RNG>?, project: Projector? = nil) {
+        self.layout = layout
+        self.layerInput0 = x
+        let N = layout.tokens, B = layout.batch, H = hidden, D = directions
+        hn.ensure(layers * D * B * H)
+        if cell == .lstm { cn.ensure(layers * D * B * H) }
+        var input = x
+        var inDim = inputDim
+        for k in 0 ..< layers {
+            let o = out[k].ensure(N * D * H)
+            for d in 0 ..< D {
+                act[k][d].ensure(N * G); hprev[k][d].ensure(N * H)
+                if cell == .lstm { cprev[k][d].ensure(N * H) }
+                if cell != .rnn { aux[k][d].ensure(N * H) }
+                ghBuf[d].ensure(B * G)
+            }
+            let xin = input, ind = inDim
+            forEachDirection { d in
+                let a = act[k][d].pointer
+                if k == 0, let project { project(d, a) }
+                else { sgemm(false, true, N, G, ind, 1, xin, ind, weights[k][d].wih, ind, 0, a, G) }
+                let s = k * D + d
+                recurrenceForward(k: k, d: d, out: o,
+                                  h0: h0.map { $0 + s * B * H }, c0: c0.map { $0 + s * B * H },
+                                  hn: hn.pointer + s * B * H, cn: cell == .lstm ? cn.pointer + s * B * H : nil,
+                                  training: training)
+            }
+            usedDropout[k] = false
+            if k < layers - 1 {
+                if let rng, dropout > 0 {
+                    let m = mask[k].ensure(N * D * H), dr = drop[k].ensure(N * D * H)
+                    let scale = 1 / (1 - dropout), p = dropout
+                    for i in 0 ..< N * D * H {
+                        let keep = rng.pointee.uniform() >= p
+                        m[i] = keep ? scale : 0
+                        dr[i] = o[i] * m[i]
+                    }
+                    usedDropout[k] = true
+                    input = UnsafePointer(dr)
+                } else {
+                    input = UnsafePointer(o)
+                }
+            }
+            inDim = D * H
+        }
+    }
+
+    private func recurrenceForward(k: Int, d: Int, out o: FPtr, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
+                                   hn: FPtr, cn: FPtr?, training: Bool) {
+        let L = layout, T = L.steps, H = hidden, D = directions, GH = G
+        let w = weights[k][d]
+        let a = act[k][d].pointer, hp = hprev[k][d].pointer
+        let cp = cell == .lstm ? cprev[k][d].pointer : nil
+        let ax = cell != .rnn ? aux[k][d].pointer : nil
+        let gh = ghBuf[d].pointer
+        for s in 0 ..< T {
+            let t = d == 0 ? s : T - 1 - s
+            let bs = L.batchSizes[t], base = L.offsets[t]
+            // rows that start here take the initial state: all rows at t = 0 forward; for the
+            // backward direction the sequences of length t+1 (rows bs[t+1]..<bs[t]).
+            let fresh = d == 0 ? (t == 0 ? 0 : bs) : L.batchSizes[t + 1]
+            if fresh < bs {
+                let n = (bs - fresh) * H
+                if let h0 { (hp + (base + fresh) * H).update(from: h0 + fresh * H, count: n) }
+                else { (hp + (base + fresh) * H).update(repeating: 0, count: n) }
+                if let cp {
+                    if let c0 { (cp + (base + fresh) * H).update(from: c0 + fresh * H, count: n) }
+                    else { (cp + (base + fresh) * H).update(repeating: 0, count: n) }
+                }
+            }
+            sgemm(false, true, bs, GH, H, 1, hp + base * H, H, w.whh, H, 0, gh, GH)
+            var to: StepTargets
+            if d == 0 {
+                let nb = t + 1 < T ? L.offsets[t + 1] : 0
+                to = StepTargets(out: o + base * D * H, ldo: D * H, split: L.batchSizes[t + 1],
+                                 nextH: hp + nb * H, nextC: cp.map { $0 + nb * H }, finalH: hn, finalC: cn)
+            } else {
+                let nb = t > 0 ? L.offsets[t - 1] : 0
+                to = StepTargets(out: o + base * D * H + H, ldo: D * H, split: t > 0 ? bs : 0,
+                                 nextH: hp + nb * H, nextC: cp.map { $0 + nb * H }, finalH: hn, finalC: cn)
+            }
+            let arow = a + base * GH
+            switch cell {
+            case .rnn:
+                rnnForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, to: to)
+            case .lstm:
+                lstmForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, cprev: cp! + base * H,
+                                tanhC: training ? ax! + base * H : nil, to: to)
+            case .gru:
+                gruForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, hprev: hp + base * H,
+                               hnOut: training ? ax! + base * H : nil, to: to)
+            }
+        }
+    }
+
+    // MARK: backward
+
+    /// Backward after a training `forward` with the same layout. dOut [N, D*H] is the gradient of
+    /// the last layer's output (nil = 0); dhn/dcn [L*D, B, H] the gradients of the final states
+    /// (nil = 0). Accumulates into the parameter gradients; writes dX [N, E] (if non-nil) and
+    /// dh0/dc0 [L*D, B, H] (if non-nil).
+    func backward(dOut: UnsafePointer<Float>?, dhn: UnsafePointer<Float>?, dcn: UnsafePointer<Float>?,
+                  dX: FPtr?, dh0: FPtr?, dc0: FPtr?) {
+        let N = layout.tokens, B = layout.batch, H = hidden, D = directions
+        var upstream = dOut
+        for k in stride(from: layers - 1, through: 0, by: -1) {
+            let inDim = k == 0 ? inputDim : D * H
+            let xin: UnsafePointer<Float> = k == 0 ? layerInput0! : UnsafePointer(usedDropout[k - 1] ? drop[k - 1].pointer : out[k - 1].pointer)
+            for d in 0 ..< D {
+                dG[d].ensure(N * G)
+                if cell == .gru { dGh[d].ensure(N * G) }
+                carryH[d].ensure(B * H)
+                if cell == .lstm { carryC[d].ensure(B * H) }
+            }
+            let up = upstream
+            forEachDirection { d in
+                let s = k * D + d
+                recurrenceBackward(k: k, d: d, dOut: up, dhn: dhn.map { $0 + s * B * H }, dcn: dcn.map { $0 + s * B * H })
+                let w = weights[k][d]
+                let g = dG[d].pointer, gh = cell == .gru ? dGh[d].pointer : g
+                // dW_hh += dGh^T hprev ; dW_ih += dG^T x ; biases: column sums
+                sgemm(true, false, G, H, N, 1, gh, G, hprev[k][d].pointer, H, 1, w.gwhh, H)
+                sgemm(true, false, G, inDim, N, 1, g, G, xin, inDim, 1, w.gwih, inDim)
+                addColumnSums(w.gbih, g, rows: N, cols: G, ld: G)
+                addColumnSums(w.gbhh, gh, rows: N, cols: G, ld: G)
+                if let dh0 { (dh0 + s * B * H).update(from: carryH[d].pointer, count: B * H) }
+                if let dc0, cell == .lstm { (dc0 + s * B * H).update(from: carryC[d].pointer, count: B * H) }
+            }
+            // gradient w.r.t. this layer's input
+            let target: FPtr?
+            if k == 0 { target = dX } else { target = dIn[k % 2].ensure(N * inDim) }
+            if let target {
+                let half = (N + 1) / 2
+                forBothHalves { part in
+                    let r0 = part == 0 ? 0 : half, r1 = part == 0 ? half : N
+                    for d in 0 ..< D {
+                        sgemm(false, false, r1 - r0, inDim, G, 1, dG[d].pointer + r0 * G, G, weights[k][d].wih, inDim,
+                              d == 0 ? 0 : 1, target + r0 * inDim, inDim)
+                    }
+                    if k > 0 && usedDropout[k - 1] {
+                        let m = mask[k - 1].pointer
+                        for i in r0 * inDim ..< r1 * inDim { target[i] *= m[i] }
+                    }
+                }
+                upstream = UnsafePointer(target)
+            }
+        }
+    }
+
+    /// Layer 0's input of the last forward (needed for dW_ih of layer 0).
+    var layerInput0: UnsafePointer<Float>?
+
+    private func recurrenceBackward(k: Int, d: Int, dOut: UnsafePointer<Float>?, dhn: UnsafePointer<Float>?, dcn: UnsafePointer<Float>?) {
+        let L = layout, T = L.steps, B = L.batch, H = hidden, D = directions, GH = G
+        let w = weights[k][d]
+        let a = act[k][d].pointer, hp = hprev[k][d].pointer
+        let ch = carryH[d].pointer, g = dG[d].pointer
+        if let dhn { ch.update(from: dhn, count: B * H) } else { ch.update(repeating: 0, count: B * H) }
+        let cc = cell == .lstm ? carryC[d].pointer : nil
+        if let cc { if let dcn { cc.update(from: dcn, count: B * H) } else { cc.update(repeating: 0, count: B * H) } }
+        let ldd = D * H
+        for s in 0 ..< T {
+            let t = d == 0 ? T - 1 - s : s
+            let bs = L.batchSizes[t], base = L.offsets[t]
+            let dO: FPtr? = dOut.map { FPtr(mutating: $0) + base * ldd + d * H }
+            switch cell {
+            case .rnn:
+                rnnBackwardRows(rows: bs, H: H, act: a + base * GH, dOut: dO, ldd: ldd, carryH: ch, dG: g + base * GH)
+                sgemm(false, false, bs, H, GH, 1, g + base * GH, GH, w.whh, H, 0, ch, H)
+            case .lstm:
+                lstmBackwardRows(rows: bs, H: H, act: a + base * GH, tanhC: aux[k][d].pointer + base * H,
+                                 cprev: cprev[k][d].pointer + base * H, dOut: dO, ldd: ldd, carryH: ch, carryC: cc!, dG: g + base * GH)
+                sgemm(false, false, bs, H, GH, 1, g + base * GH, GH, w.whh, H, 0, ch, H)
+            case .gru:
+                let gh = dGh[d].pointer
+                gruBackwardRows(rows: bs, H: H, act: a + base * GH, hnSaved: aux[k][d].pointer + base * H,
+                                hprev: hp + base * H, dOut: dO, ldd: ldd, carryH: ch, dG: g + base * GH, dGh: gh + base * GH)
+                sgemm(false, false, bs, H, GH, 1, gh + base * GH, GH, w.whh, H, 1, ch, H)
+            }
+        }
+    }
+}

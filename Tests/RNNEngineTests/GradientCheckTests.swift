@@ -1,0 +1,145 @@
+// The fast Float stack (packed rows, SIMD gate math, BLAS) against the naive Double oracle:
+// forward equality, and every gradient (all parameters, the input rows = embedding output, the
+// initial h0/c0) against central differences of the Double implementation.
+// Every layer type (rnn, lstm, gru) x (uni, bi) x (1, 2 layers), ragged lengths.
+import XCTest
+@testable import RNNEngine
+
+final class GradientCheckTests: XCTestCase {
+    struct Case { var cell: CellKind; var D: Int; var L: Int }
+    static let lengths = [4, 6, 1, 3]   // unsorted on purpose (the stack sorts internally)
+    static let E = 3, H = 9             // H = 9: one 8-lane vector + a scalar tail
+
+    func run(_ c: Case) {
+        let E = Self.E, H = Self.H, lengths = Self.lengths, B = lengths.count
+        var rng = RNG(seed: UInt64(c.L * 100 + c.D * 10 + c.cell.gates))
+        func r() -> Double { Double(rng.uniform(-0.6, 0.6)) }
+        let cfg = ModelConfig(cell: c.cell, task: .classifier, vocabSize: 4, embedDim: E, hidden: H, layers: c.L,
+                              bidirectional: c.D == 2, dropout: 0, headDropout: 0, outputs: 1, paddingIndex: nil, freezeEmbedding: false)
+        let params = Parameters(Model.parameterSpec(cfg))
+        var naive = NaiveStack(cell: c.cell, E: E, H: H, L: c.L, D: c.D, w: [:])
+        for e in params.entries where e.name.hasPrefix("rnn.") {
+            let v = (0 ..< e.count).map { _ in r() }
+            naive.w[e.name] = v
+            let p = params.value(e.name); for i in 0 ..< e.count { p[i] = Float(v[i]) }
+        }
+        // inputs, initial states and the random projections that define the scalar loss
+        var xs = lengths.map { l in (0 ..< l).map { _ in (0 ..< E).map { _ in r() } } }
+        var h0 = (0 ..< c.L * c.D).map { _ in (0 ..< B).map { _ in (0 ..< H).map { _ in r() } } }
+        var c0 = (0 ..< c.L * c.D).map { _ in (0 ..< B).map { _ in (0 ..< H).map { _ in c.cell == .lstm ? r() : 0 } } }
+        let rOut = lengths.map { l in (0 ..< l).map { _ in (0 ..< c.D * H).map { _ in r() } } }
+        let rH = (0 ..< c.L * c.D).map { _ in (0 ..< B).map { _ in (0 ..< H).map { _ in r() } } }
+        let rC = (0 ..< c.L * c.D).map { _ in (0 ..< B).map { _ in (0 ..< H).map { _ in r() } } }
+        func loss(_ n: NaiveStack, _ xs: [[[Double]]], _ h0: [[[Double]]], _ c0: [[[Double]]]) -> Double {
+            let (o, hn, cn) = n.forward(xs, h0: h0, c0: c0)
+            var s = 0.0
+            for b in 0 ..< B { for t in 0 ..< lengths[b] { for j in 0 ..< c.D * H { s += o[b][t][j] * rOut[b][t][j] } } }
+            for s_ in 0 ..< c.L * c.D { for b in 0 ..< B { for j in 0 ..< H {
+                s += hn[s_][b][j] * rH[s_][b][j]
+                if c.cell == .lstm { s += cn[s_][b][j] * rC[s_][b][j] }
+            } } }
+            return s
+        }
+
+        // ---- fast path
+        let layout = PackedLayout(lengths: lengths)
+        let N = layout.tokens, SD = c.L * c.D
+        var x = [Float](repeating: 0, count: N * E), dOut = [Float](repeating: 0, count: N * c.D * H)
+        for i in 0 ..< B {
+            let b = layout.order[i]
+            for t in 0 ..< lengths[b] {
+                let row = layout.offsets[t] + i
+                for j in 0 ..< E { x[row * E + j] = Float(xs[b][t][j]) }
+                for j in 0 ..< c.D * H { dOut[row * c.D * H + j] = Float(rOut[b][t][j]) }
+            }
+        }
+        func sorted(_ s: [[[Double]]]) -> [Float] {
+            var a = [Float](repeating: 0, count: SD * B * H)
+            for q in 0 ..< SD { for i in 0 ..< B { for j in 0 ..< H { a[(q * B + i) * H + j] = Float(s[q][layout.order[i]][j]) } } }
+            return a
+        }
+        let h0f = sorted(h0), c0f = sorted(c0), dhn = sorted(rH), dcn = sorted(rC)
+        let stack = RecurrentStack(cell: c.cell, inputDim: E, hidden: H, layers: c.L, directions: c.D, dropout: 0, params: params)
+        var dX = [Float](repeating: 0, count: N * E), dh0 = [Float](repeating: 0, count: SD * B * H), dc0 = dh0
+        params.zeroGrads()
+        x.withUnsafeBufferPointer { xp in
+            stack.forward(layout: layout, x: xp.baseAddress!, h0: h0f, c0: c.cell == .lstm ? c0f : nil, training: true, rng: nil)
+        }
+        // forward equality with the oracle
+        let (no, nhn, ncn) = naive.forward(xs, h0: h0, c0: c0)
+        var fwdDiff = 0.0
+        for i in 0 ..< B {
+            let b = layout.order[i]
+            for t in 0 ..< lengths[b] { for j in 0 ..< c.D * H {
+                fwdDiff = max(fwdDiff, abs(Double(stack.lastOutput[(layout.offsets[t] + i) * c.D * H + j]) - no[b][t][j]))
+            } }
+            for q in 0 ..< SD { for j in 0 ..< H {
+                fwdDiff = max(fwdDiff, abs(Double(stack.hn.pointer[(q * B + i) * H + j]) - nhn[q][b][j]))
+                if c.cell == .lstm { fwdDiff = max(fwdDiff, abs(Double(stack.cn.pointer[(q * B + i) * H + j]) - ncn[q][b][j])) }
+            } }
+        }
+        XCTAssertLessThan(fwdDiff, 2e-6, "\(c) forward differs from the naive Double oracle")
+        dX.withUnsafeMutableBufferPointer { dx in dh0.withUnsafeMutableBufferPointer { g0 in dc0.withUnsafeMutableBufferPointer { gc0 in
+            stack.backward(dOut: dOut, dhn: dhn, dcn: c.cell == .lstm ? dcn : nil, dX: dx.baseAddress!, dh0: g0.baseAddress!,
+                           dc0: c.cell == .lstm ? gc0.baseAddress! : nil)
+        } } }
+
+        // ---- central differences on the Double oracle
+        let eps = 1e-5
+        var worst = 0.0
+        func compare(_ what: String, analytic: [Float], numeric: [Double]) {
+            var m = 0.0, scale = 0.0
+            for i in 0 ..< numeric.count { m = max(m, abs(Double(analytic[i]) - numeric[i])); scale = max(scale, abs(numeric[i])) }
+            let rel = m / max(scale, 1e-12)
+            worst = max(worst, rel)
+            XCTAssertLessThan(rel, 1e-5, "\(c) \(what): max |analytic - numeric| = \(m) (scale \(scale))")
+            XCTAssertGreaterThan(scale, 1e-6, "\(c) \(what): gradient unexpectedly zero")
+        }
+        for e in params.entries where e.name.hasPrefix("rnn.") {
+            var num = [Double](repeating: 0, count: e.count)
+            for i in 0 ..< e.count {
+                var p = naive; p.w[e.name]![i] += eps
+                var m = naive; m.w[e.name]![i] -= eps
+                num[i] = (loss(p, xs, h0, c0) - loss(m, xs, h0, c0)) / (2 * eps)
+            }
+            compare(e.name, analytic: Array(params.grad(e.name)), numeric: num)
+        }
+        // inputs (embedding output rows)
+        var numX = [Double](repeating: 0, count: N * E)
+        for i in 0 ..< B {
+            let b = layout.order[i]
+            for t in 0 ..< lengths[b] { for j in 0 ..< E {
+                let keep = xs[b][t][j]
+                xs[b][t][j] = keep + eps; let lp = loss(naive, xs, h0, c0)
+                xs[b][t][j] = keep - eps; let lm = loss(naive, xs, h0, c0)
+                xs[b][t][j] = keep
+                numX[(layout.offsets[t] + i) * E + j] = (lp - lm) / (2 * eps)
+            } }
+        }
+        compare("input x", analytic: dX, numeric: numX)
+        // initial states
+        var numH = [Double](repeating: 0, count: SD * B * H), numC = numH
+        for q in 0 ..< SD { for i in 0 ..< B { for j in 0 ..< H {
+            let b = layout.order[i]
+            let keep = h0[q][b][j]
+            h0[q][b][j] = keep + eps; let lp = loss(naive, xs, h0, c0)
+            h0[q][b][j] = keep - eps; let lm = loss(naive, xs, h0, c0)
+            h0[q][b][j] = keep
+            numH[(q * B + i) * H + j] = (lp - lm) / (2 * eps)
+            if c.cell == .lstm {
+                let kc = c0[q][b][j]
+                c0[q][b][j] = kc + eps; let cp = loss(naive, xs, h0, c0)
+                c0[q][b][j] = kc - eps; let cm = loss(naive, xs, h0, c0)
+                c0[q][b][j] = kc
+                numC[(q * B + i) * H + j] = (cp - cm) / (2 * eps)
+            }
+        } } }
+        compare("h0", analytic: dh0, numeric: numH)
+        if c.cell == .lstm { compare("c0", analytic: dc0, numeric: numC) }
+        print("[gradcheck] \(c.cell) D=\(c.D) L=\(c.L): forward max abs diff \(fwdDiff), gradients max rel diff \(worst)")
+    }
+
+    func testRNN() { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .rnn, D: D, L: L)) } } }
+    func testLSTM() { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .lstm, D: D, L: L)) } } }
+    func testGRU() { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .gru, D: D, L: L)) } } }
+}

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Engine benchmark: bi-LSTM and bi-GRU classifier (E=200, H=128, V=25,000), training at batch 32 and
+# forward-only inference at batch 256, on IMDB-like random lengths (mean ~210, clipped to [10, 500],
+# fixed seed). Prints reviews/s, real tokens/s and GFLOP/s; if PyTorch is importable, runs it on the
+# same batches in the same run and prints the ratios.
+#   scripts/bench-engine.sh            (BATCHES=20 INFER_BATCHES=4 THREADS=2 to change)
+set -eu
+cd "$(dirname "$0")/.."
+BATCHES=${BATCHES:-20}
+INFER_BATCHES=${INFER_BATCHES:-4}
+THREADS=${THREADS:-2}
+swift build -c release --product rnn-bench-engine >/dev/null
+BIN="$(swift build -c release --show-bin-path)/rnn-bench-engine"
+PY=""
+for p in /work/venv/bin/python python3; do
+    if "$p" -c "import torch, safetensors" >/dev/null 2>&1; then PY=$p; break; fi
+done
+TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
+rate() { sed -n 's/.* \([0-9.]*\) reviews\/s.*/\1/p' "$1" | tail -1; }
+for cell in lstm gru; do
+    for mode in train infer; do
+        if [ "$mode" = train ]; then n=$BATCHES; else n=$INFER_BATCHES; fi
+        OPENBLAS_NUM_THREADS=$THREADS "$BIN" --cell $cell --mode $mode --batches "$n" --threads "$THREADS" --dump "$TMP/data.st" | tee "$TMP/swift.txt"
+        if [ -n "$PY" ]; then
+            "$PY" scripts/reference/bench_torch.py $cell $mode "$TMP/data.st" | tee "$TMP/torch.txt"
+            awk -v a="$(rate "$TMP/swift.txt")" -v b="$(rate "$TMP/torch.txt")" -v n="bi-$cell $mode" \
+                'BEGIN { printf "ratio %s: %.2fx PyTorch\n", n, a / b }'
+        fi
+    done
+done

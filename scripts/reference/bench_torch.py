@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""PyTorch side of scripts/bench-engine.sh: same model shape, same batches (read from the file the
+Swift benchmark dumps). Training: padded to 500 in front (PyTorch's fastest mode here); inference:
+best of packed and padded. torch.set_num_threads(2).
+
+usage: bench_torch.py CELL MODE DATA.safetensors
+"""
+import sys, time
+import torch
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence
+from safetensors.torch import load_file
+
+cell, mode, path = sys.argv[1], sys.argv[2], sys.argv[3]
+torch.set_num_threads(2)
+torch.manual_seed(0)
+V, E, H, FIX = 25000, 200, 128, 500
+data = load_file(path)
+nb = len([k for k in data if k.startswith("lengths.")])
+warm = 2
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(V, E, padding_idx=1)
+        self.rnn = (nn.LSTM if cell == "lstm" else nn.GRU)(E, H, bidirectional=True, batch_first=True)
+        self.fc = nn.Linear(2 * H, 1)
+
+    def forward(self, x, lengths=None):
+        e = self.embedding(x)
+        if lengths is not None:
+            e = pack_padded_sequence(e, lengths, batch_first=True, enforce_sorted=False)
+        _, h = self.rnn(e)
+        if isinstance(h, tuple):
+            h = h[0]
+        return self.fc(torch.cat((h[-2], h[-1]), dim=1)).squeeze(1)
+
+
+def batch(i, packed):
+    toks, lens = data[f"tokens.{i}"].long(), data[f"lengths.{i}"].long()
+    B = len(lens)
+    T = int(lens.max()) if packed else FIX
+    x = torch.full((B, T), 1, dtype=torch.long)
+    off = 0
+    for b, l in enumerate(lens.tolist()):
+        if packed:
+            x[b, :l] = toks[off:off + l]
+        else:
+            x[b, T - l:] = toks[off:off + l]
+        off += l
+    return x, lens, data[f"labels.{i}"].float(), int(lens.sum())
+
+
+model = Net()
+if mode == "train":
+    opt = torch.optim.Adam(model.parameters())
+    lossf = nn.BCEWithLogitsLoss()
+    for i in range(nb):
+        if i == warm:
+            t0, reviews, tokens = time.perf_counter(), 0, 0
+        x, lens, y, n = batch(i, False)
+        opt.zero_grad()
+        loss = lossf(model(x), y)
+        loss.backward()
+        opt.step()
+        if i >= warm:
+            reviews += len(lens); tokens += n
+    dt = time.perf_counter() - t0
+    print(f"torch bi-{cell} train (padded to {FIX}, 2 threads): {dt / (nb - warm):.4f} s/batch, {reviews / dt:.1f} reviews/s, {tokens / dt:,.0f} real tokens/s")
+else:
+    model.eval()
+    best = None
+    with torch.no_grad():
+        for packed in (True, False):
+            for i in range(nb):
+                if i == warm:
+                    t0, reviews = time.perf_counter(), 0
+                x, lens, _, _ = batch(i, packed)
+                model(x, lens if packed else None)
+                if i >= warm:
+                    reviews += len(lens)
+            r = reviews / (time.perf_counter() - t0)
+            print(f"torch bi-{cell} infer ({'packed' if packed else 'padded'}, 2 threads): {r:.1f} reviews/s")
+            best = max(best or 0, r)
+    print(f"torch bi-{cell} infer best: {best:.1f} reviews/s")

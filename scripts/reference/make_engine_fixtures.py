@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""PyTorch twin of RNNEngine: writes reference tensors for the Swift tests.
+
+Builds the classifier / language-model modules of REFERENCE.md section 4 in PyTorch with small
+sizes, sets known parameters, runs forward, loss, backward and 5 Adam steps on a small batch, and
+writes every tensor to Tests/RNNEngineTests/Fixtures/<case>.safetensors:
+
+  meta (safetensors metadata): cell, task, bidirectional, layers, vocab, embed, hidden, outputs,
+        padding_index, mode (packed|padded), lr, weight_decay, clip (0 = none), steps
+  tokens [sum lengths] int32 (sequences back to back, as the Swift API takes them)
+  lengths [B] int32, labels [B] int32
+  init.<name>   parameters before training (PyTorch state_dict names)
+  logits [B, O], loss [1]          first forward
+  grad.<name>   gradients of the first backward
+  losses [steps]                   loss before each Adam step
+  final.<name>  parameters after `steps` Adam steps (each step: forward, backward, clip?, step)
+
+Language-model case: inputs/targets [steps, B, T] int32 (one chunk per step, state carried and
+detached between chunks), h0/c0 zero, grad.<name> of the second chunk (non-zero carried state),
+logits of the first chunk [B*T, V], hn/cn after the last chunk.
+
+Run: /work/venv/bin/python scripts/reference/make_engine_fixtures.py (needs torch, safetensors).
+"""
+import os
+import torch
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence
+from safetensors.torch import save_file
+
+torch.set_default_dtype(torch.float32)
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "Tests", "RNNEngineTests", "Fixtures")
+
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class Classifier(nn.Module):
+    def __init__(self, cell, V, E, H, L, bi, O, pad):
+        super().__init__()
+        self.embedding = nn.Embedding(V, E, padding_idx=pad)
+        self.rnn = CELLS[cell](E, H, num_layers=L, bidirectional=bi, batch_first=True)
+        self.fc = nn.Linear(H * (2 if bi else 1), O)
+        self.bi = bi
+
+    def forward(self, padded, lengths, mode):
+        emb = self.embedding(padded)
+        if mode == "packed":
+            packed = pack_padded_sequence(emb, lengths, batch_first=True, enforce_sorted=False)
+            _, hidden = self.rnn(packed)
+        else:
+            _, hidden = self.rnn(emb)
+        if isinstance(hidden, tuple):
+            hidden = hidden[0]
+        feat = torch.cat((hidden[-2], hidden[-1]), dim=1) if self.bi else hidden[-1]
+        return self.fc(feat)
+
+
+class LanguageModel(nn.Module):
+    def __init__(self, cell, V, E, H, L):
+        super().__init__()
+        self.embedding = nn.Embedding(V, E)
+        self.rnn = CELLS[cell](E, H, num_layers=L, batch_first=True)
+        self.fc = nn.Linear(H, V)
+
+    def forward(self, x, state):
+        out, state = self.rnn(self.embedding(x), state)
+        return self.fc(out), state
+
+
+def set_known(model, gen, pad=None):
+    with torch.no_grad():
+        for name, p in model.state_dict().items():
+            p.copy_(torch.rand(p.shape, generator=gen, dtype=torch.float32) - 0.5)
+            if name == "embedding.weight":
+                p.mul_(2.0)
+                if pad is not None:
+                    p[pad].zero_()
+
+
+def tensors_of(prefix, model):
+    return {f"{prefix}.{k}": v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+
+
+def classifier_case(name, cell, bi, layers, outputs, mode, lengths, lr=1e-2, wd=0.0, clip=0.0, steps=5, seed=0):
+    V, E, H, pad = 23, 6, 12, 1
+    gen = torch.Generator().manual_seed(1234 + seed)
+    model = Classifier(cell, V, E, H, layers, bi, outputs, pad)
+    set_known(model, gen, pad)
+    B = len(lengths)
+    T = max(lengths)
+    seqs = [torch.randint(0, V, (l,), generator=gen) for l in lengths]
+    for s in seqs:  # some padding-id tokens inside real text too (must get no gradient)
+        s[s == pad] = 2
+    seqs[0][len(seqs[0]) // 2] = pad
+    if outputs == 1:
+        labels = torch.randint(0, 2, (B,), generator=gen)
+    else:
+        labels = torch.randint(0, outputs, (B,), generator=gen)
+    if mode == "packed":
+        padded = torch.full((B, T), pad, dtype=torch.long)
+        for i, s in enumerate(seqs):
+            padded[i, : len(s)] = s
+        given = torch.cat(seqs)
+        given_lengths = lengths
+    else:  # padded in front (pad_first), pads are real steps; Swift gets the padded rows
+        padded = torch.full((B, T), pad, dtype=torch.long)
+        for i, s in enumerate(seqs):
+            padded[i, T - len(s):] = s
+        given = padded.reshape(-1)
+        given_lengths = [T] * B
+
+    def loss_fn(logits):
+        if outputs == 1:
+            return nn.functional.binary_cross_entropy_with_logits(logits.squeeze(1), labels.float())
+        return nn.functional.cross_entropy(logits, labels)
+
+    t = {
+        "tokens": given.to(torch.int32),
+        "lengths": torch.tensor(given_lengths, dtype=torch.int32),
+        "labels": labels.to(torch.int32),
+    }
+    t.update(tensors_of("init", model))
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=wd)
+    losses = []
+    for step in range(steps):
+        opt.zero_grad()
+        logits = model(padded, torch.tensor(lengths), mode)
+        loss = loss_fn(logits)
+        loss.backward()
+        if step == 0:
+            t["logits"] = logits.detach().clone()
+            t["loss"] = loss.detach().reshape(1).clone()
+            for k, p in model.named_parameters():
+                t[f"grad.{k}"] = p.grad.detach().clone()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        losses.append(loss.item())
+        opt.step()
+    t["losses"] = torch.tensor(losses, dtype=torch.float32)
+    t.update(tensors_of("final", model))
+    meta = dict(cell=cell, task="classifier", bidirectional=str(bi).lower(), layers=str(layers), vocab=str(V),
+                embed=str(E), hidden=str(H), outputs=str(outputs), padding_index=str(pad), mode=mode, lr=repr(lr),
+                weight_decay=repr(wd), clip=repr(clip), steps=str(steps))
+    save_file({k: v.contiguous() for k, v in t.items()}, os.path.join(OUT, f"{name}.safetensors"), metadata=meta)
+    print(name, "loss", t["loss"].item(), "losses", [round(x, 6) for x in losses])
+
+
+def lm_case(name, cell, layers, B=3, T=7, steps=5, lr=1e-2, seed=7):
+    V, E, H = 17, 5, 12
+    gen = torch.Generator().manual_seed(99 + seed)
+    model = LanguageModel(cell, V, E, H, layers)
+    set_known(model, gen)
+    stream = torch.randint(0, V, (B, steps * T + 1), generator=gen)
+    inputs = torch.stack([stream[:, s * T:(s + 1) * T] for s in range(steps)])
+    targets = torch.stack([stream[:, s * T + 1:(s + 1) * T + 1] for s in range(steps)])
+    t = {"inputs": inputs.to(torch.int32).contiguous(), "targets": targets.to(torch.int32).contiguous()}
+    t.update(tensors_of("init", model))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    state = None
+    losses = []
+    for s in range(steps):
+        opt.zero_grad()
+        logits, state = model(inputs[s], state)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, V), targets[s].reshape(-1))
+        loss.backward()
+        if s == 0:
+            t["logits"] = logits.detach().reshape(B * T, V).clone()
+            t["loss"] = loss.detach().reshape(1).clone()
+        if s == 1:
+            for k, p in model.named_parameters():
+                t[f"grad.{k}"] = p.grad.detach().clone()
+        losses.append(loss.item())
+        opt.step()
+        state = tuple(x.detach() for x in state) if isinstance(state, tuple) else state.detach()
+    t["losses"] = torch.tensor(losses, dtype=torch.float32)
+    if isinstance(state, tuple):
+        t["hn"], t["cn"] = state[0].clone(), state[1].clone()
+    else:
+        t["hn"] = state.clone()
+    t.update(tensors_of("final", model))
+    meta = dict(cell=cell, task="languageModel", bidirectional="false", layers=str(layers), vocab=str(V), embed=str(E),
+                hidden=str(H), outputs=str(V), padding_index="", mode="lm", lr=repr(lr), weight_decay="0.0",
+                clip="0.0", steps=str(steps), batch=str(B), time=str(T))
+    save_file({k: v.contiguous() for k, v in t.items()}, os.path.join(OUT, f"{name}.safetensors"), metadata=meta)
+    print(name, "losses", [round(x, 6) for x in losses])
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    ragged = [9, 3, 6, 1, 9, 4]
+    classifier_case("lstm_bi2_packed", "lstm", True, 2, 1, "packed", ragged, seed=1)
+    classifier_case("lstm_bi2_padded", "lstm", True, 2, 1, "padded", ragged, seed=2)
+    classifier_case("gru_bi2_packed", "gru", True, 2, 1, "packed", ragged, seed=3, wd=0.01)
+    classifier_case("gru_bi2_padded", "gru", True, 2, 1, "padded", ragged, seed=4)
+    classifier_case("rnn_bi2_packed", "rnn", True, 2, 1, "packed", ragged, seed=5, clip=0.5)
+    classifier_case("lstm_uni2_packed", "lstm", False, 2, 1, "packed", ragged, seed=6)
+    classifier_case("gru_uni1_padded", "gru", False, 1, 1, "padded", ragged, seed=7)
+    classifier_case("rnn_uni2_padded", "rnn", False, 2, 1, "padded", ragged, seed=8)
+    classifier_case("gru_bi2_multiclass", "gru", True, 2, 4, "packed", ragged, seed=9, clip=1.0)
+    classifier_case("lstm_uni1_multiclass", "lstm", False, 1, 3, "packed", ragged, seed=10, wd=0.05)
+    lm_case("lm_lstm2", "lstm", 2)
+    lm_case("lm_gru1", "gru", 1, seed=8)
+    lm_case("lm_rnn2", "rnn", 2, seed=9)
+
+
+if __name__ == "__main__":
+    main()
