@@ -43,14 +43,16 @@ struct Command: ParsableCommand {
     }
 
     func run() throws {
+        if let vectors { _ = try ByteSource(path: vectors) }  // a missing vectors file fails before the counting
         let reader = RecordReader(paths: input.paths, format: RecordFormat(rawValue: format)!)
+        var report: [String] = []  // printed once everything succeeded: an error stays the only line
         let counted = try VocabularyBuilder.count(reader, kind: chars ? .chars : .words)
         var info = ["min_freq": String(minFreq), "records": String(counted.records), "tokens_counted": String(counted.tokenCount)]
         if let maxSize { info["max_size"] = String(maxSize) }
         var vocab = counted.build(minFreq: minFreq, maxSize: maxSize, info: info)
-        Diagnostics.line("rnn-vocab: \(formatThousands(counted.records)) records, \(formatThousands(counted.tokenCount)) tokens, \(formatThousands(counted.table.count)) distinct; vocabulary \(formatThousands(vocab.count)) ids (\(formatThousands(vocab.count - 2)) tokens + <unk>, <pad>; min-freq \(minFreq)\(maxSize.map { ", max-size \($0)" } ?? ""))")
+        report.append("rnn-vocab: \(formatThousands(counted.records)) records, \(formatThousands(counted.tokenCount)) tokens, \(formatThousands(counted.table.count)) distinct; vocabulary \(formatThousands(vocab.count)) ids (\(formatThousands(vocab.count - 2)) tokens + <unk>, <pad>; min-freq \(minFreq)\(maxSize.map { ", max-size \($0)" } ?? ""))")
         if !vocab.labels.isEmpty {
-            Diagnostics.line("rnn-vocab: labels: " + vocab.labels.enumerated().map { "\($1)=\($0) (\(formatThousands(Int(vocab.labelCounts[$0]))))" }.joined(separator: ", "))
+            report.append("rnn-vocab: labels: " + vocab.labels.enumerated().map { "\($1)=\($0) (\(formatThousands(Int(vocab.labelCounts[$0]))))" }.joined(separator: ", "))
         }
         if let vectors {
             let clock = ContinuousClock()
@@ -60,9 +62,10 @@ struct Command: ParsableCommand {
             let name = vectors.split(separator: "/").last.map(String.init) ?? vectors
             vocab = vocab.withVectors(v.matrix, dim: v.dim, info: ["vectors": name])
             let n = vocab.count - 2
-            Diagnostics.line("rnn-vocab: vectors: \(formatThousands(v.found)) of \(formatThousands(n)) tokens found (\(formatFixed(n > 0 ? 100 * Double(v.found) / Double(n) : 0, 1))%), dim \(v.dim), \(formatThousands(v.fileWords)) words read in \(formatFixed(secs, 2)) s")
+            report.append("rnn-vocab: vectors: \(formatThousands(v.found)) of \(formatThousands(n)) tokens found (\(formatFixed(n > 0 ? 100 * Double(v.found) / Double(n) : 0, 1))%), dim \(v.dim), \(formatThousands(v.fileWords)) words read in \(formatFixed(secs, 2)) s")
         }
         try vocab.save(to: output)
+        for line in report { Diagnostics.line(line) }
         Diagnostics.line("rnn-vocab: wrote \(output) (hash \(vocab.hash))")
     }
 }

@@ -53,3 +53,39 @@ enum Support {
         return p.terminationStatus == 0 ? path : nil
     }()
 }
+
+import RNNCore
+
+extension Support {
+    static let bin = root + "/.build/release"
+
+    /// Runs tool `name` from the release build.
+    @discardableResult
+    static func tool(_ name: String, _ args: [String], stdin: String? = nil) throws -> (Int32, String, String) {
+        try run(bin + "/" + name, args, stdin: stdin)
+    }
+
+    /// Asserts the bad-input contract: status 1, exactly one stderr line `tool: error: ...`
+    /// containing every fragment, no output file and no temporary file left in its folder.
+    static func assertFails(_ r: (Int32, String, String), tool: String, _ fragments: [String], noFile output: String? = nil,
+                            file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(r.0, 1, "status; stderr: \(r.2)", file: file, line: line)
+        let lines = r.2.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "one error line expected: \(r.2)", file: file, line: line)
+        XCTAssertTrue(r.2.hasPrefix("\(tool): error: "), r.2, file: file, line: line)
+        for f in fragments { XCTAssertTrue(r.2.contains(f), "missing '\(f)' in: \(r.2)", file: file, line: line) }
+        XCTAssertEqual(r.1, "", "no data on stdout", file: file, line: line)
+        if let output {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output), "partial output \(output)", file: file, line: line)
+            let dir = (output as NSString).deletingLastPathComponent
+            let temps = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.contains(".tmp-") } ?? []
+            XCTAssertEqual(temps, [], "temporary files left", file: file, line: line)
+        }
+    }
+
+    /// Strings stored as U8 bytes + I64 offsets (vocabulary tokens and labels).
+    static func strings(_ f: SafeTensorsFile, _ bytes: String, _ offsets: String) throws -> [String] {
+        let b = try f.uint8s(bytes), o = try f.int64s(offsets)
+        return (0..<(o.count - 1)).map { String(decoding: b[Int(o[$0])..<Int(o[$0 + 1])], as: UTF8.self) }
+    }
+}
