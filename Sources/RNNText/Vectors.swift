@@ -27,7 +27,8 @@ public struct PretrainedVectors: Sendable {
     /// wins. Errors name the file and the line: a line whose number of values differs from the
     /// first line's, a value that is not a number, an empty file.
     public static func load(path: String, for vocab: Vocabulary) throws -> PretrainedVectors {
-        let reader = try LineReader(path: path)
+        let reader = try ReadAheadLineReader(path: path)
+        defer { reader.close() }
         var dim = 0
         var matrix: [Float] = []
         var filled = [Bool](repeating: false, count: vocab.count)

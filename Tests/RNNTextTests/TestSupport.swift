@@ -12,7 +12,7 @@ enum Support {
         return dir
     }
 
-    static func write(_ text: String, to path: String) { FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) }
+    static func write(_ text: String, to path: String) { _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) }
 
     /// Runs a program, returns (status, stdout, stderr). Output goes through temporary files
     /// (no pipe deadlock, no concurrency).
@@ -46,7 +46,7 @@ enum Support {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", root + "/scripts/reference/imdb_clean.py", archive, "train"]
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         p.standardOutput = FileHandle(forWritingAtPath: path)
         try? p.run()
         p.waitUntilExit()
