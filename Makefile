@@ -25,6 +25,7 @@ deps:
 
 build: deps
 	$(SWIFT) build $(SWIFTFLAGS)
+	$(SWIFT) build $(SWIFTFLAGS) --product generate-manual
 
 test: build
 	$(SWIFT) test $(SWIFTFLAGS)
@@ -41,16 +42,7 @@ docs: build
 	RNN_BIN="$(BIN)" scripts/gen-docs.sh
 
 install: build
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
-	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
-	for t in $(TOOLS); do \
-	  install -m 755 "$(BIN)/$$t" $(DESTDIR)$(PREFIX)/bin/$$t; \
-	  install -m 644 man/$$t.1 $(DESTDIR)$(PREFIX)/share/man/man1/$$t.1; \
-	  install -m 644 completions/$$t.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t; \
-	  install -m 644 completions/_$$t $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$t; \
-	  install -m 644 completions/$$t.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$t.fish; \
-	done
+	scripts/install.sh "$(BIN)" "$(DESTDIR)$(PREFIX)"
 
 clean:
 	rm -rf .build

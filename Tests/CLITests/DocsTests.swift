@@ -1,0 +1,46 @@
+import XCTest
+
+/// The committed man pages and completions are generated from the ArgumentParser definitions;
+/// this fails when they are stale (fix: `make docs` and commit).
+final class DocsTests: XCTestCase {
+    func testManPagesAndCompletionsAreCurrent() throws {
+        let gen = E2E.bin.appendingPathComponent("generate-manual")
+        guard FileManager.default.fileExists(atPath: gen.path) else {
+            XCTFail("\(gen.path) is missing: build it with `swift build -c release --product generate-manual` (make test does)")
+            return
+        }
+        let r = try E2E.sh("cd '\(E2E.root.path)' && scripts/gen-docs.sh --check")
+        XCTAssertEqual(r.status, 0, "man pages or completions are stale:\n\(r.stderr)\nRun `make docs` and commit.")
+    }
+
+    func testEveryToolHasHelpAndOneLineUsageErrors() throws {
+        for t in ["rnn-corpus", "rnn-clean", "rnn-vocab", "rnn-encode", "rnn-fit", "rnn-classify", "rnn-sample"] {
+            let h = try E2E.sh("\(t) --help")
+            XCTAssertEqual(h.status, 0, t)
+            XCTAssertTrue(h.out.contains("USAGE"), "\(t) --help:\n\(h.out)")
+            let bad = try E2E.sh("\(t) --no-such-option-xyz")
+            XCTAssertEqual(bad.status, 2, t)
+            XCTAssertTrue(bad.stderr.hasPrefix("\(t): error: "), "\(t): \(bad.stderr)")
+            XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1, "\(t) prints one line: \(bad.stderr)")
+        }
+    }
+}
+
+/// `make install PREFIX=...` (scripts/install.sh) puts binaries, man pages and completions in place.
+final class InstallTests: XCTestCase {
+    func testInstallIntoPrefix() throws {
+        let dir = try E2E.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try E2E.sh("cd '\(E2E.root.path)' && scripts/install.sh '\(E2E.bin.path)' '\(dir.path)'")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for t in ["rnn-corpus", "rnn-clean", "rnn-vocab", "rnn-encode", "rnn-fit", "rnn-classify", "rnn-sample"] {
+            XCTAssertTrue(FileManager.default.isExecutableFile(atPath: dir.path + "/bin/\(t)"), t)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/share/man/man1/\(t).1"), t)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/share/bash-completion/completions/\(t)"), t)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/share/zsh/site-functions/_\(t)"), t)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/share/fish/vendor_completions.d/\(t).fish"), t)
+        }
+        let h = try E2E.sh("'\(dir.path)/bin/rnn-clean' --help")
+        XCTAssertEqual(h.status, 0)
+    }
+}
