@@ -35,7 +35,6 @@ public struct PretrainedVectors: Sendable {
         for i in 0..<Vocabulary.specials.count where i < vocab.count { filled[i] = true }  // specials stay zero
         var found = 0
         var words = 0
-        var headerCount: Int? = nil
         while let raw = try reader.next() {
             var n = raw.count
             while n > 0 && (raw[n - 1] == 0x20 || raw[n - 1] == 0x09) { n -= 1 }  // fastText: trailing space
@@ -44,10 +43,10 @@ public struct PretrainedVectors: Sendable {
             let base = line.baseAddress!
             if dim == 0 {
                 let fields = countSpaces(line) + 1
-                if fields == 2, let a = parseInt(line, 0, line.firstIndex(of: 0x20)!),
+                if fields == 2, parseInt(line, 0, line.firstIndex(of: 0x20)!) != nil,
                    let b = parseInt(line, line.firstIndex(of: 0x20)! + 1, n), b > 0 {
-                    headerCount = a  // word2vec / fastText header "count dim"
-                    dim = b
+                    dim = b  // word2vec / fastText header "count dim"
+                    matrix = [Float](repeating: 0, count: vocab.count * dim)
                     continue
                 }
                 guard fields >= 2 else {
@@ -56,7 +55,6 @@ public struct PretrainedVectors: Sendable {
                 dim = fields - 1
                 matrix = [Float](repeating: 0, count: vocab.count * dim)
             }
-            if matrix.isEmpty { matrix = [Float](repeating: 0, count: vocab.count * dim) }
             words += 1
             guard let sp = memchr(base, 0x20, n) else {
                 throw RNNError(path: reader.name, line: reader.lineNumber, "expected a word and \(dim) values, found no values")
@@ -83,7 +81,6 @@ public struct PretrainedVectors: Sendable {
             }
         }
         if dim == 0 || words == 0 { throw RNNError(path: reader.name, "no vectors found (empty file?)") }
-        _ = headerCount
         return PretrainedVectors(matrix: matrix, dim: dim, found: found, fileWords: words)
     }
 

@@ -76,6 +76,7 @@ struct Command: ParsableCommand {
                 try out.write(line)
             }
             try out.flush()
+            if summary.records == 0 { throw RNNError(path: input.paths.joined(separator: ", "), "no records with tokens in the input") }
         }
         var msg = "rnn-encode: \(formatThousands(summary.records)) records, \(formatThousands(summary.kept)) tokens kept"
         if summary.tokens > 0 { msg += ", \(formatFixed(100 * Double(summary.unknown) / Double(summary.tokens), 1))% unknown" }

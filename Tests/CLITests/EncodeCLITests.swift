@@ -100,6 +100,7 @@ final class EncodeCLITests: XCTestCase {
         Support.write("", to: dir + "/empty.jsonl")
         Support.assertFails(try Support.tool("rnn-encode", ["--vocab", dir + "/v.bin", dir + "/empty.jsonl", "-o", out]),
                             tool: "rnn-encode", ["no records"], noFile: out)
+        Support.assertFails(try Support.tool("rnn-encode", ["--vocab", dir + "/v.bin", dir + "/empty.jsonl"]), tool: "rnn-encode", ["no records"])
         Support.write("{\"text\":\"a\"}\nnot json\n", to: dir + "/mixed.jsonl")
         Support.assertFails(try Support.tool("rnn-encode", ["--vocab", dir + "/v.bin", dir + "/mixed.jsonl", "-o", out]),
                             tool: "rnn-encode", [dir + "/mixed.jsonl:2:", "not a JSON object"], noFile: out)
