@@ -15,6 +15,7 @@ public struct Encoder: Sendable {
     /// In the padded view, put the pads before the real tokens (torchtext `pad_first`).
     public var padFirst: Bool
 
+    /// An encoder; `fixLength` nil keeps every token.
     public init(vocabulary: Vocabulary, fixLength: Int? = nil, truncateFirst: Bool = false, padFirst: Bool = false) {
         self.vocabulary = vocabulary
         self.fixLength = fixLength

@@ -38,6 +38,7 @@ public struct EncodeSummary: Sendable {
     public var unknown = 0
     /// Records longer than the fixed length (truncated).
     public var truncated = 0
+    /// All zero.
     public init() {}
 }
 

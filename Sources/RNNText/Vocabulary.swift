@@ -203,7 +203,7 @@ public final class Vocabulary: @unchecked Sendable {
             if let vi = f.tensors["vectors"] {
                 guard vi.shape.count == 2, vi.shape[0] == v else { throw RNNError("vectors have shape \(vi.shape), expected [\(v), E]") }
                 dim = vi.shape[1]
-                vectors = try f.floats("vectors")
+                vectors = try f.withFloats("vectors") { Array($0) }
             }
             var info: [String: String] = [:]
             for (k, val) in f.metadata where !["format", "version", "kind", "hash", "size", "dim", "unk_id", "pad_id"].contains(k) { info[k] = val }
@@ -225,6 +225,7 @@ public final class Vocabulary: @unchecked Sendable {
 public struct VocabularyBuilder {
     /// Token kind being counted.
     public let kind: Kind
+    /// Token kind (``Vocabulary/Kind``).
     public typealias Kind = Vocabulary.Kind
     /// Distinct tokens seen, in first-seen order.
     public private(set) var table = TokenTable(capacity: 1 << 16)
@@ -239,6 +240,7 @@ public struct VocabularyBuilder {
     /// Tokens added.
     public private(set) var tokenCount = 0
 
+    /// Starts counting tokens of `kind`.
     public init(kind: Kind = .words) { self.kind = kind }
 
     /// Counts one token.
