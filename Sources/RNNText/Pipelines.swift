@@ -79,3 +79,25 @@ extension Encoder {
         return sum
     }
 }
+
+extension Encoder {
+    /// Appends `[id,id,...]` (JSON array of decimal integers) to `out`, without creating strings.
+    public static func appendJSONArray<C: Collection>(_ ids: C, into out: inout [UInt8]) where C.Element == Int32 {
+        out.append(UInt8(ascii: "["))
+        var first = true
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        for id in ids {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            if id < 0 { out.append(UInt8(ascii: "-")) }
+            var v = id.magnitude
+            if v < 10 { out.append(48 + UInt8(v)); continue }
+            withUnsafeMutableBytes(of: &digits) { d in
+                var n = 0
+                while v > 0 { d[n] = 48 + UInt8(v % 10); v /= 10; n += 1 }
+                while n > 0 { n -= 1; out.append(d[n]) }
+            }
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+}

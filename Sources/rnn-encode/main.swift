@@ -62,12 +62,8 @@ struct Command: ParsableCommand {
             summary = try encoder.encodeAll(reader) { record, real, label in
                 ids.removeAll(keepingCapacity: true)
                 Encoder.appendPadded(real, fixLength: fixLength, padFirst: padFirst, into: &ids)
-                var arr: [UInt8] = [UInt8(ascii: "[")]
-                for (i, id) in ids.enumerated() {
-                    if i > 0 { arr.append(UInt8(ascii: ",")) }
-                    arr.append(contentsOf: String(id).utf8)
-                }
-                arr.append(UInt8(ascii: "]"))
+                var arr: [UInt8] = []
+                Encoder.appendJSONArray(ids, into: &arr)
                 var extra: [(String, [UInt8])] = [("ids", arr), ("length", Array(String(real.count).utf8))]
                 if let label { extra.append(("label", Array(String(label).utf8))) }
                 extra.append(("vocab", hashValue))

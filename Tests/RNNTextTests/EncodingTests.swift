@@ -60,3 +60,15 @@ final class EncodingTests: XCTestCase {
         XCTAssertThrowsError(try EncodedDataset(path: Support.tempDir("ds") + "/v.bin")) { XCTAssertTrue("\($0)".contains("is a vocabulary"), "\($0)") }
     }
 }
+
+final class JSONArrayTests: XCTestCase {
+    func testIntegersLikeSwiftDescription() {
+        let ids: [Int32] = [0, 1, 9, 10, 99, 100, 51955, -1, Int32.max, Int32.min]
+        var out: [UInt8] = []
+        Encoder.appendJSONArray(ids, into: &out)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "[" + ids.map(String.init).joined(separator: ",") + "]")
+        out.removeAll()
+        Encoder.appendJSONArray([Int32](), into: &out)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "[]")
+    }
+}
