@@ -163,10 +163,26 @@ _rnn-encode() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
+    local -a non_repeating_flags=(--pad-first --truncate-first -h --help)
     local -a repeating_options=()
-    local -a non_repeating_options=()
-    __rnn-encode_offer_flags_options 0
+    local -a non_repeating_options=(--vocab --format --output -o --fix-length)
+    __rnn-encode_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--vocab')
+        return
+        ;;
+    '--format')
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    '--fix-length')
+        return
+        ;;
+    esac
 
     # Offer subcommand / subcommand argument completions
     local -r subcommand="${unparsed_words[0]}"

@@ -20,7 +20,7 @@ function __rnn-encode_parse_tokens -S
     set -l unparsed_tokens (__rnn-encode_tokens -pc)
     switch $unparsed_tokens[1]
     case 'rnn-encode'
-        __rnn-encode_parse_subcommand 0 'h/help'
+        __rnn-encode_parse_subcommand -r 1 'vocab=' 'format=' 'o/output=' 'fix-length=' 'pad-first' 'truncate-first' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __rnn-encode_parse_subcommand -r 1 
@@ -77,5 +77,11 @@ function __rnn-encode_custom_completion
 end
 
 complete -c 'rnn-encode' -f
+complete -c 'rnn-encode' -n '__rnn-encode_should_offer_completions_for_flags_or_options "rnn-encode" vocab' -l 'vocab' -d 'Vocabulary file written by rnn-vocab.' -rfka ''
+complete -c 'rnn-encode' -n '__rnn-encode_should_offer_completions_for_flags_or_options "rnn-encode" format' -l 'format' -d 'Input format: auto, jsonl or text (auto: JSON Lines when the first line starts with \'{\').' -rfka ''
+complete -c 'rnn-encode' -n '__rnn-encode_should_offer_completions_for_flags_or_options "rnn-encode" o output' -l 'output' -s 'o' -d 'Write a binary encoded dataset to this file instead of JSON Lines to stdout.' -rfka ''
+complete -c 'rnn-encode' -n '__rnn-encode_should_offer_completions_for_flags_or_options "rnn-encode" fix-length' -l 'fix-length' -d 'Keep at most N tokens per record and pad shorter ones to N.' -rfka ''
+complete -c 'rnn-encode' -n '__rnn-encode_should_offer_completions_for_flags_or_options "rnn-encode" pad-first' -l 'pad-first' -d 'Put the pads before the real tokens (torchtext pad_first).'
+complete -c 'rnn-encode' -n '__rnn-encode_should_offer_completions_for_flags_or_options "rnn-encode" truncate-first' -l 'truncate-first' -d 'Keep the last N tokens of a longer record instead of the first N.'
 complete -c 'rnn-encode' -n '__rnn-encode_should_offer_completions_for_flags_or_options "rnn-encode" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'rnn-encode' -n '__rnn-encode_should_offer_completions_for_positional "rnn-encode" -eq 1' -fa 'help' -d 'Show subcommand help information.'

@@ -163,10 +163,29 @@ _rnn-vocab() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
+    local -a non_repeating_flags=(--chars -h --help)
     local -a repeating_options=()
-    local -a non_repeating_options=()
-    __rnn-vocab_offer_flags_options 0
+    local -a non_repeating_options=(--format --output -o --min-freq --max-size --vectors)
+    __rnn-vocab_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    '--min-freq')
+        return
+        ;;
+    '--max-size')
+        return
+        ;;
+    '--vectors')
+        return
+        ;;
+    esac
 
     # Offer subcommand / subcommand argument completions
     local -r subcommand="${unparsed_words[0]}"

@@ -20,7 +20,7 @@ function __rnn-vocab_parse_tokens -S
     set -l unparsed_tokens (__rnn-vocab_tokens -pc)
     switch $unparsed_tokens[1]
     case 'rnn-vocab'
-        __rnn-vocab_parse_subcommand 0 'h/help'
+        __rnn-vocab_parse_subcommand -r 1 'format=' 'o/output=' 'min-freq=' 'max-size=' 'vectors=' 'chars' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __rnn-vocab_parse_subcommand -r 1 
@@ -77,5 +77,11 @@ function __rnn-vocab_custom_completion
 end
 
 complete -c 'rnn-vocab' -f
+complete -c 'rnn-vocab' -n '__rnn-vocab_should_offer_completions_for_flags_or_options "rnn-vocab" format' -l 'format' -d 'Input format: auto, jsonl or text (auto: JSON Lines when the first line starts with \'{\').' -rfka ''
+complete -c 'rnn-vocab' -n '__rnn-vocab_should_offer_completions_for_flags_or_options "rnn-vocab" o output' -l 'output' -s 'o' -d 'Output vocabulary file (written atomically).' -rfka ''
+complete -c 'rnn-vocab' -n '__rnn-vocab_should_offer_completions_for_flags_or_options "rnn-vocab" min-freq' -l 'min-freq' -d 'Keep tokens seen at least this many times.' -rfka ''
+complete -c 'rnn-vocab' -n '__rnn-vocab_should_offer_completions_for_flags_or_options "rnn-vocab" max-size' -l 'max-size' -d 'Keep at most this many tokens (specials not counted).' -rfka ''
+complete -c 'rnn-vocab' -n '__rnn-vocab_should_offer_completions_for_flags_or_options "rnn-vocab" vectors' -l 'vectors' -d 'Attach pretrained vectors from a GloVe text file (.txt or .gz) or a word2vec/fastText .vec file.' -rfka ''
+complete -c 'rnn-vocab' -n '__rnn-vocab_should_offer_completions_for_flags_or_options "rnn-vocab" chars' -l 'chars' -d 'Build a character vocabulary (Unicode scalars) for language models.'
 complete -c 'rnn-vocab' -n '__rnn-vocab_should_offer_completions_for_flags_or_options "rnn-vocab" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'rnn-vocab' -n '__rnn-vocab_should_offer_completions_for_positional "rnn-vocab" -eq 1' -fa 'help' -d 'Show subcommand help information.'

@@ -1,10 +1,86 @@
+// rnn-encode: numericalise cleaned records with a vocabulary (REFERENCE.md section 3).
 import ArgumentParser
 import RNNCLI
 import RNNCore
+import RNNText
 
 struct Command: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rnn-encode", abstract: "Not implemented yet.")
-    func run() throws { throw RNNError("not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "rnn-encode",
+        abstract: "Turn cleaned records into token ids with a vocabulary.",
+        discussion: """
+            Unknown tokens become <unk> (0). With --fix-length N a longer record keeps its first N \
+            tokens (its last N with --truncate-first) and the padded view fills up with <pad> (1), \
+            on the right or, with --pad-first, on the left. Records without any token are skipped \
+            and counted on stderr. Without -o, writes JSON Lines to stdout: \
+            {...other fields,"ids":[...],"length":n,"label":id,"vocab":"<hash>"} (text dropped, ids \
+            padded when --fix-length is given). With -o, writes a binary dataset that stores only \
+            the real tokens plus offsets, labels and the padding settings (docs/FORMATS.md).
+            """)
+
+    @OptionGroup var input: InputOptions
+
+    @Option(help: "Vocabulary file written by rnn-vocab.")
+    var vocab: String
+
+    @Option(help: "Input format: auto, jsonl or text (auto: JSON Lines when the first line starts with '{').")
+    var format: String = "auto"
+
+    @Option(name: .shortAndLong, help: "Write a binary encoded dataset to this file instead of JSON Lines to stdout.")
+    var output: String?
+
+    @Option(help: "Keep at most N tokens per record and pad shorter ones to N.")
+    var fixLength: Int?
+
+    @Flag(help: "Put the pads before the real tokens (torchtext pad_first).")
+    var padFirst = false
+
+    @Flag(help: "Keep the last N tokens of a longer record instead of the first N.")
+    var truncateFirst = false
+
+    func validate() throws {
+        guard RecordFormat(rawValue: format) != nil else { throw ValidationError("--format must be auto, jsonl or text") }
+        if let fixLength, fixLength < 1 { throw ValidationError("--fix-length must be at least 1") }
+        if fixLength == nil && (padFirst || truncateFirst) { throw ValidationError("--pad-first and --truncate-first need --fix-length") }
+    }
+
+    func run() throws {
+        let vocabulary = try Vocabulary.load(path: vocab)
+        let encoder = Encoder(vocabulary: vocabulary, fixLength: fixLength, truncateFirst: truncateFirst, padFirst: padFirst)
+        let reader = RecordReader(paths: input.paths, format: RecordFormat(rawValue: format)!)
+        let summary: EncodeSummary
+        if let output {
+            var writer = EncodedDatasetWriter(encoder: encoder)
+            summary = try encoder.encodeAll(reader) { _, ids, label in writer.append(ids: ids, label: label ?? -1) }
+            if summary.records == 0 { throw RNNError(path: input.paths.joined(separator: ", "), "no records with tokens in the input; nothing written") }
+            try writer.write(to: output)
+        } else {
+            let out = BufferedOutput()
+            var line: [UInt8] = []
+            var ids: [Int32] = []
+            let hashValue = Array("\"\(vocabulary.hash)\"".utf8)
+            summary = try encoder.encodeAll(reader) { record, real, label in
+                ids.removeAll(keepingCapacity: true)
+                Encoder.appendPadded(real, fixLength: fixLength, padFirst: padFirst, into: &ids)
+                var arr: [UInt8] = []
+                Encoder.appendJSONArray(ids, into: &arr)
+                var extra: [(String, [UInt8])] = [("ids", arr), ("length", Array(String(real.count).utf8))]
+                if let label { extra.append(("label", Array(String(label).utf8))) }
+                extra.append(("vocab", hashValue))
+                line.removeAll(keepingCapacity: true)
+                record.writeJSON(newText: nil, drop: ["text", "label"], extra: extra, into: &line)
+                try out.write(line)
+            }
+            try out.flush()
+            if summary.records == 0 { throw RNNError(path: input.paths.joined(separator: ", "), "no records with tokens in the input") }
+        }
+        var msg = "rnn-encode: \(formatThousands(summary.records)) records, \(formatThousands(summary.kept)) tokens kept"
+        if summary.tokens > 0 { msg += ", \(formatFixed(100 * Double(summary.unknown) / Double(summary.tokens), 1))% unknown" }
+        if fixLength != nil { msg += ", \(formatThousands(summary.truncated)) truncated" }
+        if summary.empty > 0 { msg += "; skipped \(formatThousands(summary.empty)) empty records" }
+        if let output { msg += "; wrote \(output)" }
+        Diagnostics.line(msg)
+    }
 }
 
 CLI.main(Command.self)

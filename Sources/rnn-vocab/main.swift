@@ -1,10 +1,73 @@
+// rnn-vocab: count tokens of cleaned records and write the vocabulary file (REFERENCE.md section 2).
 import ArgumentParser
 import RNNCLI
 import RNNCore
+import RNNText
 
 struct Command: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rnn-vocab", abstract: "Not implemented yet.")
-    func run() throws { throw RNNError("not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "rnn-vocab",
+        abstract: "Build a vocabulary (tokens, labels, optional pretrained vectors) from cleaned records.",
+        discussion: """
+            Ids: <unk> = 0, <pad> = 1, then every token seen at least --min-freq times, by count \
+            descending, ties in code-point order (the order of torchtext's build_vocab). Labels come \
+            from the "label" field, same order, no specials. Tokens are whitespace-separated words \
+            of the text (like Python str.split()), or characters with --chars. The output is a \
+            safetensors file (docs/FORMATS.md); a summary goes to stderr.
+            """)
+
+    @OptionGroup var input: InputOptions
+
+    @Option(help: "Input format: auto, jsonl or text (auto: JSON Lines when the first line starts with '{').")
+    var format: String = "auto"
+
+    @Option(name: .shortAndLong, help: "Output vocabulary file (written atomically).")
+    var output: String
+
+    @Option(help: "Keep tokens seen at least this many times.")
+    var minFreq: Int = 1
+
+    @Option(help: "Keep at most this many tokens (specials not counted).")
+    var maxSize: Int?
+
+    @Option(help: "Attach pretrained vectors from a GloVe text file (.txt or .gz) or a word2vec/fastText .vec file.")
+    var vectors: String?
+
+    @Flag(help: "Build a character vocabulary (Unicode scalars) for language models.")
+    var chars = false
+
+    func validate() throws {
+        guard RecordFormat(rawValue: format) != nil else { throw ValidationError("--format must be auto, jsonl or text") }
+        guard minFreq >= 1 else { throw ValidationError("--min-freq must be at least 1") }
+        if let maxSize, maxSize < 0 { throw ValidationError("--max-size must not be negative") }
+    }
+
+    func run() throws {
+        if let vectors { _ = try ByteSource(path: vectors) }  // a missing vectors file fails before the counting
+        let reader = RecordReader(paths: input.paths, format: RecordFormat(rawValue: format)!)
+        var report: [String] = []  // printed once everything succeeded: an error stays the only line
+        let counted = try VocabularyBuilder.count(reader, kind: chars ? .chars : .words)
+        var info = ["min_freq": String(minFreq), "records": String(counted.records), "tokens_counted": String(counted.tokenCount)]
+        if let maxSize { info["max_size"] = String(maxSize) }
+        var vocab = counted.build(minFreq: minFreq, maxSize: maxSize, info: info)
+        report.append("rnn-vocab: \(formatThousands(counted.records)) records, \(formatThousands(counted.tokenCount)) tokens, \(formatThousands(counted.table.count)) distinct; vocabulary \(formatThousands(vocab.count)) ids (\(formatThousands(vocab.count - 2)) tokens + <unk>, <pad>; min-freq \(minFreq)\(maxSize.map { ", max-size \($0)" } ?? ""))")
+        if !vocab.labels.isEmpty {
+            report.append("rnn-vocab: labels: " + vocab.labels.enumerated().map { "\($1)=\($0) (\(formatThousands(Int(vocab.labelCounts[$0]))))" }.joined(separator: ", "))
+        }
+        if let vectors {
+            let clock = ContinuousClock()
+            let t0 = clock.now
+            let v = try PretrainedVectors.load(path: vectors, for: vocab)
+            let secs = Double((clock.now - t0).components.attoseconds) / 1e18 + Double((clock.now - t0).components.seconds)
+            let name = vectors.split(separator: "/").last.map(String.init) ?? vectors
+            vocab = vocab.withVectors(v.matrix, dim: v.dim, info: ["vectors": name])
+            let n = vocab.count - 2
+            report.append("rnn-vocab: vectors: \(formatThousands(v.found)) of \(formatThousands(n)) tokens found (\(formatFixed(n > 0 ? 100 * Double(v.found) / Double(n) : 0, 1))%), dim \(v.dim), \(formatThousands(v.fileWords)) words read in \(formatFixed(secs, 2)) s")
+        }
+        try vocab.save(to: output)
+        for line in report { Diagnostics.line(line) }
+        Diagnostics.line("rnn-vocab: wrote \(output) (hash \(vocab.hash))")
+    }
 }
 
 CLI.main(Command.self)

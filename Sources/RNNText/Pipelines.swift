@@ -1,0 +1,103 @@
+// The record loops behind rnn-vocab and rnn-encode, kept here so the executables stay thin and
+// the loops are unit-tested.
+import RNNCore
+
+extension VocabularyBuilder {
+    /// Counts every record of `reader` (tokens of `text`, and the `label` field when present).
+    ///
+    /// Character vocabularies read from plain text also count one `"\n"` per line, so that a
+    /// language model sees line breaks. Throws when the input holds no record or no token.
+    public static func count(_ reader: RecordReader, kind: Vocabulary.Kind) throws -> VocabularyBuilder {
+        var b = VocabularyBuilder(kind: kind)
+        var text: [UInt8] = []
+        try reader.forEach { r in
+            text.removeAll(keepingCapacity: true)
+            r.appendText(to: &text)
+            if kind == .chars && !r.isJSON { text.append(0x0A) }
+            let label = r.isJSON ? r.stringField("label") : nil
+            text.withUnsafeBytes { b.addRecord(text: $0, label: label) }
+        }
+        let inputs = reader.paths.map { $0 == "-" ? "<stdin>" : $0 }.joined(separator: ", ")
+        if b.records == 0 { throw RNNError(path: inputs, "no records in the input (empty input?)") }
+        if b.tokenCount == 0 { throw RNNError(path: inputs, "the \(b.records) records hold no token") }
+        return b
+    }
+}
+
+/// Totals of an encoding run.
+public struct EncodeSummary: Sendable {
+    /// Records encoded (written).
+    public var records = 0
+    /// Records skipped because their text has no token.
+    public var empty = 0
+    /// Real tokens kept, over all records.
+    public var kept = 0
+    /// Tokens read (before truncation).
+    public var tokens = 0
+    /// Tokens encoded as `<unk>` (before truncation).
+    public var unknown = 0
+    /// Records longer than the fixed length (truncated).
+    public var truncated = 0
+    /// All zero.
+    public init() {}
+}
+
+extension Encoder {
+    /// The label id of a record: nil when it has no `label` (or it is null); an error naming the
+    /// input line when the label is not in the vocabulary's labels.
+    public func labelID(of record: Record) throws -> Int32? {
+        guard record.isJSON, let label = record.stringField("label") else { return nil }
+        guard let id = vocabulary.labelID(label) else {
+            let known = vocabulary.labels.isEmpty ? "the vocabulary has no labels (it was built from records without a \"label\" field)"
+                : "known labels: " + vocabulary.labels.joined(separator: ", ")
+            throw RNNError(path: record.source, line: record.lineNumber, "label \"\(label)\" is not in the vocabulary (\(known))")
+        }
+        return Int32(id)
+    }
+
+    /// Encodes every record of `reader`; calls `body` with the record, its kept real ids and its
+    /// label id for every record that has at least one token (empty records are counted in
+    /// ``EncodeSummary/empty`` and skipped).
+    public func encodeAll(_ reader: RecordReader, _ body: (Record, UnsafeBufferPointer<Int32>, Int32?) throws -> Void) throws -> EncodeSummary {
+        var sum = EncodeSummary()
+        var text: [UInt8] = []
+        var ids: [Int32] = []
+        try reader.forEach { r in
+            text.removeAll(keepingCapacity: true)
+            ids.removeAll(keepingCapacity: true)
+            r.appendText(to: &text)
+            let label = try labelID(of: r)
+            let s = text.withUnsafeBytes { encode($0, into: &ids) }
+            if s.kept == 0 { sum.empty += 1; return }
+            sum.records += 1
+            sum.kept += s.kept
+            sum.tokens += s.tokens
+            sum.unknown += s.unknown
+            if s.kept < s.tokens { sum.truncated += 1 }
+            try ids.withUnsafeBufferPointer { try body(r, $0, label) }
+        }
+        return sum
+    }
+}
+
+extension Encoder {
+    /// Appends `[id,id,...]` (JSON array of decimal integers) to `out`, without creating strings.
+    public static func appendJSONArray<C: Collection>(_ ids: C, into out: inout [UInt8]) where C.Element == Int32 {
+        out.append(UInt8(ascii: "["))
+        var first = true
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        for id in ids {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            if id < 0 { out.append(UInt8(ascii: "-")) }
+            var v = id.magnitude
+            if v < 10 { out.append(48 + UInt8(v)); continue }
+            withUnsafeMutableBytes(of: &digits) { d in
+                var n = 0
+                while v > 0 { d[n] = 48 + UInt8(v % 10); v /= 10; n += 1 }
+                while n > 0 { n -= 1; out.append(d[n]) }
+            }
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every Python snippet of docs/FORMATS.md on files made by the built tools from the IMDB
+# training reviews (cleaned by scripts/reference/imdb_clean.py), with a Python that has numpy and
+# safetensors. Usage: RNN_BIN=.build/release PYTHON=/work/venv/bin/python scripts/check-formats-doc.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${RNN_BIN:-.build/release}
+PY=${PYTHON:-python3}
+DATA=${RNN_DATA:-../shared/data}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+python3 scripts/reference/imdb_clean.py "$DATA/aclImdb_v1.tar.gz" train > "$tmp/train.jsonl"
+"$BIN/rnn-vocab" --min-freq 2 --vectors "$DATA/glove.6B.50d.txt.gz" "$tmp/train.jsonl" -o "$tmp/v.bin"
+"$BIN/rnn-encode" --vocab "$tmp/v.bin" --fix-length 500 --pad-first "$tmp/train.jsonl" -o "$tmp/train.bin"
+"$BIN/rnn-encode" --vocab "$tmp/v.bin" --fix-length 500 --pad-first "$tmp/train.jsonl" > "$tmp/train.enc.jsonl"
+"$PY" - "$tmp" <<'PYEOF'
+import os, re, subprocess, sys
+tmp = sys.argv[1]
+doc = open("docs/FORMATS.md").read()
+blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
+failed = 0
+for i, code in enumerate(blocks):
+    if "PAD_FIRST" in code:  # the JSON Lines fragment: give it its constant and check its result
+        code = "PAD_FIRST = True\n" + code + "\n    assert len(real) == r['length'] and 1 not in real\n"
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp, capture_output=True, text=True)
+    print(f"snippet {i + 1}: {'ok' if p.returncode == 0 else 'FAILED'} {p.stdout.strip()[:200]}")
+    if p.returncode != 0:
+        print(p.stderr, file=sys.stderr)
+        failed += 1
+sys.exit(1 if failed else 0)
+PYEOF
