@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `make demo`: the main job end to end on the real IMDB data.
+# Front end: corpus -> clean -> vocab (min-freq 2, GloVe 6B 50d) -> encode (fix-length 500).
+# Data come from ../shared/data, or are downloaded from their public homes when absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${RNN_BIN:-.build/release}
+export PATH="$BIN:$PATH"
+DATA=${RNN_DATA:-../shared/data}
+OUT=${RNN_DEMO_OUT:-out/demo}
+mkdir -p "$OUT"
+
+fetch() {  # fetch FILE URL: use the local copy, else download it into $OUT
+  if [ -f "$DATA/$1" ]; then echo "$DATA/$1"; return; fi
+  if [ ! -f "$OUT/$1" ]; then
+    echo "demo: $DATA/$1 not found, downloading $2" >&2
+    curl -fL --retry 3 -o "$OUT/$1.part" "$2" && mv "$OUT/$1.part" "$OUT/$1"
+  fi
+  echo "$OUT/$1"
+}
+IMDB=$(fetch aclImdb_v1.tar.gz http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz)
+if [ -f "$DATA/glove.6B.50d.txt.gz" ]; then GLOVE="$DATA/glove.6B.50d.txt.gz"
+elif [ -f "$OUT/glove.6B.50d.txt.gz" ]; then GLOVE="$OUT/glove.6B.50d.txt.gz"
+else
+  echo "demo: GloVe not found, downloading https://nlp.stanford.edu/data/glove.6B.zip (822 MB)" >&2
+  curl -fL --retry 3 -o "$OUT/glove.6B.zip" https://nlp.stanford.edu/data/glove.6B.zip
+  unzip -p "$OUT/glove.6B.zip" glove.6B.50d.txt | gzip > "$OUT/glove.6B.50d.txt.gz"
+  GLOVE="$OUT/glove.6B.50d.txt.gz"
+fi
+
+now() { date +%s%N; }
+stage() { local ms=$(( ($(now) - $2) / 1000000 )); printf 'demo: %-32s %4d.%02d s\n' "$1" $((ms / 1000)) $((ms % 1000 / 10)) >&2; }
+t0=$(now)
+
+t=$(now)
+rnn-corpus "$IMDB" --split train | rnn-clean > "$OUT/train.jsonl"
+rnn-corpus "$IMDB" --split test | rnn-clean > "$OUT/test.jsonl"
+echo "demo: records: train $(wc -l < "$OUT/train.jsonl"), test $(wc -l < "$OUT/test.jsonl")" >&2
+stage "corpus | clean (train + test)" "$t"
+
+t=$(now)
+rnn-vocab --min-freq 2 --vectors "$GLOVE" "$OUT/train.jsonl" -o "$OUT/vocab.bin"
+stage "vocab (min-freq 2, GloVe 50d)" "$t"
+
+t=$(now)
+rnn-encode --vocab "$OUT/vocab.bin" --fix-length 500 "$OUT/train.jsonl" -o "$OUT/train.bin"
+rnn-encode --vocab "$OUT/vocab.bin" --fix-length 500 "$OUT/test.jsonl" -o "$OUT/test.bin"
+stage "encode (fix-length 500)" "$t"
+
+stage "front end total" "$t0"
