@@ -17,6 +17,15 @@ public final class Model {
     public let params: Parameters
     /// 1 or 2 worker threads for this model's kernels (default 1).
     public var threads: Int = 1 { didSet { stack.threads = threads } }
+    /// Times the engine's phases into `profile` (off by default; costs a few clock reads per step).
+    public var profiling: Bool {
+        get { stack.profiler.enabled }
+        set { stack.profiler.enabled = newValue }
+    }
+    /// Thread-seconds per phase accumulated while `profiling` was on.
+    public var profile: EngineProfile { stack.profiler.sum }
+    /// Sets `profile` back to zero.
+    public func resetProfile() { stack.profiler.reset() }
 
     let stack: RecurrentStack
     private let embEntry: Parameters.Entry, fcW: Parameters.Entry, fcB: Parameters.Entry
@@ -100,9 +109,13 @@ public final class Model {
         let N = layout.tokens, B = layout.batch, H = c.hidden, D = c.directions, L = c.layers
         let xp = x.ensure(N * c.embedDim)
         ensureIDs(N)
+        var probe = stack.profiler.probe(0)
         embeddingForward(x: xp, ids: ids, tokens: tokens, layout: layout, originalLengths: lengths,
                          table: embedding, V: c.vocabSize, E: c.embedDim)
+        probe.lap(.copies)
         stack.forward(layout: layout, x: xp, h0: nil, c0: nil, training: training, rng: c.dropout > 0 ? rng : nil)
+        probe = stack.profiler.probe(0)
+        defer { probe.lap(.other) }
         // features: [h_n forward | h_n backward] of the last layer, back in the caller's order
         let f = feat.ensure(B * D * H)
         let hn = stack.hn.pointer
@@ -176,6 +189,8 @@ public final class Model {
         let wantDX = !c.freezeEmbedding
         let dxp: FPtr? = wantDX ? dx.ensure(N * c.embedDim) : nil
         stack.backward(dOut: nil, dhn: ds, dcn: nil, dX: dxp, dh0: nil, dc0: nil)
+        var probe = stack.profiler.probe(0)
+        defer { probe.lap(.copies) }
         if let dxp {
             embeddingBackward(grad: params.gradPointer(embEntry), dx: dxp, ids: ids, N: N, E: c.embedDim, paddingIndex: c.paddingIndex)
         }
