@@ -64,8 +64,18 @@ public final class Parameters {
         gradBase.deallocate()
     }
 
+    /// Bumped whenever the values may change: on every access to `values` or `value(_:)` and on
+    /// every Adam step. Caches derived from the weights (Model's inference projections) are valid
+    /// only for the version they were built from, so write through a pointer obtained after the
+    /// last inference call, never one kept across it.
+    private(set) var version: UInt64 = 0
+    @inline(__always) func touch() { version &+= 1 }
+
     /// All parameter values (alignment gaps between tensors stay 0).
-    public var values: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: valueBase, count: count) }
+    public var values: UnsafeMutableBufferPointer<Float> {
+        touch()
+        return UnsafeMutableBufferPointer(start: valueBase, count: count)
+    }
     /// All gradients, mirroring `values`.
     public var grads: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: gradBase, count: count) }
 
@@ -77,6 +87,7 @@ public final class Parameters {
     /// Values of tensor `name` (precondition: it exists).
     public func value(_ name: String) -> UnsafeMutableBufferPointer<Float> {
         guard let e = entry(name) else { preconditionFailure("no parameter named \(name)") }
+        touch()
         return UnsafeMutableBufferPointer(start: valueBase + e.offset, count: e.count)
     }
 

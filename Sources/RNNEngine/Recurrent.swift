@@ -112,12 +112,22 @@ final class RecurrentStack {
         }
     }
 
+    /// tables[d] [V, G*H] = emb [V, E] W_ih^T of layer 0 for direction d: the input projection of
+    /// every vocabulary entry (Model's inference cache), both directions in parallel when allowed.
+    func projectVocabulary(_ emb: UnsafePointer<Float>, rows V: Int, into tables: [FPtr]) {
+        forEachDirection { d in
+            var probe = profiler.probe(d)
+            sgemm(false, true, V, G, inputDim, 1, emb, inputDim, weights[0][d].wih, inputDim, 0, tables[d], G)
+            probe.lap(.bigGEMM)
+        }
+    }
+
     // MARK: forward
 
     /// Forward over a packed batch. x [N, E]; h0/c0 [L*D, B, H] in sorted order (nil = zeros).
     /// `training` keeps what backward needs; `rng` (non-nil only when training with dropout) draws
     /// the inter-layer masks. `project`, when given, fills layer 0's act[d] [N, G*H] with x W_ih^T
-    /// instead of the GEMM (cached projections for inference).
+    /// instead of the GEMM (cached projections for inference; x is then not read).
     func forward(layout: PackedLayout, x: UnsafePointer<Float>, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
                  training: Bool, rng: UnsafeMutablePointer<RNG>?, project: Projector? = nil) {
         self.layout = layout
