@@ -17,7 +17,7 @@ public final class Model {
     /// Parameters and gradients.
     public let params: Parameters
     /// 1 or 2 worker threads for this model's kernels (default 1).
-    public var threads: Int = 1 { didSet { stack.threads = threads } }
+    public var threads: Int = 1 { didSet { stack.threads = threads; params.threads = threads } }
     /// Times the engine's phases into `profile` (off by default; costs a few clock reads per step).
     public var profiling: Bool {
         get { stack.profiler.enabled }
