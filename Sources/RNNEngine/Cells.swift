@@ -11,6 +11,8 @@
 //   aux    [rows, H]    LSTM: tanh(c_t); GRU: W_hn h_prev + b_hn (saved for backward)
 //   out    [rows, ldo]  h_t (the layer output, this direction's columns)
 //   next*  where h_t / c_t go for the next step: rows < split -> nextH/nextC, others -> finalH/finalC
+// Forward kernels handle the hidden units 0..<width of each row (width = H, or a share of H when
+// the caller has shifted every pointer to its first unit: one step split over two threads).
 //
 // Equations (sigma = logistic):
 //   rnn : h = tanh(a),  a = x W_ih^T + b_ih + h W_hh^T + b_hh
@@ -32,7 +34,7 @@ struct StepTargets {
 
 // MARK: forward
 
-func rnnForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPtr, to: StepTargets) {
+func rnnForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPtr, to: StepTargets, width: Int) {
     for r in 0 ..< rows {
         let a = act + r * H, g = gh + r * H
         let o = to.out + r * to.ldo
@@ -42,12 +44,12 @@ func rnnForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPtr
             st(h, a + j, tail); st(h, o + j, tail); st(h, nh + j, tail)
         }
         var j = 0
-        while j + 8 <= H { body(j, false); j += 8 }
-        while j < H { body(j, true); j += 1 }
+        while j + 8 <= width { body(j, false); j += 8 }
+        while j < width { body(j, true); j += 1 }
     }
 }
 
-func lstmForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPtr, cprev: FPtr, tanhC: FPtr?, to: StepTargets) {
+func lstmForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPtr, cprev: FPtr, tanhC: FPtr?, to: StepTargets, width: Int) {
     let G = 4 * H
     for r in 0 ..< rows {
         let a = act + r * G, g = gh + r * G, cp = cprev + r * H
@@ -70,12 +72,12 @@ func lstmForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPt
             st(h, o + j, tail); st(h, nh + j, tail); st(c, nc + j, tail)
         }
         var j = 0
-        while j + 8 <= H { body(j, false); j += 8 }
-        while j < H { body(j, true); j += 1 }
+        while j + 8 <= width { body(j, false); j += 8 }
+        while j < width { body(j, true); j += 1 }
     }
 }
 
-func gruForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPtr, hprev: FPtr, hnOut: FPtr?, to: StepTargets) {
+func gruForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPtr, hprev: FPtr, hnOut: FPtr?, to: StepTargets, width: Int) {
     let G = 3 * H
     for r in 0 ..< rows {
         let a = act + r * G, g = gh + r * G, hp = hprev + r * H
@@ -93,8 +95,8 @@ func gruForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPtr
             st(h, o + j, tail); st(h, nh + j, tail)
         }
         var j = 0
-        while j + 8 <= H { body(j, false); j += 8 }
-        while j < H { body(j, true); j += 1 }
+        while j + 8 <= width { body(j, false); j += 8 }
+        while j < width { body(j, true); j += 1 }
     }
 }
 

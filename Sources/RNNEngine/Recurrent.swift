@@ -169,6 +169,10 @@ final class RecurrentStack {
             // One step of a few streams (sampling): one-row products straight from the weights
             // (no packing, no BLAS call overhead).
             let single = layout.steps == 1 && N <= 4
+            if single && D == 1 && threads >= 2 && H >= 64 {
+                oneStepSplit(k: k, xin: xin, ind: ind, lookup: lookup, h0: h0.map { $0 + k * B * H }, c0: c0.map { $0 + k * B * H },
+                             hn: hn.pointer + k * B * H, cn: cell == .lstm ? cn.pointer + k * B * H : nil, out: o, training: training)
+            } else {
             forEachDirection { d in
                 var probe = profiler.probe(d)
                 let a = act[k][d].pointer
@@ -183,6 +187,7 @@ final class RecurrentStack {
                                   h0: h0.map { $0 + s * B * H }, c0: c0.map { $0 + s * B * H },
                                   hn: hn.pointer + s * B * H, cn: cell == .lstm ? cn.pointer + s * B * H : nil,
                                   training: training, single: single, lookup: lookup)
+            }
             }
             usedDropout[k] = false
             var probe = profiler.probe(0)
@@ -206,16 +211,60 @@ final class RecurrentStack {
         }
     }
 
-    /// y[0..<n] = W x for W [n, k] (one row of x W^T); split over the two threads for one
-    /// direction with big weights (each output is computed the same way either way).
+    /// y[0..<n] = W x for W [n, k] (one row of x W^T).
+    @inline(__always)
     private func rowProduct(y: FPtr, x: UnsafePointer<Float>, w: UnsafePointer<Float>, k: Int, n: Int) {
-        if directions == 1 && threads >= 2 && n * k >= 1 << 16 {
-            let half = (n / 2 + 3) & ~3
-            forBothHalves { part in
-                gemvRows(y: y, x: x, w: w, k: k, ldw: k, rows: part == 0 ? 0 ..< half : half ..< n, accumulate: false)
+        gemvRows(y: y, x: x, w: w, k: k, ldw: k, rows: 0 ..< n, accumulate: false)
+    }
+
+    /// One step (T = 1, a few streams) of a unidirectional layer on both threads (sampling): each
+    /// thread owns half of the hidden units, computes the gate rows of its units (x W_ih^T and
+    /// h W_hh^T as one-row products, reading half of every weight matrix) and their gate math, so a
+    /// layer costs one synchronisation. Every output is computed as on one thread (same bits).
+    /// With T = 1 every row ends at this step: h_t and c_t go to hn/cn, never over h_{t-1}.
+    private func oneStepSplit(k: Int, xin: UnsafePointer<Float>, ind: Int, lookup: ProjectionTable?,
+                              h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, hn: FPtr, cn: FPtr?, out o: FPtr, training: Bool) {
+        let B = layout.batch, H = hidden, GH = G, gates = cell.gates
+        let w = weights[k][0]
+        var probe = profiler.probe(0)
+        let hp = training ? hprev[k][0].pointer : stateH[0].pointer
+        let cp = cell == .lstm ? (training ? cprev[k][0].pointer : stateC[0].pointer) : nil
+        let ax = training && cell != .rnn ? aux[k][0].pointer : nil
+        if let h0 { hp.update(from: h0, count: B * H) } else { hp.update(repeating: 0, count: B * H) }
+        if let cp { if let c0 { cp.update(from: c0, count: B * H) } else { cp.update(repeating: 0, count: B * H) } }
+        let a = lookup == nil ? act[k][0].pointer : actStep[0].pointer
+        if let lookup {
+            for r in 0 ..< B { (a + r * GH).update(from: lookup.tables[0] + Int(lookup.ids[r]) * GH, count: GH) }
+        }
+        probe.lap(.copies)
+        let gh = ghBuf[0].pointer
+        let half = (H / 2 + 7) & ~7
+        forBothHalves { part in
+            var probe = profiler.probe(part)
+            let j0 = part == 0 ? 0 : half, j1 = part == 0 ? half : H
+            for r in 0 ..< B {
+                for g in 0 ..< gates {
+                    let rows = g * H + j0 ..< g * H + j1
+                    if lookup == nil {
+                        gemvRows(y: a + r * GH, x: xin + r * ind, w: w.wih, k: ind, ldw: ind, rows: rows, accumulate: false)
+                    }
+                    gemvRows(y: gh + r * GH, x: hp + r * H, w: w.whh, k: H, ldw: H, rows: rows, accumulate: false)
+                }
             }
-        } else {
-            gemvRows(y: y, x: x, w: w, k: k, ldw: k, rows: 0 ..< n, accumulate: false)
+            probe.lap(.stepGEMM)
+            let to = StepTargets(out: o + j0, ldo: H, split: 0, nextH: hn + j0, nextC: cn.map { $0 + j0 },
+                                 finalH: hn + j0, finalC: cn.map { $0 + j0 })
+            switch cell {
+            case .rnn:
+                rnnForwardRows(rows: B, H: H, act: a + j0, gh: gh + j0, bih: w.bih + j0, bhh: w.bhh + j0, to: to, width: j1 - j0)
+            case .lstm:
+                lstmForwardRows(rows: B, H: H, act: a + j0, gh: gh + j0, bih: w.bih + j0, bhh: w.bhh + j0, cprev: cp! + j0,
+                                tanhC: ax.map { $0 + j0 }, to: to, width: j1 - j0)
+            case .gru:
+                gruForwardRows(rows: B, H: H, act: a + j0, gh: gh + j0, bih: w.bih + j0, bhh: w.bhh + j0, hprev: hp + j0,
+                               hnOut: ax.map { $0 + j0 }, to: to, width: j1 - j0)
+            }
+            probe.lap(.gates)
         }
     }
 
@@ -276,13 +325,13 @@ final class RecurrentStack {
             }
             switch cell {
             case .rnn:
-                rnnForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, to: to)
+                rnnForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, to: to, width: H)
             case .lstm:
                 lstmForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, cprev: cp! + sb * H,
-                                tanhC: training ? ax! + base * H : nil, to: to)
+                                tanhC: training ? ax! + base * H : nil, to: to, width: H)
             case .gru:
                 gruForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, hprev: hp + sb * H,
-                               hnOut: training ? ax! + base * H : nil, to: to)
+                               hnOut: training ? ax! + base * H : nil, to: to, width: H)
             }
             probe.lap(.gates)
         }
