@@ -169,7 +169,9 @@ final class RecurrentStack {
             // One step of a few streams (sampling): one-row products straight from the weights
             // (no packing, no BLAS call overhead).
             let single = layout.steps == 1 && N <= 4
-            if single && D == 1 && threads >= 2 && H >= 64 {
+            // Splitting pays only when the layer's weights are far beyond the caches (a wake-up of
+            // the worker costs more than a 2 x 512 LSTM layer's step; measured on this machine).
+            if single && D == 1 && threads >= 2 && G * (ind + H) >= 1 << 22 {
                 oneStepSplit(k: k, xin: xin, ind: ind, lookup: lookup, h0: h0.map { $0 + k * B * H }, c0: c0.map { $0 + k * B * H },
                              hn: hn.pointer + k * B * H, cn: cell == .lstm ? cn.pointer + k * B * H : nil, out: o, training: training)
             } else {
