@@ -20,6 +20,14 @@
 // nothing of size N * G*H is written for layer 0.
 // Backward per direction: dG [N, G*H] (and dGh for GRU), carries dh/dc [B, H]; dW_ih, dW_hh as
 // one GEMM each over all N rows, dX as one GEMM (rows split over the two threads).
+//   packF[d] [ceil(G*H/16), H, 16]  W_hh^T in panels for the forward step products (Gemm.swift)
+//   packB[d] [ceil(H/16), G*H, 16]  W_hh in panels for the backward dh_{t-1} = dG W_hh
+//
+// Where the work goes: the per-step products (at most B rows) run on the hand-written kernel of
+// Gemm.swift; everything over all N rows (input projections, weight gradients, dX) on OpenBLAS with
+// one thread per direction. The two directions of a layer are independent recurrences and run on
+// the two cores (forEachDirection); a unidirectional stack gives OpenBLAS both threads instead.
+// A single step of at most 4 streams (sampling) uses one-row products on the unpacked weights.
 //
 // Direction d = 0 walks t = 0..<T; d = 1 walks t = T-1...0 and starts the sequences of length
 // t+1 from the initial state at step t, so it begins at each sequence's real last token.
@@ -51,7 +59,6 @@ final class RecurrentStack {
     let hn = FloatBuffer(), cn = FloatBuffer()
     private var usedDropout = [Bool]()
     private var layout = PackedLayout(batch: 1, steps: 1)
-    private var zeroState = FloatBuffer()
     /// Layer 0's input projection of every vocabulary entry, per direction [V, G*H], and the token
     /// id of every packed row [N] (inference; see Model.inputProjection).
     struct ProjectionTable {
