@@ -41,6 +41,14 @@ for cell in lstm gru; do
         fi
     done
 done
+# the demo's shape (make demo): bi-GRU, E=50 (GloVe 50d), V=52,000
+OPENBLAS_NUM_THREADS=$THREADS "$BIN" --cell gru --mode train --embed 50 --vocab 52000 --batches "$BATCHES" --threads "$THREADS" \
+    --dump "$TMP/data.st" --profile | tee "$TMP/swift.txt"
+if [ -n "$PY" ]; then
+    "$PY" scripts/reference/bench_torch.py gru train "$TMP/data.st" | tee "$TMP/torch.txt"
+    awk -v a="$(rate "$TMP/swift.txt")" -v b="$(rate "$TMP/torch.txt")" \
+        'BEGIN { printf "ratio bi-gru train E=50 V=52000: %.2fx PyTorch\n", a / b }'
+fi
 for shape in "2 512" "1 100"; do
     set -- $shape
     OPENBLAS_NUM_THREADS=$THREADS "$BIN" --mode sample --layers "$1" --hidden "$2" --chars "$CHARS" --threads "$THREADS" --profile | tee "$TMP/swift.txt"

@@ -125,6 +125,7 @@ if let dump {
         w.add("labels.\(i)", shape: [b.labels.count], int32s: b.labels)
     }
     w.setMetadata("batches", "\(all.count)"); w.setMetadata("warmup", "\(warmup)")
+    w.setMetadata("vocab", "\(V)"); w.setMetadata("embed", "\(E)"); w.setMetadata("hidden", "\(H)")
     try w.write(to: dump)
 }
 
@@ -157,7 +158,9 @@ let dt = seconds() - t0, dcpu = cpuSeconds() - c0
 let name = "bi-\(cell.rawValue)"
 print("engine \(name) \(mode): B=\(B) E=\(E) H=\(H) V=\(V) threads=\(threads): \(formatFixed(dt / Double(batches), 4)) s/batch, "
       + "\(formatFixed(Double(reviews) / dt, 1)) reviews/s, \(formatThousands(Int(Double(tokens) / dt))) tokens/s, "
-      + "\(formatFixed(Double(tokens) * flopsPerToken / dt / 1e9, 1)) GFLOP/s (mean length \(tokens / reviews))"
+      + "\(formatFixed(Double(tokens) * flopsPerToken / dt / 1e9, 1)) GFLOP/s"
+      + (mode == "train" ? "" : " (nominal: layer 0's input projection is a table lookup here)")
+      + " (mean length \(tokens / reviews))"
       + (mode == "train" ? ", Adam \(formatFixed(tAdam / Double(batches) * 1000, 1)) ms/batch" : "")
       + ", CPU \(formatFixed(dcpu / Double(batches), 4)) s/batch, \(peakRSS())" + (sink.isNaN ? " NaN!" : ""))
 var perBatch = model.profile
