@@ -112,4 +112,27 @@ final class KernelTests: XCTestCase {
             }
         }
     }
+
+    /// Adam and clipping on the arena's two halves: the same bits with 1 and 2 threads, and the
+    /// norm equals a plain Double sum.
+    func testClipAndAdamSameBitsOnTwoThreads() {
+        let cfg = ModelConfig(cell: .gru, task: .classifier, vocabSize: 300, embedDim: 9, hidden: 11, layers: 1, bidirectional: true,
+                              dropout: 0, headDropout: 0, outputs: 1, paddingIndex: 1, freezeEmbedding: false)
+        var out: [([Float], Float)] = []
+        for threads in [1, 2] {
+            let model = Model(config: cfg, seed: 3)
+            model.threads = threads
+            var rng = RNG(seed: 1)
+            for i in 0 ..< model.params.count { model.params.grads[i] = rng.uniform(-1, 1) }
+            var oracle = 0.0
+            for i in 0 ..< model.params.count { oracle += Double(model.params.grads[i]) * Double(model.params.grads[i]) }
+            let norm = clipGradNorm(model.params, maxNorm: 1)
+            XCTAssertEqual(Double(norm), oracle.squareRoot(), accuracy: 1e-5 * oracle.squareRoot())
+            var adam = Adam(count: model.params.count, weightDecay: 0.01)
+            adam.update(model.params, frozen: ["fc.bias"])
+            out.append((Array(model.params.values), norm))
+        }
+        XCTAssertEqual(out[0].1, out[1].1)
+        XCTAssertTrue(out[0].0 == out[1].0, "Adam/clip with 2 threads differ from 1 thread")
+    }
 }
