@@ -120,17 +120,23 @@ final class RecurrentStack {
         }
     }
 
-    /// Runs body(0) and body(1), on two threads when allowed (then OpenBLAS gets one thread each,
-    /// unless `setBLAS` is false: bodies that call no BLAS leave its setting alone).
-    private func forBothHalves(setBLAS: Bool = true, _ body: (Int) -> Void) {
+    /// Runs body(0) and body(1), on two threads when allowed (OpenBLAS then gets one thread each).
+    private func forBothHalves(_ body: (Int) -> Void) {
         if threads >= 2 {
-            if setBLAS { setBLASThreads(1) }
+            setBLASThreads(1)
             if worker == nil { worker = Worker() }
             worker!.run2(body)
         } else {
             setBLASThreads(1)
             body(0); body(1)
         }
+    }
+
+    /// The two row halves of one step on the two threads (the caller checked threads >= 2). The
+    /// job is formed once per recurrence and calls no BLAS, so nothing is allocated or reset per step.
+    private func runStepHalves(_ job: @escaping (Int) -> Void) {
+        if worker == nil { worker = Worker() }
+        worker!.run2Escaping(job)
     }
 
     /// tables[d] [V, G*H] = emb [V, E] W_ih^T of layer 0 for direction d: the input projection of
@@ -305,14 +311,63 @@ final class RecurrentStack {
         if !single { packTransposed(w.whh, n: GH, k: H, ldw: H, into: pk) }
         probe.lap(.copies)
         let split = splitSteps(single)
+        // Per-step values live outside the loop, so the closure handed to the worker is formed
+        // once per call (a closure formed per step allocated its context every step).
+        var bs = 0, base = 0, fresh = 0, sb = 0
+        var to = StepTargets(out: o, ldo: D * H, split: 0, nextH: hp, nextC: nil, finalH: hn, finalC: nil)
+        /// Rows r0..<r1 of this step: initial states, input rows, h W_hh^T, gate math.
+        func stepRows(_ r0: Int, _ r1: Int, _ slot: Int) {
+            var probe = profiler.probe(slot)
+            let f0 = max(fresh, r0)
+            if f0 < r1 {
+                let n = (r1 - f0) * H
+                if let h0 { (hp + (sb + f0) * H).update(from: h0 + f0 * H, count: n) }
+                else { (hp + (sb + f0) * H).update(repeating: 0, count: n) }
+                if let cp {
+                    if let c0 { (cp + (sb + f0) * H).update(from: c0 + f0 * H, count: n) }
+                    else { (cp + (sb + f0) * H).update(repeating: 0, count: n) }
+                }
+            }
+            let arow: FPtr
+            if let lookup {
+                let tb = lookup.tables[d]
+                for r in r0 ..< r1 { (a + r * GH).update(from: tb + Int(lookup.ids[base + r]) * GH, count: GH) }
+                arow = a + r0 * GH
+            } else {
+                arow = a + (base + r0) * GH
+            }
+            probe.lap(.copies)
+            let ghr = gh + r0 * GH, m = r1 - r0
+            if single {
+                for r in r0 ..< r1 { rowProduct(y: gh + r * GH, x: hp + (sb + r) * H, w: w.whh, k: H, n: GH) }
+            } else {
+                gemmPacked(m: m, n: GH, k: H, a: hp + (sb + r0) * H, lda: H, packed: pk, c: ghr, ldc: GH, accumulate: false)
+            }
+            probe.lap(.stepGEMM)
+            var tr = to
+            tr.out += r0 * to.ldo; tr.split -= r0
+            tr.nextH += r0 * H; tr.nextC = to.nextC.map { $0 + r0 * H }
+            tr.finalH += r0 * H; tr.finalC = to.finalC.map { $0 + r0 * H }
+            switch cell {
+            case .rnn:
+                rnnForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, to: tr, width: H)
+            case .lstm:
+                lstmForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, cprev: cp! + (sb + r0) * H,
+                                tanhC: training ? ax! + (base + r0) * H : nil, to: tr, width: H)
+            case .gru:
+                gruForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, hprev: hp + (sb + r0) * H,
+                               hnOut: training ? ax! + (base + r0) * H : nil, to: tr, width: H)
+            }
+            probe.lap(.gates)
+        }
+        let halves: (Int) -> Void = { part in part == 0 ? stepRows(0, bs / 2, 0) : stepRows(bs / 2, bs, 1) }
         for s in 0 ..< T {
             let t = d == 0 ? s : T - 1 - s
-            let bs = L.batchSizes[t], base = L.offsets[t]
+            bs = L.batchSizes[t]; base = L.offsets[t]
             // rows that start here take the initial state: all rows at t = 0 forward; for the
             // backward direction the sequences of length t+1 (rows bs[t+1]..<bs[t]).
-            let fresh = d == 0 ? (t == 0 ? 0 : bs) : L.batchSizes[t + 1]
-            let sb = stateRow(base)
-            var to: StepTargets
+            fresh = d == 0 ? (t == 0 ? 0 : bs) : L.batchSizes[t + 1]
+            sb = stateRow(base)
             if d == 0 {
                 let nb = t + 1 < T ? stateRow(L.offsets[t + 1]) : 0
                 to = StepTargets(out: o + base * D * H, ldo: D * H, split: L.batchSizes[t + 1],
@@ -322,57 +377,7 @@ final class RecurrentStack {
                 to = StepTargets(out: o + base * D * H + H, ldo: D * H, split: t > 0 ? bs : 0,
                                  nextH: hp + nb * H, nextC: cp.map { $0 + nb * H }, finalH: hn, finalC: cn)
             }
-            /// Rows r0..<r1 of this step: initial states, input rows, h W_hh^T, gate math.
-            func stepRows(_ r0: Int, _ r1: Int, _ slot: Int) {
-                var probe = profiler.probe(slot)
-                let f0 = max(fresh, r0)
-                if f0 < r1 {
-                    let n = (r1 - f0) * H
-                    if let h0 { (hp + (sb + f0) * H).update(from: h0 + f0 * H, count: n) }
-                    else { (hp + (sb + f0) * H).update(repeating: 0, count: n) }
-                    if let cp {
-                        if let c0 { (cp + (sb + f0) * H).update(from: c0 + f0 * H, count: n) }
-                        else { (cp + (sb + f0) * H).update(repeating: 0, count: n) }
-                    }
-                }
-                let arow: FPtr
-                if let lookup {
-                    let tb = lookup.tables[d]
-                    for r in r0 ..< r1 { (a + r * GH).update(from: tb + Int(lookup.ids[base + r]) * GH, count: GH) }
-                    arow = a + r0 * GH
-                } else {
-                    arow = a + (base + r0) * GH
-                }
-                probe.lap(.copies)
-                let ghr = gh + r0 * GH, m = r1 - r0
-                if single {
-                    for r in r0 ..< r1 { rowProduct(y: gh + r * GH, x: hp + (sb + r) * H, w: w.whh, k: H, n: GH) }
-                } else {
-                    gemmPacked(m: m, n: GH, k: H, a: hp + (sb + r0) * H, lda: H, packed: pk, c: ghr, ldc: GH, accumulate: false)
-                }
-                probe.lap(.stepGEMM)
-                var tr = to
-                tr.out += r0 * to.ldo; tr.split -= r0
-                tr.nextH += r0 * H; tr.nextC = to.nextC.map { $0 + r0 * H }
-                tr.finalH += r0 * H; tr.finalC = to.finalC.map { $0 + r0 * H }
-                switch cell {
-                case .rnn:
-                    rnnForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, to: tr, width: H)
-                case .lstm:
-                    lstmForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, cprev: cp! + (sb + r0) * H,
-                                    tanhC: training ? ax! + (base + r0) * H : nil, to: tr, width: H)
-                case .gru:
-                    gruForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, hprev: hp + (sb + r0) * H,
-                                   hnOut: training ? ax! + (base + r0) * H : nil, to: tr, width: H)
-                }
-                probe.lap(.gates)
-            }
-            if split && bs >= 2 {
-                let half = bs / 2
-                forBothHalves(setBLAS: false) { part in part == 0 ? stepRows(0, half, 0) : stepRows(half, bs, 1) }
-            } else {
-                stepRows(0, bs, d)
-            }
+            if split && bs >= 2 { runStepHalves(halves) } else { stepRows(0, bs, d) }
         }
     }
 
@@ -453,40 +458,37 @@ final class RecurrentStack {
         probe.lap(.copies)
         let ldd = D * H
         let split = splitSteps(false)
+        let auxp = aux[k][d].pointer, cpp = cprev[k][d].pointer, dgh = dGh[d].pointer
+        var bs = 0, base = 0   // per-step values outside the loop: the worker's closure is formed once
+        /// Rows r0..<r1 of this step: gate gradients, then dh_{t-1} = dGh W_hh for these rows.
+        func stepRows(_ r0: Int, _ r1: Int, _ slot: Int) {
+            var probe = profiler.probe(slot)
+            let m = r1 - r0, rb = base + r0
+            let dO: FPtr? = dOut.map { FPtr(mutating: $0) + rb * ldd + d * H }
+            let gs: FPtr   // the gradient that flows through W_hh
+            switch cell {
+            case .rnn:
+                rnnBackwardRows(rows: m, H: H, act: a + rb * GH, dOut: dO, ldd: ldd, carryH: ch + r0 * H, dG: g + rb * GH)
+                gs = g + rb * GH
+            case .lstm:
+                lstmBackwardRows(rows: m, H: H, act: a + rb * GH, tanhC: auxp + rb * H, cprev: cpp + rb * H,
+                                 dOut: dO, ldd: ldd, carryH: ch + r0 * H, carryC: cc! + r0 * H, dG: g + rb * GH)
+                gs = g + rb * GH
+            case .gru:
+                gruBackwardRows(rows: m, H: H, act: a + rb * GH, hnSaved: auxp + rb * H, hprev: hp + rb * H,
+                                dOut: dO, ldd: ldd, carryH: ch + r0 * H, dG: g + rb * GH, dGh: dgh + rb * GH)
+                gs = dgh + rb * GH
+            }
+            probe.lap(.gates)
+            // GRU: carryH already holds the direct path dh * z; the others overwrite it
+            gemmPacked(m: m, n: H, k: GH, a: gs, lda: GH, packed: pk, c: ch + r0 * H, ldc: H, accumulate: cell == .gru)
+            probe.lap(.stepGEMM)
+        }
+        let halves: (Int) -> Void = { part in part == 0 ? stepRows(0, bs / 2, 0) : stepRows(bs / 2, bs, 1) }
         for s in 0 ..< T {
             let t = d == 0 ? T - 1 - s : s
-            let bs = L.batchSizes[t], base = L.offsets[t]
-            /// Rows r0..<r1 of this step: gate gradients, then dh_{t-1} = dGh W_hh for these rows.
-            func stepRows(_ r0: Int, _ r1: Int, _ slot: Int) {
-                var probe = profiler.probe(slot)
-                let m = r1 - r0, rb = base + r0
-                let dO: FPtr? = dOut.map { FPtr(mutating: $0) + rb * ldd + d * H }
-                let gs: FPtr   // the gradient that flows through W_hh
-                switch cell {
-                case .rnn:
-                    rnnBackwardRows(rows: m, H: H, act: a + rb * GH, dOut: dO, ldd: ldd, carryH: ch + r0 * H, dG: g + rb * GH)
-                    gs = g + rb * GH
-                case .lstm:
-                    lstmBackwardRows(rows: m, H: H, act: a + rb * GH, tanhC: aux[k][d].pointer + rb * H, cprev: cprev[k][d].pointer + rb * H,
-                                     dOut: dO, ldd: ldd, carryH: ch + r0 * H, carryC: cc! + r0 * H, dG: g + rb * GH)
-                    gs = g + rb * GH
-                case .gru:
-                    let gh = dGh[d].pointer
-                    gruBackwardRows(rows: m, H: H, act: a + rb * GH, hnSaved: aux[k][d].pointer + rb * H, hprev: hp + rb * H,
-                                    dOut: dO, ldd: ldd, carryH: ch + r0 * H, dG: g + rb * GH, dGh: gh + rb * GH)
-                    gs = gh + rb * GH
-                }
-                probe.lap(.gates)
-                // GRU: carryH already holds the direct path dh * z; the others overwrite it
-                gemmPacked(m: m, n: H, k: GH, a: gs, lda: GH, packed: pk, c: ch + r0 * H, ldc: H, accumulate: cell == .gru)
-                probe.lap(.stepGEMM)
-            }
-            if split && bs >= 2 {
-                let half = bs / 2
-                forBothHalves(setBLAS: false) { part in part == 0 ? stepRows(0, half, 0) : stepRows(half, bs, 1) }
-            } else {
-                stepRows(0, bs, d)
-            }
+            bs = L.batchSizes[t]; base = L.offsets[t]
+            if split && bs >= 2 { runStepHalves(halves) } else { stepRows(0, bs, d) }
         }
     }
 }
