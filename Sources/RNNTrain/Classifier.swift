@@ -68,6 +68,21 @@ public final class Classifier {
         self.loadTokens = tokens
     }
 
+    /// Loads a classifier checkpoint (``Checkpoint/load(path:expect:)``: a language model or an
+    /// inconsistent file is refused with a message naming it). Records are cut to `maxLength`
+    /// tokens when given (0: keep all), else to the training data's `fix_length` recorded in the
+    /// checkpoint (first tokens, or last ones when it records `truncate_first`).
+    public convenience init(checkpoint path: String, maxLength: Int? = nil) throws {
+        let (model, info) = try Checkpoint.load(path: path, expect: .classifier)
+        let fix = maxLength ?? info.extra["fix_length"].flatMap { Int($0) }
+        do {
+            try self.init(model: model, labels: info.labels, vocabHash: info.vocabHash, vocabKind: info.vocabKind,
+                          maxLength: fix, truncateFirst: info.extra["truncate_first"] == "true", tokens: { info.tokens })
+        } catch let e as RNNError {
+            throw RNNError(path: path, e.message)
+        }
+    }
+
     /// V: ids must be below it.
     public var vocabSize: Int { model.config.vocabSize }
     /// True for a single-logit (sigmoid) model.

@@ -55,6 +55,15 @@ public struct ClassifySummary: Sendable {
     /// Metrics over the labelled records (when requested).
     public var metrics: ClassificationMetrics?
     public init() {}
+
+    /// One line for stderr: records, time, speed.
+    public func describe(seconds: Double) -> String {
+        var s = "\(formatThousands(records)) records"
+        if empty > 0 { s += " (\(formatThousands(empty)) without tokens: label null)" }
+        s += " in \(formatFixed(seconds, 2)) s"
+        if seconds > 0 && records > 0 { s += ", \(formatThousands(Int((Double(records) / seconds).rounded()))) records/s" }
+        return s
+    }
 }
 
 /// Classifies record streams with a ``Classifier``.
@@ -191,7 +200,7 @@ public final class ClassifyJob {
     /// Appends the real ids of an encoded record (rnn-encode JSON output) after checking them.
     private func readEncoded(ids raw: UnsafeRawBufferPointer, length: UnsafeRawBufferPointer?, vocab: UnsafeRawBufferPointer?,
                              source: String, line: Int) throws {
-        if let vocab, !vocab.elementsEqual(hashJSON) {
+        if let vocab, !classifier.vocabHash.isEmpty, !vocab.elementsEqual(hashJSON) {
             let theirs = vocab.count > 2 && vocab[0] == UInt8(ascii: "\"") ? String(decoding: vocab[1 ..< (vocab.count - 1)], as: UTF8.self) : String(decoding: vocab, as: UTF8.self)
             throw RNNError(path: source, line: line, "the record was encoded with vocabulary \(theirs) but the model was trained with vocabulary \(classifier.vocabHash); encode with the model's vocabulary, or give rnn-classify the cleaned text (it encodes with the vocabulary embedded in the checkpoint)")
         }
