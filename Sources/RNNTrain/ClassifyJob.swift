@@ -38,7 +38,7 @@ public struct ClassifyOptions: Sendable {
     /// With more than two labels, list only the k most probable in `probs` (nil: all).
     public var topK: Int? = nil
     /// Largest batch (records) given to the model at once.
-    public var batchSize = 256
+    public var batchSize = 128
     /// Largest batch in tokens (a batch holds at least one record).
     public var batchTokens = 1 << 16
     /// Collect metrics over records that carry a label.

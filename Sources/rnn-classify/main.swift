@@ -54,7 +54,7 @@ struct Command: ParsableCommand {
     var maxLength: Int?
 
     @Option(help: "Largest number of records classified together.")
-    var batchSize: Int = 256
+    var batchSize: Int = 128
 
     @Option(help: "Worker threads (1 or 2).")
     var threads: Int = 2
