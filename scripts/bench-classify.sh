@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rnn-classify: start-up (one review through `rnn-clean | rnn-classify`, a fresh process each
 # time) and throughput on the 25,000 IMDB test reviews, with 1 and 2 threads; PyTorch's inference
-# on the same checkpoint for comparison when `import torch` works.
+# on the same checkpoint (first $TORCH_REVIEWS = 5000 reviews) for comparison when `import torch` works.
 #
 # Usage: scripts/bench-classify.sh [CKPT] [RUNS]     (RNN_BIN: folder of the built tools)
 # Without CKPT, a bi-GRU (H=128) over the IMDB vocabulary (min-freq 2, GloVe 50d, fix-length 500)
@@ -56,5 +56,9 @@ done
 cmp -s "$tmp/out.1" "$tmp/out.2" && echo "outputs with 1 and 2 threads: identical" || echo "outputs with 1 and 2 threads: DIFFER"
 
 if [ -n "$py" ]; then
-  "$py" "$root/scripts/reference/bench_torch_classify.py" "$ckpt" "$tmp/test.jsonl" "$tmp/out.2"
+  # PyTorch on the first $torch_n reviews (its padded mode is slow), compared with our output.
+  torch_n=${TORCH_REVIEWS:-5000}
+  head -n "$torch_n" "$tmp/test.jsonl" > "$tmp/torch.jsonl"
+  head -n "$torch_n" "$tmp/out.2" > "$tmp/torch.out"
+  "$py" "$root/scripts/reference/bench_torch_classify.py" "$ckpt" "$tmp/torch.jsonl" "$tmp/torch.out"
 fi
