@@ -22,6 +22,11 @@ struct Command: ParsableCommand {
             probability) and, with more than two labels, "probs" {label: probability}. A record without \
             any token gets null. Lines are batched while input is plentiful and flushed as soon as \
             reading would wait, so interactive pipes answer at once. See docs/FORMATS.md.
+
+            Examples:
+              rnn-clean < reviews.txt | rnn-classify -m best.ckpt
+              rnn-encode --vocab v.bin test.jsonl | rnn-classify -m best.ckpt --metrics --no-text
+              echo "a great film" | rnn-classify -m best.ckpt --format tsv
             """)
 
     @OptionGroup var input: InputOptions
@@ -35,7 +40,7 @@ struct Command: ParsableCommand {
     @Option(help: "Input format: auto, jsonl or text (auto: JSON Lines when the first line starts with '{').")
     var inputFormat: String = "auto"
 
-    @Option(help: "Two labels: predict the second label when its probability is above this.")
+    @Option(help: "Two labels: predict the second label when its probability is above this (default 0.5).")
     var threshold: Double?
 
     @Option(help: "More than two labels: list only the K most probable labels in probs.")

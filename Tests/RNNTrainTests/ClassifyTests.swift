@@ -274,3 +274,37 @@ extension String {
         return try s.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
     }
 }
+
+/// A checkpoint written by the library loads into a classifier that predicts what the model did.
+final class ClassifierCheckpointTests: XCTestCase {
+    func testCheckpointRoundTripKeepsPredictionsAndTruncation() throws {
+        let model = ClassifyTests.model(outputs: 1, cell: .lstm, bidirectional: true, seed: 11)
+        let info = CheckpointInfo(kind: .classifier, config: model.config, vocabHash: "0123456789abcdef", vocabKind: .words,
+                                  tokens: ClassifyTests.tokens, labels: ["neg", "pos"],
+                                  extra: ["fix_length": "3", "truncate_first": "true"])
+        let dir = NSTemporaryDirectory() + "rnn-classify-ckpt-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Checkpoint.write(model: model, info: info, to: dir + "/m.ckpt")
+        let c = try Classifier(checkpoint: dir + "/m.ckpt")
+        XCTAssertEqual(c.maxLength, 3)
+        XCTAssertTrue(c.truncateFirst)
+        XCTAssertEqual(c.vocabHash, "0123456789abcdef")
+        var ids: [Int32] = []
+        _ = try "good bad film great".withUTF8Bytes { try c.encode(text: $0, into: &ids) }
+        XCTAssertEqual(ids, [3, 4, 6])  // the last 3 tokens
+        let direct = ids.withUnsafeBufferPointer { model.classify(tokens: $0, lengths: [3]) }
+        XCTAssertEqual(ClassifyTests.logits(c, ids), direct)
+        // --max-length 0 overrides the recorded fixed length
+        let all = try Classifier(checkpoint: dir + "/m.ckpt", maxLength: 0)
+        XCTAssertNil(all.maxLength)
+        // a language model is refused
+        let lm = Model(config: ModelConfig(cell: .gru, task: .languageModel, vocabSize: 10, embedDim: 4, hidden: 3, layers: 1,
+                                           bidirectional: false, dropout: 0, headDropout: 0, outputs: 10, paddingIndex: nil,
+                                           freezeEmbedding: false), seed: 1)
+        try Checkpoint.write(model: lm, info: CheckpointInfo(kind: .languageModel, config: lm.config, vocabHash: "", vocabKind: .chars,
+                                                             tokens: ClassifyTests.tokens, labels: []), to: dir + "/lm.ckpt")
+        XCTAssertThrowsError(try Classifier(checkpoint: dir + "/lm.ckpt")) { e in
+            XCTAssertTrue("\(e)".contains("language-model checkpoint"), "\(e)")
+        }
+    }
+}
