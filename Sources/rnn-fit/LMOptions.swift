@@ -13,12 +13,6 @@ struct LMOptions: ParsableArguments {
     @Option(help: "Language model: characters per training chunk (truncated backpropagation through time; the state is carried between chunks).")
     var seqLen: Int = 128
 
-    @Option(help: "Language model: multiply the learning rate by this after every epoch.")
-    var lrDecay: Float = 1
-
-    @Option(help: "Language model: clip the gradient norm to this (0: no clipping).")
-    var clip: Float = 5
-
     @Option(help: "Language model: also evaluate (and keep the best checkpoint) every this many steps (0: at epoch ends only).")
     var evalEvery: Int = 0
 
@@ -27,8 +21,6 @@ struct LMOptions: ParsableArguments {
 
     func validateLM() throws {
         guard seqLen >= 1 else { throw ValidationError("--seq-len must be at least 1") }
-        guard lrDecay > 0 && lrDecay <= 1 else { throw ValidationError("--lr-decay must be in (0, 1]") }
-        guard clip >= 0 else { throw ValidationError("--clip must not be negative") }
         guard evalEvery >= 0 else { throw ValidationError("--eval-every must not be negative") }
         if let maxTime, parseDuration(maxTime) == nil {
             throw ValidationError("--max-time '\(maxTime)' is not a duration (e.g. 600, 90s, 10m, 1.5h)")
@@ -55,6 +47,10 @@ struct LMSharedSettings {
     var plot: String?
     var resume: Bool
     var threads: Int?
+    var clip: Float?
+    var lrDecay: Float
+    var weightDecay: Float
+    var commandLine: String
 }
 
 /// Reads the text, trains, reports; throws Interrupted after a Ctrl-C (the best checkpoint kept).
@@ -73,7 +69,9 @@ func runLM(_ s: LMSharedSettings, _ lm: LMOptions) throws {
     if let v = s.lr { o.lr = v }
     if let v = s.seed { o.seed = v }
     if let v = s.threads { o.threads = v }
-    o.seqLen = lm.seqLen; o.lrDecay = lm.lrDecay; o.clip = lm.clip; o.evalEvery = lm.evalEvery
+    o.seqLen = lm.seqLen; o.lrDecay = s.lrDecay; o.evalEvery = lm.evalEvery
+    if let v = s.clip { o.clip = v }
+    o.weightDecay = s.weightDecay
     o.maxTime = lm.maxTime.flatMap(parseDuration)
     let validSplit = s.validSplit ?? 0.1
 
@@ -93,7 +91,7 @@ func runLM(_ s: LMSharedSettings, _ lm: LMOptions) throws {
     if let log = s.log { sinks.append(try JSONLinesLogSink(path: log, append: s.resume)) }
     if let plot = s.plot { sinks.append(SVGPlot(path: plot, title: "character LM: \(Checkpoint.describe(config))")) }
     InterruptFlag.install()
-    let trainer = LMTrainer(corpus: corpus, options: o, output: s.output, commandLine: CommandLine.arguments.joined(separator: " "),
+    let trainer = LMTrainer(corpus: corpus, options: o, output: s.output, commandLine: s.commandLine,
                             sink: sinks, shouldStop: { InterruptFlag.isSet })
     let result = try trainer.run(resume: s.resume)
     if result.interrupted { throw Interrupted() }

@@ -152,7 +152,7 @@ final class LMCLITests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/lm.ckpt"))
         // --resume continues from the saved position and appends to the log
         let again = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "-o", dir + "/lm.ckpt", "--log", dir + "/log.jsonl",
-                                                 "--eval-every", "5", "--resume", "--max-time", "1s"] + LMCLITests.small + ["--epochs", "100000"])
+                                                 "--eval-every", "5", "--resume", dir + "/lm.ckpt", "--max-time", "1s"] + LMCLITests.small + ["--epochs", "100000"])
         XCTAssertEqual(again.0, 0, again.2)
         XCTAssertTrue(again.2.contains("resuming from epoch"), again.2)
         let log = try String(contentsOfFile: dir + "/log.jsonl", encoding: .utf8)
