@@ -113,7 +113,7 @@ public enum Checkpoint {
     public static func load(path: String, expect: Task? = nil) throws -> (Model, CheckpointInfo) {
         let f = try SafeTensorsFile(path: path, what: "checkpoint")
         let info = try readInfo(f, expect: expect)
-        let model = Model(config: info.config, seed: 0)
+        let model = Model(config: info.config, seed: 0, initialize: false)
         try loadTensors(f, into: model)
         return (model, info)
     }
