@@ -165,13 +165,17 @@ _rnn-clean() {
     local -a repeating_flags=()
     local -a non_repeating_flags=(--keep-case --strict --stats -h --help)
     local -a repeating_options=(--remove)
-    local -a non_repeating_options=(--format --punctuation -o --output)
+    local -a non_repeating_options=(--format --engine --punctuation -o --output)
     __rnn-clean_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '--format')
         __rnn-clean_add_completions -W 'auto'$'\n''jsonl'$'\n''text'
+        return
+        ;;
+    '--engine')
+        __rnn-clean_add_completions -W 'pcre2'$'\n''fused'
         return
         ;;
     '--punctuation')

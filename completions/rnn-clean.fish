@@ -20,7 +20,7 @@ function __rnn-clean_parse_tokens -S
     set -l unparsed_tokens (__rnn-clean_tokens -pc)
     switch $unparsed_tokens[1]
     case 'rnn-clean'
-        __rnn-clean_parse_subcommand -r 1 'format=' 'keep-case' 'punctuation=' 'remove=+' 'strict' 'o/output=' 'stats' 'h/help'
+        __rnn-clean_parse_subcommand -r 1 'format=' 'engine=' 'keep-case' 'punctuation=' 'remove=+' 'strict' 'o/output=' 'stats' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __rnn-clean_parse_subcommand -r 1 
@@ -78,6 +78,7 @@ end
 
 complete -c 'rnn-clean' -f
 complete -c 'rnn-clean' -n '__rnn-clean_should_offer_completions_for_flags_or_options "rnn-clean" format' -l 'format' -d 'Input format: auto (JSON Lines if the first non-blank line starts with \'{\'), jsonl or text.' -rfka 'auto jsonl text'
+complete -c 'rnn-clean' -n '__rnn-clean_should_offer_completions_for_flags_or_options "rnn-clean" engine' -l 'engine' -d 'Implementation: pcre2 (Python\'s lowercasing, then the three substitutions as PCRE2 JIT regexes) or fused (one pass over the bytes, faster).' -rfka 'pcre2 fused'
 complete -c 'rnn-clean' -n '__rnn-clean_should_offer_completions_for_flags_or_options "rnn-clean" keep-case' -l 'keep-case' -d 'Keep upper case (deviation from the reference).'
 complete -c 'rnn-clean' -n '__rnn-clean_should_offer_completions_for_flags_or_options "rnn-clean" punctuation' -l 'punctuation' -d 'Punctuation: remove (reference: each becomes a space), separate (kept as its own token), keep.' -rfka 'remove separate keep'
 complete -c 'rnn-clean' -n '__rnn-clean_should_offer_completions_for_flags_or_options "rnn-clean"' -l 'remove' -d 'Also replace every match of this PCRE2 regex by a space; repeatable.' -rfka ''

@@ -163,10 +163,89 @@ _rnn-fit() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
+    local -a non_repeating_flags=(--bidirectional --freeze-embeddings --padded --lm -h --help)
     local -a repeating_options=()
-    local -a non_repeating_options=()
-    __rnn-fit_offer_flags_options 0
+    local -a non_repeating_options=(--vocab --output -o --model --layers --hidden --embed-dim --dropout --head-dropout --epochs --batch-size --lr --weight-decay --clip --lr-decay --valid --valid-split --test --seed --threads --resume --log --plot --seq-len --eval-every --max-time)
+    __rnn-fit_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--vocab')
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    '--model')
+        return
+        ;;
+    '--layers')
+        return
+        ;;
+    '--hidden')
+        return
+        ;;
+    '--embed-dim')
+        return
+        ;;
+    '--dropout')
+        return
+        ;;
+    '--head-dropout')
+        return
+        ;;
+    '--epochs')
+        return
+        ;;
+    '--batch-size')
+        return
+        ;;
+    '--lr')
+        return
+        ;;
+    '--weight-decay')
+        return
+        ;;
+    '--clip')
+        return
+        ;;
+    '--lr-decay')
+        return
+        ;;
+    '--valid')
+        return
+        ;;
+    '--valid-split')
+        return
+        ;;
+    '--test')
+        return
+        ;;
+    '--seed')
+        return
+        ;;
+    '--threads')
+        return
+        ;;
+    '--resume')
+        return
+        ;;
+    '--log')
+        return
+        ;;
+    '--plot')
+        return
+        ;;
+    '--seq-len')
+        return
+        ;;
+    '--eval-every')
+        return
+        ;;
+    '--max-time')
+        return
+        ;;
+    esac
 
     # Offer subcommand / subcommand argument completions
     local -r subcommand="${unparsed_words[0]}"

@@ -20,7 +20,7 @@ function __rnn-fit_parse_tokens -S
     set -l unparsed_tokens (__rnn-fit_tokens -pc)
     switch $unparsed_tokens[1]
     case 'rnn-fit'
-        __rnn-fit_parse_subcommand 0 'h/help'
+        __rnn-fit_parse_subcommand -r 1 'vocab=' 'o/output=' 'model=' 'layers=' 'bidirectional' 'hidden=' 'embed-dim=' 'freeze-embeddings' 'dropout=' 'head-dropout=' 'epochs=' 'batch-size=' 'lr=' 'weight-decay=' 'clip=' 'lr-decay=' 'valid=' 'valid-split=' 'test=' 'seed=' 'threads=' 'padded' 'resume=' 'log=' 'plot=' 'lm' 'seq-len=' 'eval-every=' 'max-time=' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __rnn-fit_parse_subcommand -r 1 
@@ -77,5 +77,34 @@ function __rnn-fit_custom_completion
 end
 
 complete -c 'rnn-fit' -f
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" vocab' -l 'vocab' -d 'Vocabulary the data was encoded with (rnn-vocab -o). With --lm: an optional \'rnn-vocab --chars\' alphabet.' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" o output' -l 'output' -s 'o' -d 'Best checkpoint (lowest validation loss). The training state goes to OUTPUT.state. Default with --resume: the resumed checkpoint.' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" model' -l 'model' -d 'Recurrent cell: rnn (tanh), lstm or gru (default: gru; --lm: lstm).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" layers' -l 'layers' -d 'Stacked recurrent layers (default: 1; --lm: 2).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" bidirectional' -l 'bidirectional' -d 'Bidirectional recurrent layers (features: last forward and backward states, 2H).'
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" hidden' -l 'hidden' -d 'Hidden size H of each direction (default: 128; --lm: 256).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" embed-dim' -l 'embed-dim' -d 'Embedding size E; needed when the vocabulary has no vectors, must equal their dimension otherwise.' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" freeze-embeddings' -l 'freeze-embeddings' -d 'Keep the embedding fixed (no gradient, no update).'
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" dropout' -l 'dropout' -d 'Dropout between stacked recurrent layers (needs --layers >= 2 to have an effect; default 0).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" head-dropout' -l 'head-dropout' -d 'Dropout on the features before the linear layer (the reference tutorial uses 0.5).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" epochs' -l 'epochs' -d 'Epochs to train (with --resume: the total, counting the epochs already done; default: 3; --lm: 10).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" batch-size' -l 'batch-size' -d 'Records per training batch (--lm: parallel text streams; default 32).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" lr' -l 'lr' -d 'Adam learning rate (default: 0.001; --lm: 0.002).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" weight-decay' -l 'weight-decay' -d 'L2 weight decay added to the gradients (torch.optim.Adam weight_decay).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" clip' -l 'clip' -d 'Clip the global gradient norm to this value before every step (default: none; --lm: 5, 0 = none).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" lr-decay' -l 'lr-decay' -d 'Multiply the learning rate by this factor after every epoch.' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" valid' -l 'valid' -d 'Encoded validation data (default: hold out --valid-split of DATA).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" valid-split' -l 'valid-split' -d 'Fraction of DATA held out at random (seeded) for validation when --valid is not given; 0: no validation (the last epoch is kept). Default 0.2; --lm: the last 0.1 of the text.' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" test' -l 'test' -d 'Encoded test data: evaluate the kept checkpoint on it at the end (loss and accuracy on stderr).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" seed' -l 'seed' -d 'Seed of the initialisation, the validation split, shuffling and dropout (same seed and --threads: same result; default: 42; --lm: 1).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" threads' -l 'threads' -d 'Worker threads: 1 or 2 (default 2).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" padded' -l 'padded' -d 'Run the recurrence over the pads of the encoded fixed length too (reference semantics) instead of packed sequences.'
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" resume' -l 'resume' -d 'Continue the run of this checkpoint from its training state (CKPT.state) up to --epochs. Model, data split and optimizer settings come from the state.' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" log' -l 'log' -d 'Append one JSON line per epoch (and per checkpoint) to this file (truncated first unless resuming).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" plot' -l 'plot' -d 'Draw train/validation loss and accuracy per epoch into this SVG file (rewritten every epoch).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" lm' -l 'lm' -d 'Train a character language model on raw UTF-8 text (the input files, plain or .gz, or stdin) instead of a classifier.'
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" seq-len' -l 'seq-len' -d 'Language model: characters per training chunk (truncated backpropagation through time; the state is carried between chunks).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" eval-every' -l 'eval-every' -d 'Language model: also evaluate (and keep the best checkpoint) every this many steps (0: at epoch ends only).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" max-time' -l 'max-time' -d 'Language model: wall-clock budget, e.g. 600, 90s, 10m, 1.5h; when it is reached the model is evaluated, the best checkpoint kept and training stops.' -rfka ''
 complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_positional "rnn-fit" -eq 1' -fa 'help' -d 'Show subcommand help information.'

@@ -31,14 +31,18 @@ best() {
     echo "$bw $bc"
 }
 
-read -r ours_w ours_c < <(best taskset -c 0 "$bin/rnn-clean")
-cp "$tmp/out" "$tmp/ours.jsonl"
 read -r ref_w ref_c < <(best taskset -c 0 python3 "$root/scripts/reference/clean_reference.py")
-if cmp -s "$tmp/out" "$tmp/ours.jsonl"; then same="byte-identical"; else same="DIFFERENT OUTPUT"; fi
+cp "$tmp/out" "$tmp/ref.jsonl"
 mb=$(echo "$bytes / 1000000" | bc -l)
 rate() { echo "$mb / ($1 + 0.0001)" | bc -l; }
 printf 'input: IMDB train, %d records, %.1f MB (JSON Lines), best of %d runs on one core\n' "$(wc -l < "$tmp/train.jsonl")" "$mb" "$runs"
-printf 'rnn-clean:        wall %.3f s = %5.0f MB/s   cpu %.3f s = %5.0f MB/s\n' "$ours_w" "$(rate "$ours_w")" "$ours_c" "$(rate "$ours_c")"
-printf 'python reference: wall %.3f s = %5.1f MB/s   cpu %.3f s = %5.1f MB/s\n' "$ref_w" "$(rate "$ref_w")" "$ref_c" "$(rate "$ref_c")"
-printf 'ratio: %.1fx faster than Python by wall time, %.1fx by cpu time (outputs %s)\n' \
-    "$(echo "$ref_w / $ours_w" | bc -l)" "$(echo "$ref_c / ($ours_c + 0.0001)" | bc -l)" "$same"
+printf 'python reference:           wall %.3f s = %5.1f MB/s   cpu %.3f s = %5.1f MB/s\n' "$ref_w" "$(rate "$ref_w")" "$ref_c" "$(rate "$ref_c")"
+for engine in pcre2 fused; do
+    read -r ours_w ours_c < <(best taskset -c 0 "$bin/rnn-clean" --engine "$engine")
+    if cmp -s "$tmp/out" "$tmp/ref.jsonl"; then same="byte-identical"; else same="DIFFERENT OUTPUT"; fi
+    label="rnn-clean --engine $engine:"
+    [ "$engine" = pcre2 ] && label="rnn-clean (pcre2, default):"
+    printf '%-27s wall %.3f s = %5.0f MB/s   cpu %.3f s = %5.0f MB/s   %.1fx Python (wall), %.1fx (cpu); output %s\n' \
+        "$label" "$ours_w" "$(rate "$ours_w")" "$ours_c" "$(rate "$ours_c")" \
+        "$(echo "$ref_w / $ours_w" | bc -l)" "$(echo "$ref_c / ($ours_c + 0.0001)" | bc -l)" "$same"
+done

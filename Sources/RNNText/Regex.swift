@@ -71,4 +71,20 @@ public final class PCRE2Regex {
             if copied < p.count { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[copied..<p.count])) }
         }
     }
+
+    /// Appends `subject` to `out` with every non-empty match surrounded by `byte` (e.g. a space
+    /// on each side, to make a punctuation character its own token).
+    public func surroundAll(in subject: [UInt8], with byte: UInt8, into out: inout [UInt8]) {
+        subject.withUnsafeBytes { p in
+            var pos = 0
+            while pos < p.count, let m = firstMatch(in: p, from: pos), !m.isEmpty {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[pos..<m.lowerBound]))
+                out.append(byte)
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[m]))
+                out.append(byte)
+                pos = m.upperBound
+            }
+            if pos < p.count { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[pos..<p.count])) }
+        }
+    }
 }

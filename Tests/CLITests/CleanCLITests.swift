@@ -54,24 +54,29 @@ enum TextToolsCLI {
 final class CleanCLITests: XCTestCase {
     typealias T = TextToolsCLI
 
-    /// rnn-corpus | rnn-clean on all 50,000 IMDB reviews == the Python reference, byte for byte.
+    /// rnn-corpus | rnn-clean on all 50,000 IMDB reviews == the Python reference, byte for byte,
+    /// with each engine (pcre2, the default, and fused).
     func testIMDBParityWithPythonReference() throws {
         XCTAssertTrue(FileManager.default.fileExists(atPath: T.imdb), "missing \(T.imdb)")
         let dir = T.tempDir("parity")
-        let ours = dir + "/ours.jsonl", ref = dir + "/ref.jsonl"
-        let r1 = try T.sh("set -o pipefail; \"$0/rnn-corpus\" \"$1\" | \"$0/rnn-clean\" > \"$2\"", [T.bin, T.imdb, ours])
-        XCTAssertEqual(r1.0, 0, r1.2)
+        let ref = dir + "/ref.jsonl"
         let r2 = try T.sh("python3 \"$0/scripts/reference/clean_reference.py\" --imdb \"$1\" > \"$2\"", [T.root, T.imdb, ref])
         XCTAssertEqual(r2.0, 0, r2.2)
-        let a = try Data(contentsOf: URL(fileURLWithPath: ours)), b = try Data(contentsOf: URL(fileURLWithPath: ref))
+        let b = try Data(contentsOf: URL(fileURLWithPath: ref))
+        for engine in ["pcre2", "fused"] {
+        let ours = dir + "/ours-\(engine).jsonl"
+        let r1 = try T.sh("set -o pipefail; \"$0/rnn-corpus\" \"$1\" | \"$0/rnn-clean\" --engine \"$3\" > \"$2\"", [T.bin, T.imdb, ours, engine])
+        XCTAssertEqual(r1.0, 0, r1.2)
+        let a = try Data(contentsOf: URL(fileURLWithPath: ours))
         let la = a.split(separator: 0x0A), lb = b.split(separator: 0x0A)
         XCTAssertEqual(lb.count, 50_000)
         XCTAssertEqual(la.count, lb.count)
         for (i, (x, y)) in zip(la, lb).enumerated() where x != y {
-            XCTFail("record \(i + 1) differs:\n ours: \(String(decoding: x.prefix(300), as: UTF8.self))\n python: \(String(decoding: y.prefix(300), as: UTF8.self))")
+            XCTFail("\(engine): record \(i + 1) differs:\n ours: \(String(decoding: x.prefix(300), as: UTF8.self))\n python: \(String(decoding: y.prefix(300), as: UTF8.self))")
             break
         }
-        XCTAssertEqual(a, b)
+        XCTAssertEqual(a, b, engine)
+        }
     }
 
     func testJSONLPassthroughAndDrop() throws {

@@ -3,10 +3,18 @@ import XCTest
 @testable import RNNText
 
 final class CleanTests: XCTestCase {
-    func clean(_ s: String, _ opts: CleanOptions = CleanOptions()) throws -> String? {
-        let c = try TextCleaner(options: opts)
-        let b = Array(s.utf8)
-        return b.withUnsafeBytes { c.clean($0).map { String(decoding: $0, as: UTF8.self) } }
+    /// The cleaning of `s` by both engines, which must agree.
+    func clean(_ s: String, _ opts: CleanOptions = CleanOptions(), file: StaticString = #filePath, line: UInt = #line) throws -> String? {
+        var results: [String?] = []
+        for engine in CleanEngine.allCases {
+            var o = opts
+            o.engine = engine
+            let c = try TextCleaner(options: o)
+            let b = Array(s.utf8)
+            results.append(b.withUnsafeBytes { c.clean($0).map { String(decoding: $0, as: UTF8.self) } })
+        }
+        XCTAssertEqual(results[0], results[1], "pcre2 and fused engines differ on \(s.debugDescription)", file: file, line: line)
+        return results[0]
     }
 
     func testReferenceExamples() throws {
@@ -39,7 +47,8 @@ final class CleanTests: XCTestCase {
         var input = Data()
         for c in cases { input.append(contentsOf: c); input.append(0x0A) }
         let ref = try python3("clean_reference.py", ["--format", "text"], input: input)
-        let c = try TextCleaner()
+        for engine in CleanEngine.allCases {
+        let c = try TextCleaner(options: CleanOptions(engine: engine))
         var ours = Data()
         var total = 0
         for b in cases {
@@ -48,6 +57,7 @@ final class CleanTests: XCTestCase {
         }
         XCTAssertEqual(String(decoding: ours, as: UTF8.self), String(decoding: ref, as: UTF8.self))
         XCTAssertEqual(total, 15)   // 1 + 2 + 1 + 3 + 1 + 2 + 4 + 1 maximal subparts
+        }
     }
 
     /// Every Unicode scalar, alone and around Σ (final-sigma context), against python3.
@@ -64,7 +74,8 @@ final class CleanTests: XCTestCase {
         input += "\n"
         let data = Data(input.utf8)
         let ref = try python3("clean_reference.py", ["--format", "text"], input: data)
-        let c = try TextCleaner()
+        for engine in CleanEngine.allCases {
+        let c = try TextCleaner(options: CleanOptions(engine: engine))
         var ours = Data()
         for line in input.split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
             var s = String(line)
@@ -78,8 +89,9 @@ final class CleanTests: XCTestCase {
         for (i, (a, b)) in zip(refLines, ourLines).enumerated() where a != b {
             let x = Array(a), y = Array(b)
             let d = (0..<min(x.count, y.count)).first { x[$0] != y[$0] } ?? min(x.count, y.count)
-            XCTFail("line \(i + 1) differs at byte \(d): python ...\(String(decoding: x[max(0, d - 20)..<min(x.count, d + 20)], as: UTF8.self)) vs ours ...\(String(decoding: y[max(0, d - 20)..<min(y.count, d + 20)], as: UTF8.self))")
+            XCTFail("\(engine): line \(i + 1) differs at byte \(d): python ...\(String(decoding: x[max(0, d - 20)..<min(x.count, d + 20)], as: UTF8.self)) vs ours ...\(String(decoding: y[max(0, d - 20)..<min(y.count, d + 20)], as: UTF8.self))")
             break
+        }
         }
     }
 

@@ -1,2 +1,0 @@
-// RNNTrain module.
-import RNNCore
