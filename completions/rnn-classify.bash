@@ -163,10 +163,41 @@ _rnn-classify() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
+    local -a non_repeating_flags=(--no-text --metrics --quiet -q -h --help)
     local -a repeating_options=()
-    local -a non_repeating_options=()
-    __rnn-classify_offer_flags_options 0
+    local -a non_repeating_options=(-m --model --format --input-format --threshold --top-k --metrics-json --max-length --batch-size --threads)
+    __rnn-classify_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-m'|'--model')
+        return
+        ;;
+    '--format')
+        return
+        ;;
+    '--input-format')
+        return
+        ;;
+    '--threshold')
+        return
+        ;;
+    '--top-k')
+        return
+        ;;
+    '--metrics-json')
+        return
+        ;;
+    '--max-length')
+        return
+        ;;
+    '--batch-size')
+        return
+        ;;
+    '--threads')
+        return
+        ;;
+    esac
 
     # Offer subcommand / subcommand argument completions
     local -r subcommand="${unparsed_words[0]}"

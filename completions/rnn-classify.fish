@@ -20,7 +20,7 @@ function __rnn-classify_parse_tokens -S
     set -l unparsed_tokens (__rnn-classify_tokens -pc)
     switch $unparsed_tokens[1]
     case 'rnn-classify'
-        __rnn-classify_parse_subcommand 0 'h/help'
+        __rnn-classify_parse_subcommand -r 1 'm/model=' 'format=' 'input-format=' 'threshold=' 'top-k=' 'no-text' 'metrics' 'metrics-json=' 'max-length=' 'batch-size=' 'threads=' 'q/quiet' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __rnn-classify_parse_subcommand -r 1 
@@ -77,5 +77,17 @@ function __rnn-classify_custom_completion
 end
 
 complete -c 'rnn-classify' -f
+complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" m model' -s 'm' -l 'model' -d 'Classifier checkpoint (rnn-fit output, or a PyTorch export with the documented metadata).' -rfka ''
+complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" format' -l 'format' -d 'Output format: jsonl (one JSON object per record) or tsv (label, prob, id).' -rfka ''
+complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" input-format' -l 'input-format' -d 'Input format: auto, jsonl or text (auto: JSON Lines when the first line starts with \'{\').' -rfka ''
+complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" threshold' -l 'threshold' -d 'Two labels: predict the second label when its probability is above this.' -rfka ''
+complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" top-k' -l 'top-k' -d 'More than two labels: list only the K most probable labels in probs.' -rfka ''
+complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" no-text' -l 'no-text' -d 'Drop the text member from the JSON output.'
+complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" metrics' -l 'metrics' -d 'Records that carry a label: print accuracy, loss, per-class precision/recall/F1 and the confusion matrix on stderr at the end.'
+complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" metrics-json' -l 'metrics-json' -d 'Write the metrics as JSON to this file.' -rfka ''
+complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" max-length' -l 'max-length' -d 'Keep at most N tokens per record (default: the training data\'s fixed length from the checkpoint; 0: all).' -rfka ''
+complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" batch-size' -l 'batch-size' -d 'Largest number of records classified together.' -rfka ''
+complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" threads' -l 'threads' -d 'Worker threads (1 or 2).' -rfka ''
+complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" q quiet' -l 'quiet' -s 'q' -d 'Do not print the summary line on stderr.'
 complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_positional "rnn-classify" -eq 1' -fa 'help' -d 'Show subcommand help information.'

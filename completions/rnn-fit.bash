@@ -165,8 +165,8 @@ _rnn-fit() {
     local -a repeating_flags=()
     local -a non_repeating_flags=(--bidirectional --freeze-embeddings --padded --lm -h --help)
     local -a repeating_options=()
-    local -a non_repeating_options=(--vocab --output -o --model --layers --hidden --embed-dim --dropout --head-dropout --epochs --batch-size --lr --weight-decay --clip --lr-decay --valid --valid-split --test --seed --threads --resume --log --plot)
-    __rnn-fit_offer_flags_options 1
+    local -a non_repeating_options=(--vocab --output -o --model --layers --hidden --embed-dim --dropout --head-dropout --epochs --batch-size --lr --weight-decay --clip --lr-decay --valid --valid-split --test --seed --threads --resume --log --plot --seq-len --eval-every --max-time)
+    __rnn-fit_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
@@ -234,6 +234,15 @@ _rnn-fit() {
         return
         ;;
     '--plot')
+        return
+        ;;
+    '--seq-len')
+        return
+        ;;
+    '--eval-every')
+        return
+        ;;
+    '--max-time')
         return
         ;;
     esac

@@ -163,10 +163,35 @@ _rnn-sample() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
+    local -a non_repeating_flags=(--score --reset -h --help)
     local -a repeating_options=()
-    local -a non_repeating_options=()
-    __rnn-sample_offer_flags_options 0
+    local -a non_repeating_options=(-m --model --temp --top-k --prime --length --seed -n)
+    __rnn-sample_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-m'|'--model')
+        return
+        ;;
+    '--temp')
+        return
+        ;;
+    '--top-k')
+        return
+        ;;
+    '--prime')
+        return
+        ;;
+    '--length')
+        return
+        ;;
+    '--seed')
+        return
+        ;;
+    '-n')
+        return
+        ;;
+    esac
 
     # Offer subcommand / subcommand argument completions
     local -r subcommand="${unparsed_words[0]}"

@@ -20,7 +20,7 @@ function __rnn-sample_parse_tokens -S
     set -l unparsed_tokens (__rnn-sample_tokens -pc)
     switch $unparsed_tokens[1]
     case 'rnn-sample'
-        __rnn-sample_parse_subcommand 0 'h/help'
+        __rnn-sample_parse_subcommand -r 1 'm/model=' 'temp=' 'top-k=' 'prime=' 'length=' 'seed=' 'n=' 'score' 'reset' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __rnn-sample_parse_subcommand -r 1 
@@ -77,5 +77,14 @@ function __rnn-sample_custom_completion
 end
 
 complete -c 'rnn-sample' -f
+complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" m model' -s 'm' -l 'model' -d 'Language-model checkpoint written by \'rnn-fit --lm\'.' -rfka ''
+complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" temp' -l 'temp' -d 'Temperature: logits are divided by it before sampling; 0 = greedy (always the most likely character).' -rfka ''
+complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" top-k' -l 'top-k' -d 'Draw only from the k most likely characters (0: all).' -rfka ''
+complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" prime' -l 'prime' -d 'Text (UTF-8) run through the model first and echoed.' -rfka ''
+complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" length' -l 'length' -d 'Characters to generate per sample (the prime not counted).' -rfka ''
+complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" seed' -l 'seed' -d 'Random seed (default: a different one every run).' -rfka ''
+complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" n' -s 'n' -d 'Number of independent samples.' -rfka ''
+complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" score' -l 'score' -d 'Score text instead of sampling: per-line loss in nats and bits per character.'
+complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" reset' -l 'reset' -d 'With --score: score every line from a fresh state.'
 complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_positional "rnn-sample" -eq 1' -fa 'help' -d 'Show subcommand help information.'

@@ -9,10 +9,14 @@ cd "$(dirname "$0")/.."
 BATCHES=${BATCHES:-20}
 INFER_BATCHES=${INFER_BATCHES:-4}
 THREADS=${THREADS:-2}
-swift build -c release --product rnn-bench-engine >/dev/null
-BIN="$(swift build -c release --show-bin-path)/rnn-bench-engine"
+# Same flags as the Makefile, so this does not rebuild the package with different settings.
+if [ -z "${RNN_BIN:-}" ]; then
+    swift build -c release -Xswiftc -enable-testing --product rnn-bench-engine >/dev/null
+    RNN_BIN="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)"
+fi
+BIN="$RNN_BIN/rnn-bench-engine"
 PY=""
-for p in /work/venv/bin/python python3; do
+for p in ${PYTHON:-} ${RNN_PYTHON:-} /work/venv/bin/python python3; do
     if "$p" -c "import torch, safetensors" >/dev/null 2>&1; then PY=$p; break; fi
 done
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT

@@ -6,8 +6,8 @@
 //   ids    [N]     token id of every packed row
 //   x      [N, E]  packed embedded rows
 
-/// Gathers the embedded rows in packed order; also writes each row's token id to ids.
-func embeddingForward(x: FPtr, ids: UnsafeMutablePointer<Int32>, tokens: UnsafeBufferPointer<Int32>,
+/// Gathers the embedded rows in packed order (x nil: only the ids); writes each row's token id to ids.
+func embeddingForward(x: FPtr?, ids: UnsafeMutablePointer<Int32>, tokens: UnsafeBufferPointer<Int32>,
                       layout: PackedLayout, originalLengths: [Int], table: UnsafePointer<Float>, V: Int, E: Int) {
     var starts = [Int](repeating: 0, count: originalLengths.count)
     var acc = 0
@@ -20,13 +20,13 @@ func embeddingForward(x: FPtr, ids: UnsafeMutablePointer<Int32>, tokens: UnsafeB
             let tok = Int(tokens[s + t])
             precondition(tok >= 0 && tok < V, "token id \(tok) outside the vocabulary (0..<\(V))")
             ids[row] = Int32(tok)
-            (x + row * E).update(from: table + tok * E, count: E)
+            if let x { (x + row * E).update(from: table + tok * E, count: E) }
         }
     }
 }
 
 /// Rows of ids (packed) from a batch-major [B, T] matrix (language models: row t*B + b).
-func embeddingForwardLM(x: FPtr, ids: UnsafeMutablePointer<Int32>, inputs: UnsafeBufferPointer<Int32>,
+func embeddingForwardLM(x: FPtr?, ids: UnsafeMutablePointer<Int32>, inputs: UnsafeBufferPointer<Int32>,
                         batch B: Int, steps T: Int, table: UnsafePointer<Float>, V: Int, E: Int) {
     precondition(inputs.count >= B * T, "need batch*steps inputs")
     for b in 0 ..< B {
@@ -35,7 +35,7 @@ func embeddingForwardLM(x: FPtr, ids: UnsafeMutablePointer<Int32>, inputs: Unsaf
             let tok = Int(inputs[b * T + t])
             precondition(tok >= 0 && tok < V, "token id \(tok) outside the vocabulary (0..<\(V))")
             ids[row] = Int32(tok)
-            (x + row * E).update(from: table + tok * E, count: E)
+            if let x { (x + row * E).update(from: table + tok * E, count: E) }
         }
     }
 }

@@ -5,6 +5,14 @@
 
 /// y[R, O] = x W^T + b
 func linearForward(y: FPtr, x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>, R: Int, I: Int, O: Int) {
+    if R <= 2 {
+        // one-row products (sampling): no BLAS call overhead
+        for r in 0 ..< R {
+            gemvRows(y: y + r * O, x: x + r * I, w: w, k: I, ldw: I, rows: 0 ..< O, accumulate: false)
+            addInPlace(y + r * O, b, O)
+        }
+        return
+    }
     for r in 0 ..< R { (y + r * O).update(from: b, count: O) }
     sgemm(false, true, R, O, I, 1, x, I, w, I, 1, y, O)
 }

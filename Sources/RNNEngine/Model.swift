@@ -8,6 +8,7 @@
 //   feat   [B, D*H]  classifier features (original batch order), featD after head dropout, fmask
 //   logits [R, O]    R = B (classifier) or N (LM, packed row order t*B + b)
 //   dlogit [R, O], dfeat [B, D*H], dstate [L*D, B, H], dout [N, D*H]
+//   proj   [D][V, G*H]  inference cache: layer 0's input projection of every vocabulary entry
 
 /// A recurrent text model whose parameters live in one PyTorch-named arena.
 public final class Model {
@@ -16,7 +17,16 @@ public final class Model {
     /// Parameters and gradients.
     public let params: Parameters
     /// 1 or 2 worker threads for this model's kernels (default 1).
-    public var threads: Int = 1 { didSet { stack.threads = threads } }
+    public var threads: Int = 1 { didSet { stack.threads = threads; params.threads = threads } }
+    /// Times the engine's phases into `profile` (off by default; costs a few clock reads per step).
+    public var profiling: Bool {
+        get { stack.profiler.enabled }
+        set { stack.profiler.enabled = newValue }
+    }
+    /// Thread-seconds per phase accumulated while `profiling` was on.
+    public var profile: EngineProfile { stack.profiler.sum }
+    /// Sets `profile` back to zero.
+    public func resetProfile() { stack.profiler.reset() }
 
     let stack: RecurrentStack
     private let embEntry: Parameters.Entry, fcW: Parameters.Entry, fcB: Parameters.Entry
@@ -28,6 +38,9 @@ public final class Model {
     private let dlogits = FloatBuffer(), dfeat = FloatBuffer()
     private let dstate = FloatBuffer(), dout = FloatBuffer(), h0 = FloatBuffer(), c0 = FloatBuffer()
     private var labelBuf = [Int32]()
+    // inference projection cache (see inputProjector)
+    private let proj: [FloatBuffer]
+    private var projVersion: UInt64 = .max, seenVersion: UInt64 = .max, seenTokens = 0
 
     /// PyTorch's default initialisation (embedding N(0,1) with the padding row zeroed; recurrent
     /// weights and biases U(-1/sqrt(H), 1/sqrt(H)); fc like nn.Linear), drawn from RNG(seed).
@@ -41,6 +54,7 @@ public final class Model {
         embEntry = params.entry("embedding.weight")!
         fcW = params.entry("fc.weight")!
         fcB = params.entry("fc.bias")!
+        proj = (0 ..< config.directions).map { _ in FloatBuffer() }
         stack = RecurrentStack(cell: config.cell, inputDim: config.embedDim, hidden: config.hidden, layers: config.layers,
                                directions: config.directions, dropout: config.dropout, params: params)
         var rng = RNG(seed: seed)
@@ -90,6 +104,29 @@ public final class Model {
 
     private var embedding: UnsafePointer<Float> { UnsafePointer(params.valuePointer(embEntry)) }
 
+    /// Inference only: layer 0's input projection x W_ih^T depends on the token alone, so a table
+    /// [V, G*H] per direction turns the biggest GEMM of inference into row copies. Building it costs
+    /// as much as projecting V tokens, so it is built once the tokens run since the weights last
+    /// changed (params.version) reach V (at most twice the best cost in hindsight), and used until
+    /// they change again. Tables over 512 MB are never built. Returns the projector to hand to the
+    /// stack, or nil (compute the GEMM as usual).
+    private func inputProjector(tokens N: Int) -> RecurrentStack.Projector? {
+        let c = config, V = c.vocabSize, G = c.gates * c.hidden, D = c.directions
+        if params.version != projVersion {
+            if V * G * D > 128 << 20 { return nil }
+            if params.version != seenVersion { seenVersion = params.version; seenTokens = 0 }
+            seenTokens += N
+            if seenTokens < V { return nil }
+            stack.projectVocabulary(embedding, rows: V, into: proj.map { $0.ensure(V * G) })
+            projVersion = params.version
+        }
+        let tables = proj.map { UnsafePointer($0.pointer) }, ids = UnsafePointer(self.ids)
+        return { d, a in
+            let t = tables[d]
+            for r in 0 ..< N { (a + r * G).update(from: t + Int(ids[r]) * G, count: G) }
+        }
+    }
+
     // MARK: classification
 
     /// Forward through the features and logits [B, O] (original order). Returns the layout.
@@ -100,9 +137,14 @@ public final class Model {
         let N = layout.tokens, B = layout.batch, H = c.hidden, D = c.directions, L = c.layers
         let xp = x.ensure(N * c.embedDim)
         ensureIDs(N)
-        embeddingForward(x: xp, ids: ids, tokens: tokens, layout: layout, originalLengths: lengths,
+        let project = training ? nil : inputProjector(tokens: N)
+        var probe = stack.profiler.probe(0)
+        embeddingForward(x: project == nil ? xp : nil, ids: ids, tokens: tokens, layout: layout, originalLengths: lengths,
                          table: embedding, V: c.vocabSize, E: c.embedDim)
-        stack.forward(layout: layout, x: xp, h0: nil, c0: nil, training: training, rng: c.dropout > 0 ? rng : nil)
+        probe.lap(.copies)
+        stack.forward(layout: layout, x: xp, h0: nil, c0: nil, training: training, rng: c.dropout > 0 ? rng : nil, project: project)
+        probe = stack.profiler.probe(0)
+        defer { probe.lap(.other) }
         // features: [h_n forward | h_n backward] of the last layer, back in the caller's order
         let f = feat.ensure(B * D * H)
         let hn = stack.hn.pointer
@@ -176,6 +218,8 @@ public final class Model {
         let wantDX = !c.freezeEmbedding
         let dxp: FPtr? = wantDX ? dx.ensure(N * c.embedDim) : nil
         stack.backward(dOut: nil, dhn: ds, dcn: nil, dX: dxp, dh0: nil, dc0: nil)
+        var probe = stack.profiler.probe(0)
+        defer { probe.lap(.copies) }
         if let dxp {
             embeddingBackward(grad: params.gradPointer(embEntry), dx: dxp, ids: ids, N: N, E: c.embedDim, paddingIndex: c.paddingIndex)
         }
@@ -194,7 +238,9 @@ public final class Model {
         let N = B * T, H = c.hidden
         let xp = x.ensure(N * c.embedDim)
         ensureIDs(N)
-        embeddingForwardLM(x: xp, ids: ids, inputs: inputs, batch: B, steps: T, table: embedding, V: c.vocabSize, E: c.embedDim)
+        let project = training ? nil : inputProjector(tokens: N)
+        embeddingForwardLM(x: project == nil ? xp : nil, ids: ids, inputs: inputs, batch: B, steps: T, table: embedding,
+                           V: c.vocabSize, E: c.embedDim)
         let n = c.layers * B * H
         let hp = h0.ensure(n)
         state.h.withUnsafeBufferPointer { hp.update(from: $0.baseAddress!, count: n) }
@@ -204,7 +250,7 @@ public final class Model {
             cp = c0.ensure(n)
             state.c.withUnsafeBufferPointer { cp!.update(from: $0.baseAddress!, count: n) }
         }
-        stack.forward(layout: layout, x: xp, h0: hp, c0: cp, training: training, rng: c.dropout > 0 ? rng : nil)
+        stack.forward(layout: layout, x: xp, h0: hp, c0: cp, training: training, rng: c.dropout > 0 ? rng : nil, project: project)
         var head = UnsafePointer(stack.lastOutput)
         if let rng, c.headDropout > 0 {
             let fd = featD.ensure(N * H), m = fmask.ensure(N * H)

@@ -34,13 +34,21 @@ public struct Adam {
         let stepSize = Float(Double(lr) / bc1)
         let bc2Sqrt = Float(bc2.squareRoot())
         let b1 = beta1, b2 = beta2, wd = weightDecay, eps = eps
-        let p = params.values.baseAddress!, g = params.grads.baseAddress!
+        let p = params.values.baseAddress!, g = params.grads.baseAddress!   // (values: bumps params.version)
+        let live = params.entries.filter { !frozen.contains($0.name) }
+        let (h0, h1) = params.halves
         m.withUnsafeMutableBufferPointer { mb in
             v.withUnsafeMutableBufferPointer { vb in
                 let mp = mb.baseAddress!, vp = vb.baseAddress!
-                for e in params.entries where !frozen.contains(e.name) {
-                    adamRange(p + e.offset, g + e.offset, mp + e.offset, vp + e.offset, e.count,
-                              b1: b1, b2: b2, wd: wd, eps: eps, stepSize: stepSize, bc2Sqrt: bc2Sqrt)
+                // element-wise: the two halves of the arena on the two threads give the same bits
+                params.forBothHalves { part in
+                    let half = part == 0 ? h0 : h1
+                    for e in live {
+                        let r = (e.offset ..< e.offset + e.count).clamped(to: half)
+                        if r.isEmpty { continue }
+                        adamRange(p + r.lowerBound, g + r.lowerBound, mp + r.lowerBound, vp + r.lowerBound, r.count,
+                                  b1: b1, b2: b2, wd: wd, eps: eps, stepSize: stepSize, bc2Sqrt: bc2Sqrt)
+                    }
                 }
             }
         }
@@ -76,20 +84,45 @@ private func adamRange(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePoint
 
 /// torch.nn.utils.clip_grad_norm_: scales all grads so the global L2 norm <= maxNorm; returns the norm before clipping.
 @discardableResult public func clipGradNorm(_ params: Parameters, maxNorm: Float) -> Float {
-    let g = params.grads
-    var total: Double = 0
-    for e in params.entries {
-        // torch: norm of the per-tensor norms (each accumulated in Float; Double here is at least as exact)
-        var s: Double = 0
-        for i in e.offset ..< e.offset + e.count { let x = Double(g[i]); s += x * x }
-        total += s
+    // torch: norm of the per-tensor norms (each accumulated in Float; Double here is at least as
+    // exact). The sum of squares is taken over the arena's two fixed halves (alignment gaps hold
+    // 0) and added in a fixed order, so 1 and 2 threads give the same bits.
+    let g = params.grads.baseAddress!
+    let (h0, h1) = params.halves
+    var s0 = 0.0, s1 = 0.0
+    params.forBothHalves { part in
+        if part == 0 { s0 = sumOfSquares(g + h0.lowerBound, h0.count) } else { s1 = sumOfSquares(g + h1.lowerBound, h1.count) }
     }
-    let norm = Float(total.squareRoot())
+    let norm = Float((s0 + s1).squareRoot())
     let coef = maxNorm / (norm + 1e-6)
     if coef < 1 {
-        for i in 0 ..< g.count { g[i] *= coef }
+        params.forBothHalves { part in
+            let r = part == 0 ? h0 : h1
+            let p = g + r.lowerBound, c = F8(repeating: coef)
+            var i = 0
+            while i + 8 <= r.count { store8(load8(p + i) * c, p + i); i += 8 }
+            while i < r.count { p[i] *= coef; i += 1 }
+        }
     }
     return norm
+}
+
+/// Sum of x^2 in Double over n floats (four 4-lane Double accumulators, combined in a fixed order).
+private func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
+    typealias D4 = SIMD4<Double>
+    var a0 = D4(), a1 = D4(), a2 = D4(), a3 = D4()
+    var i = 0
+    while i + 16 <= n {
+        let v0 = D4(load8(x + i).lowHalf), v1 = D4(load8(x + i).highHalf)
+        let v2 = D4(load8(x + i + 8).lowHalf), v3 = D4(load8(x + i + 8).highHalf)
+        a0 = a0.addingProduct(v0, v0); a1 = a1.addingProduct(v1, v1)
+        a2 = a2.addingProduct(v2, v2); a3 = a3.addingProduct(v3, v3)
+        i += 16
+    }
+    let a = (a0 + a1) + (a2 + a3)
+    var s = (a[0] + a[1]) + (a[2] + a[3])
+    while i < n { let v = Double(x[i]); s += v * v; i += 1 }
+    return s
 }
 
 #if canImport(Glibc)

@@ -60,12 +60,44 @@ public final class Parameters {
     }
 
     deinit {
+        worker?.stop()
         valueBase.deallocate()
         gradBase.deallocate()
     }
 
+    /// 1 or 2: threads for the flat loops (Adam, clipping, zeroing); set by Model.threads.
+    var threads = 1
+    private var worker: Worker?
+
+    /// The arena split in two halves at a 16-float boundary. The split does not depend on
+    /// `threads`, so element-wise loops and per-half sums give the same bits with 1 or 2 threads.
+    var halves: (Range<Int>, Range<Int>) {
+        let mid = min(count, (count / 2 + 15) & ~15)
+        return (0 ..< mid, mid ..< count)
+    }
+
+    /// Runs body(0) and body(1) (the two halves), on two threads when `threads` >= 2.
+    func forBothHalves(_ body: (Int) -> Void) {
+        if threads >= 2 {
+            if worker == nil { worker = Worker() }
+            worker!.run2(body)
+        } else {
+            body(0); body(1)
+        }
+    }
+
+    /// Bumped whenever the values may change: on every access to `values` or `value(_:)` and on
+    /// every Adam step. Caches derived from the weights (Model's inference projections) are valid
+    /// only for the version they were built from, so write through a pointer obtained after the
+    /// last inference call, never one kept across it.
+    private(set) var version: UInt64 = 0
+    @inline(__always) func touch() { version &+= 1 }
+
     /// All parameter values (alignment gaps between tensors stay 0).
-    public var values: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: valueBase, count: count) }
+    public var values: UnsafeMutableBufferPointer<Float> {
+        touch()
+        return UnsafeMutableBufferPointer(start: valueBase, count: count)
+    }
     /// All gradients, mirroring `values`.
     public var grads: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: gradBase, count: count) }
 
@@ -77,6 +109,7 @@ public final class Parameters {
     /// Values of tensor `name` (precondition: it exists).
     public func value(_ name: String) -> UnsafeMutableBufferPointer<Float> {
         guard let e = entry(name) else { preconditionFailure("no parameter named \(name)") }
+        touch()
         return UnsafeMutableBufferPointer(start: valueBase + e.offset, count: e.count)
     }
 
@@ -88,7 +121,11 @@ public final class Parameters {
 
     /// Sets every gradient to 0.
     public func zeroGrads() {
-        gradBase.update(repeating: 0, count: count)
+        let (a, b) = halves, g = gradBase
+        forBothHalves { part in
+            let r = part == 0 ? a : b
+            (g + r.lowerBound).update(repeating: 0, count: r.count)
+        }
     }
 
     @inline(__always) func valuePointer(_ e: Entry) -> UnsafeMutablePointer<Float> { valueBase + e.offset }

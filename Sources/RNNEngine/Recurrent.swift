@@ -40,6 +40,9 @@ final class RecurrentStack {
     private let ghBuf: [FloatBuffer], carryH: [FloatBuffer], carryC: [FloatBuffer]
     private let dG: [FloatBuffer], dGh: [FloatBuffer]
     private let dIn: [FloatBuffer]               // ping-pong [N, D*H] gradients between layers
+    private let packF: [FloatBuffer], packB: [FloatBuffer]  // W_hh^T / W_hh in 16-column panels (Gemm.swift)
+    /// Phase timings (EngineProfile); slot = direction or half.
+    let profiler = Profiler()
     let hn = FloatBuffer(), cn = FloatBuffer()
     private var usedDropout = [Bool]()
     private var layout = PackedLayout(batch: 1, steps: 1)
@@ -75,6 +78,8 @@ final class RecurrentStack {
         dG = (0 ..< directions).map { _ in FloatBuffer() }
         dGh = (0 ..< directions).map { _ in FloatBuffer() }
         dIn = [FloatBuffer(), FloatBuffer()]
+        packF = (0 ..< directions).map { _ in FloatBuffer() }
+        packB = (0 ..< directions).map { _ in FloatBuffer() }
         usedDropout = [Bool](repeating: false, count: layers)
     }
 
@@ -107,12 +112,22 @@ final class RecurrentStack {
         }
     }
 
+    /// tables[d] [V, G*H] = emb [V, E] W_ih^T of layer 0 for direction d: the input projection of
+    /// every vocabulary entry (Model's inference cache), both directions in parallel when allowed.
+    func projectVocabulary(_ emb: UnsafePointer<Float>, rows V: Int, into tables: [FPtr]) {
+        forEachDirection { d in
+            var probe = profiler.probe(d)
+            sgemm(false, true, V, G, inputDim, 1, emb, inputDim, weights[0][d].wih, inputDim, 0, tables[d], G)
+            probe.lap(.bigGEMM)
+        }
+    }
+
     // MARK: forward
 
     /// Forward over a packed batch. x [N, E]; h0/c0 [L*D, B, H] in sorted order (nil = zeros).
     /// `training` keeps what backward needs; `rng` (non-nil only when training with dropout) draws
     /// the inter-layer masks. `project`, when given, fills layer 0's act[d] [N, G*H] with x W_ih^T
-    /// instead of the GEMM (cached projections for inference).
+    /// instead of the GEMM (cached projections for inference; x is then not read).
     func forward(layout: PackedLayout, x: UnsafePointer<Float>, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
                  training: Bool, rng: UnsafeMutablePointer<RNG>?, project: Projector? = nil) {
         self.layout = layout
@@ -131,17 +146,26 @@ final class RecurrentStack {
                 ghBuf[d].ensure(B * G)
             }
             let xin = input, ind = inDim
+            // One step of a few streams (sampling): one-row products straight from the weights
+            // (no packing, no BLAS call overhead).
+            let single = layout.steps == 1 && N <= 4
             forEachDirection { d in
+                var probe = profiler.probe(d)
                 let a = act[k][d].pointer
                 if k == 0, let project { project(d, a) }
-                else { sgemm(false, true, N, G, ind, 1, xin, ind, weights[k][d].wih, ind, 0, a, G) }
+                else if single {
+                    for r in 0 ..< N { rowProduct(y: a + r * G, x: xin + r * ind, w: weights[k][d].wih, k: ind, n: G) }
+                } else { sgemm(false, true, N, G, ind, 1, xin, ind, weights[k][d].wih, ind, 0, a, G) }
+                probe.lap(.bigGEMM)
                 let s = k * D + d
                 recurrenceForward(k: k, d: d, out: o,
                                   h0: h0.map { $0 + s * B * H }, c0: c0.map { $0 + s * B * H },
                                   hn: hn.pointer + s * B * H, cn: cell == .lstm ? cn.pointer + s * B * H : nil,
-                                  training: training)
+                                  training: training, single: single)
             }
             usedDropout[k] = false
+            var probe = profiler.probe(0)
+            defer { probe.lap(.copies) }
             if k < layers - 1 {
                 if let rng, dropout > 0 {
                     let m = mask[k].ensure(N * D * H), dr = drop[k].ensure(N * D * H)
@@ -161,14 +185,30 @@ final class RecurrentStack {
         }
     }
 
+    /// y[0..<n] = W x for W [n, k] (one row of x W^T); split over the two threads for one
+    /// direction with big weights (each output is computed the same way either way).
+    private func rowProduct(y: FPtr, x: UnsafePointer<Float>, w: UnsafePointer<Float>, k: Int, n: Int) {
+        if directions == 1 && threads >= 2 && n * k >= 1 << 16 {
+            let half = (n / 2 + 3) & ~3
+            forBothHalves { part in
+                gemvRows(y: y, x: x, w: w, k: k, ldw: k, rows: part == 0 ? 0 ..< half : half ..< n, accumulate: false)
+            }
+        } else {
+            gemvRows(y: y, x: x, w: w, k: k, ldw: k, rows: 0 ..< n, accumulate: false)
+        }
+    }
+
     private func recurrenceForward(k: Int, d: Int, out o: FPtr, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
-                                   hn: FPtr, cn: FPtr?, training: Bool) {
+                                   hn: FPtr, cn: FPtr?, training: Bool, single: Bool) {
         let L = layout, T = L.steps, H = hidden, D = directions, GH = G
         let w = weights[k][d]
         let a = act[k][d].pointer, hp = hprev[k][d].pointer
         let cp = cell == .lstm ? cprev[k][d].pointer : nil
         let ax = cell != .rnn ? aux[k][d].pointer : nil
         let gh = ghBuf[d].pointer
+        var probe = profiler.probe(d)
+        let pk = packF[d].ensure(single ? 16 : packedCount(k: H, n: GH))
+        if !single { packTransposed(w.whh, n: GH, k: H, ldw: H, into: pk) }
         for s in 0 ..< T {
             let t = d == 0 ? s : T - 1 - s
             let bs = L.batchSizes[t], base = L.offsets[t]
@@ -184,7 +224,13 @@ final class RecurrentStack {
                     else { (cp + (base + fresh) * H).update(repeating: 0, count: n) }
                 }
             }
-            sgemm(false, true, bs, GH, H, 1, hp + base * H, H, w.whh, H, 0, gh, GH)
+            probe.lap(.copies)
+            if single {
+                for r in 0 ..< bs { rowProduct(y: gh + r * GH, x: hp + (base + r) * H, w: w.whh, k: H, n: GH) }
+            } else {
+                gemmPacked(m: bs, n: GH, k: H, a: hp + base * H, lda: H, packed: pk, c: gh, ldc: GH, accumulate: false)
+            }
+            probe.lap(.stepGEMM)
             var to: StepTargets
             if d == 0 {
                 let nb = t + 1 < T ? L.offsets[t + 1] : 0
@@ -206,6 +252,7 @@ final class RecurrentStack {
                 gruForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, hprev: hp + base * H,
                                hnOut: training ? ax! + base * H : nil, to: to)
             }
+            probe.lap(.gates)
         }
     }
 
@@ -232,15 +279,18 @@ final class RecurrentStack {
             forEachDirection { d in
                 let s = k * D + d
                 recurrenceBackward(k: k, d: d, dOut: up, dhn: dhn.map { $0 + s * B * H }, dcn: dcn.map { $0 + s * B * H })
+                var probe = profiler.probe(d)
                 let w = weights[k][d]
                 let g = dG[d].pointer, gh = cell == .gru ? dGh[d].pointer : g
                 // dW_hh += dGh^T hprev ; dW_ih += dG^T x ; biases: column sums
                 sgemm(true, false, G, H, N, 1, gh, G, hprev[k][d].pointer, H, 1, w.gwhh, H)
                 sgemm(true, false, G, inDim, N, 1, g, G, xin, inDim, 1, w.gwih, inDim)
+                probe.lap(.bigGEMM)
                 addColumnSums(w.gbih, g, rows: N, cols: G, ld: G)
                 addColumnSums(w.gbhh, gh, rows: N, cols: G, ld: G)
                 if let dh0 { (dh0 + s * B * H).update(from: carryH[d].pointer, count: B * H) }
                 if let dc0, cell == .lstm { (dc0 + s * B * H).update(from: carryC[d].pointer, count: B * H) }
+                probe.lap(.copies)
             }
             // gradient w.r.t. this layer's input
             let target: FPtr?
@@ -248,6 +298,8 @@ final class RecurrentStack {
             if let target {
                 let half = (N + 1) / 2
                 forBothHalves { part in
+                    var probe = profiler.probe(part)
+                    defer { probe.lap(.bigGEMM) }
                     let r0 = part == 0 ? 0 : half, r1 = part == 0 ? half : N
                     for d in 0 ..< D {
                         sgemm(false, false, r1 - r0, inDim, G, 1, dG[d].pointer + r0 * G, G, weights[k][d].wih, inDim,
@@ -269,30 +321,40 @@ final class RecurrentStack {
     private func recurrenceBackward(k: Int, d: Int, dOut: UnsafePointer<Float>?, dhn: UnsafePointer<Float>?, dcn: UnsafePointer<Float>?) {
         let L = layout, T = L.steps, B = L.batch, H = hidden, D = directions, GH = G
         let w = weights[k][d]
+        var probe = profiler.probe(d)
         let a = act[k][d].pointer, hp = hprev[k][d].pointer
         let ch = carryH[d].pointer, g = dG[d].pointer
         if let dhn { ch.update(from: dhn, count: B * H) } else { ch.update(repeating: 0, count: B * H) }
         let cc = cell == .lstm ? carryC[d].pointer : nil
         if let cc { if let dcn { cc.update(from: dcn, count: B * H) } else { cc.update(repeating: 0, count: B * H) } }
+        // dh_{t-1} = dGh W_hh: B = W_hh [G*H, H] as it is (K = G*H, N = H)
+        let pk = packB[d].ensure(packedCount(k: GH, n: H))
+        packPlain(w.whh, k: GH, n: H, ldw: H, into: pk)
+        probe.lap(.copies)
         let ldd = D * H
         for s in 0 ..< T {
             let t = d == 0 ? T - 1 - s : s
             let bs = L.batchSizes[t], base = L.offsets[t]
             let dO: FPtr? = dOut.map { FPtr(mutating: $0) + base * ldd + d * H }
+            let gs: FPtr   // the gradient that flows through W_hh
             switch cell {
             case .rnn:
                 rnnBackwardRows(rows: bs, H: H, act: a + base * GH, dOut: dO, ldd: ldd, carryH: ch, dG: g + base * GH)
-                sgemm(false, false, bs, H, GH, 1, g + base * GH, GH, w.whh, H, 0, ch, H)
+                gs = g + base * GH
             case .lstm:
                 lstmBackwardRows(rows: bs, H: H, act: a + base * GH, tanhC: aux[k][d].pointer + base * H,
                                  cprev: cprev[k][d].pointer + base * H, dOut: dO, ldd: ldd, carryH: ch, carryC: cc!, dG: g + base * GH)
-                sgemm(false, false, bs, H, GH, 1, g + base * GH, GH, w.whh, H, 0, ch, H)
+                gs = g + base * GH
             case .gru:
                 let gh = dGh[d].pointer
                 gruBackwardRows(rows: bs, H: H, act: a + base * GH, hnSaved: aux[k][d].pointer + base * H,
                                 hprev: hp + base * H, dOut: dO, ldd: ldd, carryH: ch, dG: g + base * GH, dGh: gh + base * GH)
-                sgemm(false, false, bs, H, GH, 1, gh + base * GH, GH, w.whh, H, 1, ch, H)
+                gs = gh + base * GH
             }
+            probe.lap(.gates)
+            // GRU: carryH already holds the direct path dh * z; the others overwrite it
+            gemmPacked(m: bs, n: H, k: GH, a: gs, lda: GH, packed: pk, c: ch, ldc: H, accumulate: cell == .gru)
+            probe.lap(.stepGEMM)
         }
     }
 }

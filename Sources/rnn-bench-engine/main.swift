@@ -1,7 +1,12 @@
 // Engine benchmark: trains / runs the reference classifier shape (REFERENCE.md section 4) on
 // synthetic IMDB-like batches and prints reviews/s, real tokens/s and achieved GFLOP/s.
 //
-//   rnn-bench-engine [--cell lstm|gru] [--mode train|infer] [--batches n] [--threads n] [--dump path]
+//   rnn-bench-engine [--cell lstm|gru] [--mode train|infer|sample] [--batches n] [--threads n] [--dump path]
+//                    [--batch B] [--embed E] [--vocab V] [--hidden H] [--layers L] [--chars n] [--profile]
+//
+// --mode sample: a character LM (V=65 unless --vocab, E=70) generating --chars characters one
+// step at a time with Model.stepLM at batch 1 (softmax at temperature 0.8 and a draw per step).
+// --profile prints where the engine's time goes (EngineProfile). Every mode prints the peak RSS.
 //
 // Lengths ~ lognormal (mean ~210 tokens), clipped to [10, 500]; token ids uniform in 2..<V; fixed
 // seed. --dump writes the batches (tokens, lengths, labels) to a safetensors file so the PyTorch
@@ -13,11 +18,18 @@ import Glibc
 #endif
 
 var cell = CellKind.lstm, mode = "train", batches = 20, threads = 2, dump: String? = nil, batchSize = 0
+var embedArg = 0, vocabArg = 0, hiddenArg = 0, layersArg = 1, chars = 3000, profiling = false
 var args = Array(CommandLine.arguments.dropFirst())
 while !args.isEmpty {
     let a = args.removeFirst()
+    if a == "--profile" { profiling = true; continue }
     let v = args.isEmpty ? "" : args.removeFirst()
     switch a {
+    case "--embed": embedArg = Int(v) ?? 0
+    case "--vocab": vocabArg = Int(v) ?? 0
+    case "--hidden": hiddenArg = Int(v) ?? 0
+    case "--layers": layersArg = Int(v) ?? 1
+    case "--chars": chars = Int(v) ?? chars
     case "--cell": cell = CellKind(rawValue: v) ?? .lstm
     case "--mode": mode = v
     case "--batches": batches = Int(v) ?? batches
@@ -27,13 +39,68 @@ while !args.isEmpty {
     default: fatalError("unknown option \(a)")
     }
 }
-let V = 25_000, E = 200, H = 128
+let V = vocabArg > 0 ? vocabArg : (mode == "sample" ? 65 : 25_000)
+let E = embedArg > 0 ? embedArg : (mode == "sample" ? 70 : 200)
+let H = hiddenArg > 0 ? hiddenArg : 128
 let B = batchSize > 0 ? batchSize : (mode == "train" ? 32 : 256)
 
 func seconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+func peakRSS() -> String {
+    var ru = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &ru)
+    return "peak RSS \(formatFixed(Double(ru.ru_maxrss) / 1024, 0)) MB"
+}
+
+func cpuSeconds() -> Double {
+    var ru = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &ru)
+    return Double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + Double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6
+}
+
+func printProfile(_ p: EngineProfile, wall: Double, enabled: Bool) {
+    guard enabled else { return }
+    func pc(_ x: Double) -> String { "\(formatFixed(x * 1000, 1)) ms (\(formatFixed(100 * x / max(p.total, 1e-12), 0))%)" }
+    print("  profile per batch, thread CPU ms over both threads (wall \(formatFixed(wall * 1000, 1)) ms): big GEMM \(pc(p.bigGEMM)), "
+          + "step GEMM \(pc(p.stepGEMM)), gate math \(pc(p.gates)), copies \(pc(p.copies)), other \(pc(p.other))")
+}
+
+if mode == "sample" {
+    // character LM sampling at batch 1
+    let config = ModelConfig(cell: cell, task: .languageModel, vocabSize: V, embedDim: E, hidden: H, layers: layersArg,
+                             bidirectional: false, dropout: 0, headDropout: 0, outputs: V, paddingIndex: nil, freezeEmbedding: false)
+    let model = Model(config: config, seed: 1)
+    model.threads = threads
+    var state = RecurrentState.zeros(config, batch: 1)
+    var rng = RNG(seed: 3)
+    var token: Int32 = 1
+    var probs = [Double](repeating: 0, count: V)
+    func run(_ n: Int) {
+        for _ in 0 ..< n {
+            let logits = model.stepLM(tokens: [token], state: &state)
+            var mx = logits[0]
+            for x in logits where x > mx { mx = x }
+            var sum = 0.0
+            for j in 0 ..< V { let e = exp(Double(logits[j] - mx) / 0.8); probs[j] = e; sum += e }
+            var u = Double(rng.uniform()) * sum
+            var pick = V - 1
+            for j in 0 ..< V { u -= probs[j]; if u <= 0 { pick = j; break } }
+            token = Int32(pick)
+        }
+    }
+    run(50)
+    model.profiling = profiling
+    let t0 = seconds()
+    run(chars)
+    let dt = seconds() - t0
+    print("engine \(cell.rawValue) \(layersArg)x\(H) sample: V=\(V) E=\(E) threads=\(threads): "
+          + "\(formatThousands(Int(Double(chars) / dt))) chars/s (\(formatFixed(dt / Double(chars) * 1e6, 1)) us/char), \(peakRSS())")
+    printProfile(model.profile, wall: dt, enabled: profiling)
+    exit(0)
 }
 
 // data
@@ -61,7 +128,7 @@ if let dump {
     try w.write(to: dump)
 }
 
-let config = ModelConfig(cell: cell, task: .classifier, vocabSize: V, embedDim: E, hidden: H, layers: 1, bidirectional: true,
+let config = ModelConfig(cell: cell, task: .classifier, vocabSize: V, embedDim: E, hidden: H, layers: layersArg, bidirectional: true,
                          dropout: 0, headDropout: 0, outputs: 1, paddingIndex: 1, freezeEmbedding: false)
 let model = Model(config: config, seed: 1)
 model.threads = threads
@@ -71,9 +138,9 @@ let G = cell.gates * H
 let fwdFlopsPerToken = Double(2 * (2 * E * G + 2 * H * G))         // both directions
 let flopsPerToken = mode == "train" ? 3 * fwdFlopsPerToken : fwdFlopsPerToken
 
-var t0 = 0.0, tokens = 0, reviews = 0, tAdam = 0.0, sink: Float = 0
+var t0 = 0.0, c0 = 0.0, tokens = 0, reviews = 0, tAdam = 0.0, sink: Float = 0
 for (i, b) in all.enumerated() {
-    if i == warmup { t0 = seconds(); tokens = 0; reviews = 0; tAdam = 0 }
+    if i == warmup { t0 = seconds(); c0 = cpuSeconds(); tokens = 0; reviews = 0; tAdam = 0; model.profiling = profiling; model.resetProfile() }
     if mode == "train" {
         let (loss, _) = b.tokens.withUnsafeBufferPointer { model.trainClassifier(tokens: $0, lengths: b.lengths, labels: b.labels, rng: &rng) }
         let ta = seconds()
@@ -86,10 +153,14 @@ for (i, b) in all.enumerated() {
     }
     tokens += b.tokens.count; reviews += b.lengths.count
 }
-let dt = seconds() - t0
+let dt = seconds() - t0, dcpu = cpuSeconds() - c0
 let name = "bi-\(cell.rawValue)"
 print("engine \(name) \(mode): B=\(B) E=\(E) H=\(H) V=\(V) threads=\(threads): \(formatFixed(dt / Double(batches), 4)) s/batch, "
       + "\(formatFixed(Double(reviews) / dt, 1)) reviews/s, \(formatThousands(Int(Double(tokens) / dt))) tokens/s, "
       + "\(formatFixed(Double(tokens) * flopsPerToken / dt / 1e9, 1)) GFLOP/s (mean length \(tokens / reviews))"
       + (mode == "train" ? ", Adam \(formatFixed(tAdam / Double(batches) * 1000, 1)) ms/batch" : "")
-      + (sink.isNaN ? " NaN!" : ""))
+      + ", CPU \(formatFixed(dcpu / Double(batches), 4)) s/batch, \(peakRSS())" + (sink.isNaN ? " NaN!" : ""))
+var perBatch = model.profile
+perBatch.bigGEMM /= Double(batches); perBatch.stepGEMM /= Double(batches); perBatch.gates /= Double(batches)
+perBatch.copies /= Double(batches); perBatch.other /= Double(batches)
+printProfile(perBatch, wall: dt / Double(batches), enabled: profiling)

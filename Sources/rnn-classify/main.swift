@@ -1,10 +1,115 @@
+// rnn-classify: run a trained classifier over records, one prediction line per record.
 import ArgumentParser
 import RNNCLI
 import RNNCore
+import RNNText
+import RNNTrain
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Command: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rnn-classify", abstract: "Not implemented yet.")
-    func run() throws { throw RNNError("not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "rnn-classify",
+        abstract: "Classify records with a trained classifier checkpoint.",
+        discussion: """
+            Reads cleaned text records (rnn-clean output, or plain text lines), which are encoded with \
+            the vocabulary embedded in the checkpoint (unknown tokens: <unk>), or encoded records \
+            (rnn-encode JSON output), whose vocabulary hash must be the checkpoint's. Records longer \
+            than the training data's fixed length keep its first (or, as in training, last) tokens. \
+            Writes one line per input record, in input order: every input member except \
+            ids/length/vocab, the record's own label as "gold", then "label" (predicted), "prob" (its \
+            probability) and, with more than two labels, "probs" {label: probability}. A record without \
+            any token gets null. Lines are batched while input is plentiful and flushed as soon as \
+            reading would wait, so interactive pipes answer at once. See docs/FORMATS.md.
+            """)
+
+    @OptionGroup var input: InputOptions
+
+    @Option(name: [.short, .customLong("model")], help: "Classifier checkpoint (rnn-fit output, or a PyTorch export with the documented metadata).")
+    var model: String
+
+    @Option(help: "Output format: jsonl (one JSON object per record) or tsv (label, prob, id).")
+    var format: String = "jsonl"
+
+    @Option(help: "Input format: auto, jsonl or text (auto: JSON Lines when the first line starts with '{').")
+    var inputFormat: String = "auto"
+
+    @Option(help: "Two labels: predict the second label when its probability is above this.")
+    var threshold: Double?
+
+    @Option(help: "More than two labels: list only the K most probable labels in probs.")
+    var topK: Int?
+
+    @Flag(help: "Drop the text member from the JSON output.")
+    var noText = false
+
+    @Flag(help: "Records that carry a label: print accuracy, loss, per-class precision/recall/F1 and the confusion matrix on stderr at the end.")
+    var metrics = false
+
+    @Option(help: "Write the metrics as JSON to this file.")
+    var metricsJson: String?
+
+    @Option(help: "Keep at most N tokens per record (default: the training data's fixed length from the checkpoint; 0: all).")
+    var maxLength: Int?
+
+    @Option(help: "Largest number of records classified together.")
+    var batchSize: Int = 128
+
+    @Option(help: "Worker threads (1 or 2).")
+    var threads: Int = 2
+
+    @Flag(name: .shortAndLong, help: "Do not print the summary line on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        guard ClassifyOutputFormat(rawValue: format) != nil else { throw ValidationError("--format must be jsonl or tsv") }
+        guard RecordFormat(rawValue: inputFormat) != nil else { throw ValidationError("--input-format must be auto, jsonl or text") }
+        if let threshold, !(threshold >= 0 && threshold < 1) { throw ValidationError("--threshold must be in [0, 1)") }
+        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
+        if topK != nil && format == "tsv" { throw ValidationError("--top-k applies to --format jsonl") }
+        if let maxLength, maxLength < 0 { throw ValidationError("--max-length must be 0 (all tokens) or more") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if threads != 1 && threads != 2 { throw ValidationError("--threads must be 1 or 2") }
+    }
+
+    func run() throws {
+        let start = monotonicSeconds()
+        let classifier = try Classifier(checkpoint: model, maxLength: maxLength)
+        classifier.model.threads = threads
+        if let threshold {
+            guard classifier.labels.count == 2 else {
+                throw RNNError(path: model, "--threshold applies to two-label models; this one has \(classifier.labels.count) labels")
+            }
+            classifier.threshold = threshold
+        }
+        var options = ClassifyOptions()
+        options.format = ClassifyOutputFormat(rawValue: format)!
+        options.inputFormat = RecordFormat(rawValue: inputFormat)!
+        options.keepText = !noText
+        options.topK = topK
+        options.batchSize = batchSize
+        options.metrics = metrics || metricsJson != nil
+        let job = try ClassifyJob(classifier: classifier, options: options)
+        let out = BufferedOutput(capacity: 1 << 17)
+        let summary = try job.run(paths: input.paths, out: out)
+        try out.flush()
+        let seconds = monotonicSeconds() - start
+        if !quiet { Diagnostics.line("rnn-classify: " + summary.describe(seconds: seconds)) }
+        if let m = summary.metrics {
+            if metrics { Diagnostics.write(m.count > 0 ? m.report(records: summary.records) : "metrics: no record carries a label\n") }
+            if let metricsJson {
+                guard m.count > 0 else { throw RNNError(path: metricsJson, "no record carries a label; no metrics written") }
+                try AtomicFile.write(Array((JSONWriter.string(m.json(records: summary.records)) + "\n").utf8), to: metricsJson)
+            }
+        }
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
 CLI.main(Command.self)

@@ -14,7 +14,7 @@ import Darwin
 struct Command: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnn-fit",
-        abstract: "Train a recurrent text classifier on an encoded dataset.",
+        abstract: "Train a recurrent text classifier on an encoded dataset, or a character language model on text (--lm).",
         discussion: """
             Trains embedding -> RNN/LSTM/GRU -> linear on DATA (written by 'rnn-encode --vocab V -o \
             DATA'); V must be the vocabulary DATA was encoded with. Two labels train one logit with \
@@ -29,28 +29,41 @@ struct Command: ParsableCommand {
             generator, history) goes to OUTPUT.state for --resume. One line per epoch on stderr, \
             with a progress bar on a terminal. Ctrl-C stops between batches and keeps the best \
             checkpoint written so far (exit status 130).
+
+            With --lm, trains a character language model (embedding -> RNN/LSTM/GRU -> linear over \
+            every position) on raw UTF-8 text from the input files (plain or .gz) or standard \
+            input: the alphabet is built from the text (or taken from --vocab, an 'rnn-vocab \
+            --chars' file), the last --valid-split (default 0.1) is the validation text, and training \
+            runs --batch-size parallel streams of --seq-len characters with truncated \
+            backpropagation through time. Losses are reported in nats and bits per character. \
+            Defaults differ for --lm: lstm, 2 layers, hidden 256, embed-dim 64, 10 epochs, lr 0.002, \
+            clip 5, seed 1.
+
+            Examples:
+              rnn-fit train.bin --vocab v.bin --model gru --bidirectional --hidden 128 -o best.ckpt
+              rnn-fit --lm tinyshakespeare.txt --model lstm --layers 2 --hidden 512 --max-time 10m -o lm.ckpt
             """)
 
-    @Argument(help: "Encoded training data (rnn-encode -o).")
-    var data: String
+    @Argument(help: "Encoded training data (rnn-encode -o). With --lm: text files (plain or .gz); standard input when none or '-'.")
+    var inputs: [String] = []
 
-    @Option(help: "Vocabulary the data was encoded with (rnn-vocab -o).")
+    @Option(help: "Vocabulary the data was encoded with (rnn-vocab -o). With --lm: an optional 'rnn-vocab --chars' alphabet.")
     var vocab: String?
 
     @Option(name: .shortAndLong, help: "Best checkpoint (lowest validation loss). The training state goes to OUTPUT.state. Default with --resume: the resumed checkpoint.")
     var output: String?
 
-    @Option(help: "Recurrent cell: rnn (tanh), lstm or gru.")
-    var model: String = "gru"
+    @Option(help: "Recurrent cell: rnn (tanh), lstm or gru (default: gru; --lm: lstm).")
+    var model: String?
 
-    @Option(help: "Stacked recurrent layers.")
-    var layers: Int = 1
+    @Option(help: "Stacked recurrent layers (default: 1; --lm: 2).")
+    var layers: Int?
 
     @Flag(help: "Bidirectional recurrent layers (features: last forward and backward states, 2H).")
     var bidirectional = false
 
-    @Option(help: "Hidden size H of each direction.")
-    var hidden: Int = 128
+    @Option(help: "Hidden size H of each direction (default: 128; --lm: 256).")
+    var hidden: Int?
 
     @Option(help: "Embedding size E; needed when the vocabulary has no vectors, must equal their dimension otherwise.")
     var embedDim: Int?
@@ -58,25 +71,25 @@ struct Command: ParsableCommand {
     @Flag(help: "Keep the embedding fixed (no gradient, no update).")
     var freezeEmbeddings = false
 
-    @Option(help: "Dropout between stacked recurrent layers (needs --layers >= 2 to have an effect).")
-    var dropout: Float = 0
+    @Option(help: "Dropout between stacked recurrent layers (needs --layers >= 2 to have an effect; default 0).")
+    var dropout: Float?
 
     @Option(help: "Dropout on the features before the linear layer (the reference tutorial uses 0.5).")
     var headDropout: Float = 0
 
-    @Option(help: "Epochs to train (with --resume: the total, counting the epochs already done).")
-    var epochs: Int = 3
+    @Option(help: "Epochs to train (with --resume: the total, counting the epochs already done; default: 3; --lm: 10).")
+    var epochs: Int?
 
-    @Option(help: "Records per training batch.")
-    var batchSize: Int = 32
+    @Option(help: "Records per training batch (--lm: parallel text streams; default 32).")
+    var batchSize: Int?
 
-    @Option(help: "Adam learning rate.")
-    var lr: Float = 1e-3
+    @Option(help: "Adam learning rate (default: 0.001; --lm: 0.002).")
+    var lr: Float?
 
     @Option(help: "L2 weight decay added to the gradients (torch.optim.Adam weight_decay).")
     var weightDecay: Float = 0
 
-    @Option(help: "Clip the global gradient norm to this value before every step.")
+    @Option(help: "Clip the global gradient norm to this value before every step (default: none; --lm: 5, 0 = none).")
     var clip: Float?
 
     @Option(help: "Multiply the learning rate by this factor after every epoch.")
@@ -85,16 +98,16 @@ struct Command: ParsableCommand {
     @Option(help: "Encoded validation data (default: hold out --valid-split of DATA).")
     var valid: String?
 
-    @Option(help: "Fraction of DATA held out at random (seeded) for validation when --valid is not given; 0: no validation (the last epoch is kept).")
-    var validSplit: Double = 0.2
+    @Option(help: "Fraction of DATA held out at random (seeded) for validation when --valid is not given; 0: no validation (the last epoch is kept). Default 0.2; --lm: the last 0.1 of the text.")
+    var validSplit: Double?
 
     @Option(help: "Encoded test data: evaluate the kept checkpoint on it at the end (loss and accuracy on stderr).")
     var test: String?
 
-    @Option(help: "Seed of the initialisation, the validation split, shuffling and dropout (same seed and --threads: same result).")
-    var seed: UInt64 = 42
+    @Option(help: "Seed of the initialisation, the validation split, shuffling and dropout (same seed and --threads: same result; default: 42; --lm: 1).")
+    var seed: UInt64?
 
-    @Option(help: "Worker threads: 1 or 2.")
+    @Option(help: "Worker threads: 1 or 2 (default 2).")
     var threads: Int = 2
 
     @Flag(help: "Run the recurrence over the pads of the encoded fixed length too (reference semantics) instead of packed sequences.")
@@ -109,27 +122,40 @@ struct Command: ParsableCommand {
     @Option(help: "Draw train/validation loss and accuracy per epoch into this SVG file (rewritten every epoch).")
     var plot: String?
 
-    @Flag(help: "Train a character language model on raw text instead (see the language-model options).")
-    var lm = false
+    @OptionGroup(title: "Language models") var lmOptions: LMOptions
+
+    var lm: Bool { lmOptions.lm }
 
     func validate() throws {
-        if lm { return }
+        if let v = layers, v < 1 { throw ValidationError("--layers must be at least 1") }
+        if let v = hidden, v < 1 { throw ValidationError("--hidden must be at least 1") }
+        if let embedDim, embedDim < 1 { throw ValidationError("--embed-dim must be at least 1") }
+        if let v = dropout, !(v >= 0 && v < 1) { throw ValidationError("--dropout must be in [0, 1)") }
+        if let v = epochs, v < 1 { throw ValidationError("--epochs must be at least 1") }
+        if let v = batchSize, v < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let v = lr, !(v > 0) { throw ValidationError("--lr must be positive") }
+        if let v = validSplit, !(v >= 0 && v < 1) { throw ValidationError("--valid-split must be in [0, 1)") }
+        if let model, CellKind(rawValue: model) == nil { throw ValidationError("--model must be rnn, lstm or gru") }
+        guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
+        guard lrDecay > 0 else { throw ValidationError("--lr-decay must be positive") }
+        if lm {
+            try lmOptions.validateLM()
+            if let clip, clip < 0 { throw ValidationError("--clip must not be negative") }
+            guard output != nil || resume != nil else { throw ValidationError("-o/--output is required (where the best checkpoint goes)") }
+            if let resume, let output, resume != output {
+                throw ValidationError("--lm resumes in place: give the same file to --resume and -o (or omit -o)")
+            }
+            return
+        }
+        guard inputs.count == 1 else {
+            throw ValidationError(inputs.isEmpty ? "missing the encoded training data (rnn-encode -o FILE), or --lm for a language model on text"
+                                                 : "give one encoded training file (got \(inputs.count)); --valid names the validation data")
+        }
         guard vocab != nil else { throw ValidationError("--vocab is required (the vocabulary DATA was encoded with)") }
         guard output != nil || resume != nil else { throw ValidationError("-o/--output is required (where the best checkpoint goes)") }
-        guard CellKind(rawValue: model) != nil else { throw ValidationError("--model must be rnn, lstm or gru") }
-        guard layers >= 1 else { throw ValidationError("--layers must be at least 1") }
-        guard hidden >= 1 else { throw ValidationError("--hidden must be at least 1") }
-        if let embedDim, embedDim < 1 { throw ValidationError("--embed-dim must be at least 1") }
-        guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
         guard headDropout >= 0 && headDropout < 1 else { throw ValidationError("--head-dropout must be in [0, 1)") }
-        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-        guard lr > 0 else { throw ValidationError("--lr must be positive") }
         guard weightDecay >= 0 else { throw ValidationError("--weight-decay must be >= 0") }
         if let clip, clip <= 0 { throw ValidationError("--clip must be positive") }
-        guard lrDecay > 0 else { throw ValidationError("--lr-decay must be positive") }
-        guard validSplit >= 0 && validSplit < 1 else { throw ValidationError("--valid-split must be in [0, 1)") }
-        guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
     }
 
     func run() throws {
@@ -139,25 +165,25 @@ struct Command: ParsableCommand {
 
     /// Classification (FitJob).
     func runClassifier() throws {
-        var o = FitOptions(trainPath: data, vocabPath: vocab!, outputPath: output ?? resume!)
+        var o = FitOptions(trainPath: inputs[0], vocabPath: vocab!, outputPath: output ?? resume!)
         o.validPath = valid
-        o.validSplit = validSplit
+        o.validSplit = validSplit ?? 0.2
         o.testPath = test
-        o.cell = CellKind(rawValue: model)!
-        o.layers = layers
+        o.cell = CellKind(rawValue: model ?? "gru")!
+        o.layers = layers ?? 1
         o.bidirectional = bidirectional
-        o.hidden = hidden
+        o.hidden = hidden ?? 128
         o.embedDim = embedDim
         o.freezeEmbeddings = freezeEmbeddings
-        o.dropout = dropout
+        o.dropout = dropout ?? 0
         o.headDropout = headDropout
-        o.epochs = epochs
-        o.batchSize = batchSize
-        o.lr = lr
+        o.epochs = epochs ?? 3
+        o.batchSize = batchSize ?? 32
+        o.lr = lr ?? 1e-3
         o.weightDecay = weightDecay
         o.clip = clip
         o.lrDecay = lrDecay
-        o.seed = seed
+        o.seed = seed ?? 42
         o.threads = threads
         o.padded = padded
         o.resumePath = resume
@@ -173,9 +199,14 @@ struct Command: ParsableCommand {
         _ = try job.run(sink: sinks)
     }
 
-    /// Character language models (`--lm`): provided by the language-model part of RNNTrain.
+    /// Character language models (`--lm`, LMOptions.swift).
     func runLanguageModel() throws {
-        throw RNNError("--lm (character language models) is not available in this build")
+        if bidirectional { throw RNNError("--bidirectional: a language model predicts the next character, it cannot look ahead") }
+        try runLM(LMSharedSettings(inputs: inputs.isEmpty ? ["-"] : inputs, output: output ?? resume!, model: model, layers: layers,
+                                   hidden: hidden, embedDim: embedDim, dropout: dropout, epochs: epochs, batchSize: batchSize, lr: lr,
+                                   seed: seed, vocab: vocab, validSplit: validSplit, log: log, plot: plot, resume: resume != nil,
+                                   threads: threads, clip: clip, lrDecay: lrDecay, weightDecay: weightDecay,
+                                   commandLine: shellCommandLine()), lmOptions)
     }
 }
 

@@ -1,10 +1,92 @@
+// rnn-sample: generate text from a character language model, or score text with it.
 import ArgumentParser
 import RNNCLI
 import RNNCore
+import RNNTrain
 
 struct Command: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rnn-sample", abstract: "Not implemented yet.")
-    func run() throws { throw RNNError("not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "rnn-sample",
+        abstract: "Generate text from a character language model (rnn-fit --lm), or score text with it.",
+        discussion: """
+            Sampling: the prime (default: a newline, not printed) is run through the model and \
+            echoed, then --length characters are drawn one at a time and written as they are drawn \
+            (flushed per character on a terminal, per line otherwise). With -n, samples are \
+            separated by an empty line; every sample ends with a newline. The same --seed and \
+            options give the same output. A prime character outside the model's alphabet is an \
+            error naming it.
+
+            Scoring (--score): reads text (files or stdin) and prints one line per input line: \
+            nats per character, bits per character, characters scored, then the line itself, \
+            separated by tabs. Every character of a line and its newline is predicted from \
+            everything before it (the text starts as if preceded by a newline; --reset scores \
+            each line on its own). Characters outside the alphabet are scored as <unk> (a warning \
+            counts them). The total goes to stderr.
+            """)
+
+    @Option(name: [.customShort("m"), .long], help: "Language-model checkpoint written by 'rnn-fit --lm'.")
+    var model: String
+
+    @Option(help: "Temperature: logits are divided by it before sampling; 0 = greedy (always the most likely character).")
+    var temp: Float = 0.8
+
+    @Option(help: "Draw only from the k most likely characters (0: all).")
+    var topK: Int = 0
+
+    @Option(help: "Text (UTF-8) run through the model first and echoed.")
+    var prime: String?
+
+    @Option(help: "Characters to generate per sample (the prime not counted).")
+    var length: Int = 500
+
+    @Option(help: "Random seed (default: a different one every run).")
+    var seed: UInt64?
+
+    @Option(name: .customShort("n"), help: "Number of independent samples.")
+    var samples: Int = 1
+
+    @Flag(help: "Score text instead of sampling: per-line loss in nats and bits per character.")
+    var score = false
+
+    @Flag(help: "With --score: score every line from a fresh state.")
+    var reset = false
+
+    @Argument(help: "With --score: text files (plain or .gz); standard input when none is given or for '-'.")
+    var inputs: [String] = []
+
+    func validate() throws {
+        guard temp >= 0 && temp.isFinite else { throw ValidationError("--temp must be >= 0") }
+        guard topK >= 0 else { throw ValidationError("--top-k must not be negative") }
+        guard length >= 0 else { throw ValidationError("--length must not be negative") }
+        guard samples >= 1 else { throw ValidationError("-n must be at least 1") }
+        if !score {
+            if !inputs.isEmpty { throw ValidationError("input files are read only with --score") }
+            if reset { throw ValidationError("--reset applies only to --score") }
+        } else if prime != nil {
+            throw ValidationError("--prime does not apply to --score")
+        }
+    }
+
+    func run() throws {
+        let (model, info) = try Checkpoint.load(path: self.model, expect: .languageModel)
+        let alphabet = CharAlphabet(tokens: info.tokens, vocabHash: info.vocabHash)
+        let out = BufferedOutput()
+        if score {
+            try scoreText(model: model, alphabet: alphabet, paths: inputs.isEmpty ? ["-"] : inputs, resetPerLine: reset, out: out)
+            return
+        }
+        var primeIDs: [Int32] = []
+        if let prime {
+            let (ids, unknown) = alphabet.encodeStrict(prime)
+            if !unknown.isEmpty {
+                throw RNNError("--prime has characters that are not in the model's alphabet: \(describeScalars(unknown))")
+            }
+            primeIDs = ids
+        }
+        let sampler = LMSampler(model: model, alphabet: alphabet, options: SamplingOptions(temperature: temp, topK: topK),
+                                seed: seed ?? randomSeed())
+        try streamSamples(sampler, prime: prime ?? "", primeIDs: primeIDs, length: length, count: samples, out: out)
+    }
 }
 
 CLI.main(Command.self)

@@ -1,0 +1,83 @@
+// Optional timing of the engine's phases (EngineProfile), switched on with Model.profiling.
+//
+// Each thread adds to its own slot (slot = direction, or half of a split loop), so timing needs no
+// locks; the public profile is the sum of the slots in thread CPU seconds (CLOCK_THREAD_CPUTIME_ID:
+// time lost to other processes on a loaded machine is not counted). When profiling is off each
+// probe is one predictable branch.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where the engine's time goes, in thread CPU seconds summed over both threads (see Model.profiling).
+public struct EngineProfile: Sendable {
+    /// OpenBLAS GEMMs over all rows of a batch: input projections, weight gradients, input gradients.
+    public var bigGEMM: Double = 0
+    /// The per-step recurrent products (the hand-written kernels of Gemm.swift).
+    public var stepGEMM: Double = 0
+    /// Element-wise gate math, forward and backward.
+    public var gates: Double = 0
+    /// Copies: embedding gathers, initial states, weight packing, dropout masks, bias sums.
+    public var copies: Double = 0
+    /// Everything else the model does (head, losses).
+    public var other: Double = 0
+
+    /// Creates an all-zero profile.
+    public init() {}
+
+    /// Sum of all phases.
+    public var total: Double { bigGEMM + stepGEMM + gates + copies + other }
+}
+
+/// CPU time of the calling thread in seconds.
+@inline(__always) func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Phases of EngineProfile, as indices into a profile slot.
+enum Phase: Int { case bigGEMM = 0, stepGEMM, gates, copies, other }
+
+/// Per-thread profile slots (5 doubles each, indexed by Phase) and a switch.
+final class Profiler {
+    var enabled = false
+    private let slots: UnsafeMutablePointer<Double>
+
+    init() {
+        slots = .allocate(capacity: 16)
+        slots.initialize(repeating: 0, count: 16)
+    }
+    deinit { slots.deallocate() }
+
+    var sum: EngineProfile {
+        var p = EngineProfile()
+        func s(_ f: Phase) -> Double { slots[f.rawValue] + slots[8 + f.rawValue] }
+        p.bigGEMM = s(.bigGEMM); p.stepGEMM = s(.stepGEMM); p.gates = s(.gates); p.copies = s(.copies); p.other = s(.other)
+        return p
+    }
+    func reset() { slots.update(repeating: 0, count: 16) }
+
+    /// A running probe for thread slot 0 or 1: `lap(.gates)` adds the time since the previous lap.
+    @inline(__always) func probe(_ slot: Int) -> Probe { Probe(slot: enabled ? slots + 8 * slot : nil) }
+}
+
+/// Adds elapsed time to one slot's phases; does nothing when profiling is off.
+struct Probe {
+    let slot: UnsafeMutablePointer<Double>?
+    var last: Double
+
+    @inline(__always) init(slot: UnsafeMutablePointer<Double>?) {
+        self.slot = slot
+        last = slot == nil ? 0 : threadCPUSeconds()
+    }
+
+    @inline(__always) mutating func lap(_ phase: Phase) {
+        guard let slot else { return }
+        let now = threadCPUSeconds()
+        slot[phase.rawValue] += now - last
+        last = now
+    }
+}

@@ -1,0 +1,176 @@
+// A trained classifier ready for inference: the model, its label names, the vocabulary it was
+// trained with (hash always; tokens only when text has to be encoded), and the decision rule.
+//
+// Glossary: B batch, O outputs of fc (1 = binary with one logit, else one logit per label),
+// L labels, V vocabulary size.
+import RNNCore
+import RNNEngine
+import RNNText
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One record's prediction.
+public struct Prediction: Sendable {
+    /// Index of the predicted label.
+    public var label: Int
+    /// Probability of the predicted label.
+    public var prob: Double
+    /// Probability of every label, [L].
+    public var probs: [Double]
+}
+
+/// Inference with a classifier model: token encoding, packed batches, probabilities and loss.
+///
+/// Binary models (one logit, two labels) give p(labels[1]) = sigmoid(logit); multi-class models
+/// (one logit per label) the softmax. With two labels the prediction is labels[1] when its
+/// probability is above the threshold (0.5: the reference's `sigmoid(logit) > 0.5`); with more,
+/// the most probable label.
+public final class Classifier {
+    /// The model (a classifier task).
+    public let model: Model
+    /// Label names, index = label id.
+    public let labels: [String]
+    /// Content hash of the training vocabulary (16 hex digits).
+    public let vocabHash: String
+    /// Token kind of the training vocabulary.
+    public let vocabKind: Vocabulary.Kind
+    /// Keep at most this many tokens per record (the training data's fixed length), or all.
+    public let maxLength: Int?
+    /// With `maxLength`, keep the last tokens instead of the first ones (training `truncate_first`).
+    public let truncateFirst: Bool
+    /// Decision threshold on p(labels[1]) when there are two labels.
+    public var threshold: Double = 0.5
+    private let loadTokens: () throws -> [String]
+    private var table: TokenTable?
+
+    /// Creates a classifier. `tokens` is called at most once, the first time text needs encoding
+    /// (encoded input never parses the vocabulary).
+    public init(model: Model, labels: [String], vocabHash: String, vocabKind: Vocabulary.Kind = .words,
+                maxLength: Int? = nil, truncateFirst: Bool = false, tokens: @escaping () throws -> [String]) throws {
+        let c = model.config
+        guard c.task == .classifier else { throw RNNError("the model is a language model, not a classifier") }
+        if c.outputs == 1 {
+            guard labels.count == 2 else {
+                throw RNNError("the model has one output (binary) but \(labels.count) label names (\(labels.joined(separator: ", "))); a binary model needs exactly two")
+            }
+        } else if labels.count != c.outputs {
+            throw RNNError("the model has \(c.outputs) outputs but \(labels.count) label names (\(labels.joined(separator: ", ")))")
+        }
+        self.model = model
+        self.labels = labels
+        self.vocabHash = vocabHash
+        self.vocabKind = vocabKind
+        self.maxLength = maxLength.flatMap { $0 > 0 ? $0 : nil }
+        self.truncateFirst = truncateFirst
+        self.loadTokens = tokens
+    }
+
+    /// Loads a classifier checkpoint (``Checkpoint/load(path:expect:)``: a language model or an
+    /// inconsistent file is refused with a message naming it). Records are cut to `maxLength`
+    /// tokens when given (0: keep all), else to the training data's `fix_length` recorded in the
+    /// checkpoint (first tokens, or last ones when it records `truncate_first`).
+    public convenience init(checkpoint path: String, maxLength: Int? = nil) throws {
+        let (model, info) = try Checkpoint.load(path: path, expect: .classifier)
+        let fix = maxLength ?? info.extra["fix_length"].flatMap { Int($0) }
+        do {
+            try self.init(model: model, labels: info.labels, vocabHash: info.vocabHash, vocabKind: info.vocabKind,
+                          maxLength: fix, truncateFirst: info.extra["truncate_first"] == "true", tokens: { info.tokens })
+        } catch let e as RNNError {
+            throw RNNError(path: path, e.message)
+        }
+    }
+
+    /// V: ids must be below it.
+    public var vocabSize: Int { model.config.vocabSize }
+    /// True for a single-logit (sigmoid) model.
+    public var isBinary: Bool { model.config.outputs == 1 }
+
+    /// The token table, built on first use.
+    private func tokenTable() throws -> TokenTable {
+        if let table { return table }
+        let tokens = try loadTokens()
+        guard tokens.count == vocabSize else {
+            throw RNNError("the embedded vocabulary holds \(tokens.count) tokens but the embedding has \(vocabSize) rows")
+        }
+        var t = TokenTable(capacity: tokens.count)
+        for s in tokens { t.insert(s) }
+        table = t
+        return t
+    }
+
+    /// Appends the ids of the tokens of cleaned `text` (unknown tokens: `<unk>` = 0), truncated to
+    /// `maxLength`; returns how many were appended.
+    @discardableResult
+    public func encode(text: UnsafeRawBufferPointer, into ids: inout [Int32]) throws -> Int {
+        let t = try tokenTable()
+        let start = ids.count
+        let body: (UnsafeRawBufferPointer) -> Void = { tok in
+            ids.append(t.find(tok).map { Int32(truncatingIfNeeded: $0) } ?? Vocabulary.unkID)
+        }
+        switch vocabKind {
+        case .words: Tokenizer.forEachWord(in: text, body)
+        case .chars: Tokenizer.forEachScalar(in: text, body)
+        }
+        truncate(&ids, from: start)
+        return ids.count - start
+    }
+
+    /// Cuts the ids appended after `start` to `maxLength` (first or last tokens kept).
+    public func truncate(_ ids: inout [Int32], from start: Int) {
+        guard let n = maxLength, ids.count - start > n else { return }
+        if truncateFirst { ids.removeSubrange(start ..< (ids.count - n)) } else { ids.removeLast(ids.count - start - n) }
+    }
+
+    /// Logits [B*O] of B sequences given back to back (each length >= 1).
+    public func logits(tokens: UnsafeBufferPointer<Int32>, lengths: [Int]) -> [Float] {
+        model.classify(tokens: tokens, lengths: lengths)
+    }
+
+    /// The prediction from one row of logits (O values).
+    public func predict(_ row: UnsafeBufferPointer<Float>) -> Prediction {
+        let probs: [Double]
+        if isBinary {
+            let x = Double(row[0])
+            probs = [Classifier.sigmoid(-x), Classifier.sigmoid(x)]
+        } else {
+            probs = Classifier.softmax(row)
+        }
+        var best = 0
+        if probs.count == 2 {
+            best = probs[1] > threshold ? 1 : 0
+        } else {
+            for j in 1 ..< probs.count where probs[j] > probs[best] { best = j }
+        }
+        return Prediction(label: best, prob: probs[best], probs: probs)
+    }
+
+    /// The loss of one row of logits against label `gold`: binary cross-entropy with logits for
+    /// binary models, softmax cross-entropy otherwise (nats; the training losses).
+    public func loss(_ row: UnsafeBufferPointer<Float>, gold: Int) -> Double {
+        if isBinary {
+            let x = Double(row[0]), y = Double(gold)
+            return max(x, 0) - x * y + log1p(exp(-abs(x)))
+        }
+        var mx = Double(row[0])
+        for v in row { mx = max(mx, Double(v)) }
+        var s = 0.0
+        for v in row { s += exp(Double(v) - mx) }
+        return log(s) + mx - Double(row[gold])
+    }
+
+    /// 1 / (1 + e^-x), accurate for large |x|.
+    static func sigmoid(_ x: Double) -> Double { x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)) }
+
+    /// Softmax in Double.
+    static func softmax(_ row: UnsafeBufferPointer<Float>) -> [Double] {
+        var mx = Double(row[0])
+        for v in row { mx = max(mx, Double(v)) }
+        var out = row.map { exp(Double($0) - mx) }
+        let s = out.reduce(0, +)
+        for j in out.indices { out[j] /= s }
+        return out
+    }
+}

@@ -1,0 +1,81 @@
+// The streaming halves of rnn-sample: writing samples as they are drawn, and scoring text line by
+// line as it is read.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import RNNCore
+import RNNEngine
+
+/// A seed that differs from run to run (the system's random source).
+public func randomSeed() -> UInt64 { UInt64.random(in: 0 ... UInt64.max) }
+
+/// Writes `count` samples to `out`: each is the prime followed by `length` drawn characters and
+/// ends with a newline; samples are separated by an empty line. Output is flushed after every
+/// character when `flushEachChar` (default: stdout is a terminal), else after every line, so
+/// `| head` stops the run at once (a closed pipe throws ``BrokenPipe``).
+public func streamSamples(_ sampler: LMSampler, prime: String, primeIDs: [Int32], length: Int, count: Int,
+                          out: BufferedOutput, flushEachChar: Bool = isatty(1) != 0) throws {
+    let newline = sampler.alphabet.id(of: 0x0A)
+    for i in 0 ..< count {
+        if i > 0 { try out.write(byte: 0x0A) }
+        try out.write(prime)
+        var endsWithNewline = prime.isEmpty || prime.utf8.last == 0x0A
+        try sampler.generate(prime: primeIDs, length: length) { id in
+            try out.write(sampler.alphabet.utf8[Int(id)])
+            endsWithNewline = id == newline
+            if flushEachChar || endsWithNewline { try out.flush() }
+        }
+        if !endsWithNewline { try out.write(byte: 0x0A) }
+        try out.flush()
+    }
+}
+
+/// Scores every line of `paths` (plain or gzip, "-" = stdin) and writes one TSV line per input
+/// line: nats/char, bits/char, characters scored, the line. Returns the totals.
+@discardableResult
+public func scoreText(model: Model, alphabet: CharAlphabet, paths: [String], resetPerLine: Bool, out: BufferedOutput,
+                      report: (String) -> Void = Diagnostics.line) throws -> LineScore {
+    let scorer = LMScorer(model: model, alphabet: alphabet, resetPerLine: resetPerLine)
+    var lines = 0
+    for path in paths {
+        let src = try ByteSource(path: path)
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        var pending: [UInt8] = []
+        func emit(_ line: UnsafeRawBufferPointer, newline: Bool) throws {
+            let s = scorer.score(line: line, hasNewline: newline)
+            lines += 1
+            try out.write("\(formatFixed(s.natsPerChar, 4))\t\(formatFixed(s.bitsPerChar, 4))\t\(s.chars)\t")
+            try out.write(line)
+            try out.write(byte: 0x0A)
+        }
+        while true {
+            let n = try buf.withUnsafeMutableBytes { try src.read(into: $0.baseAddress!, count: $0.count) }
+            if n == 0 { break }
+            try buf.withUnsafeBytes { p in
+                var start = 0
+                while start < n, let nl = memchr(p.baseAddress! + start, 0x0A, n - start) {
+                    let end = p.baseAddress!.distance(to: UnsafeRawPointer(nl))
+                    if pending.isEmpty {
+                        try emit(UnsafeRawBufferPointer(rebasing: p[start ..< end]), newline: true)
+                    } else {
+                        pending.append(contentsOf: p[start ..< end])
+                        try pending.withUnsafeBytes { try emit($0, newline: true) }
+                        pending.removeAll(keepingCapacity: true)
+                    }
+                    start = end + 1
+                }
+                pending.append(contentsOf: p[start ..< n])
+            }
+        }
+        if !pending.isEmpty { try pending.withUnsafeBytes { try emit($0, newline: false) } }
+        try out.flush()
+    }
+    let t = scorer.total
+    if scorer.unknown > 0 {
+        report("rnn-sample: warning: \(formatThousands(scorer.unknown)) characters are not in the model's alphabet and were scored as <unk>: \(describeScalars(scorer.unknownScalars))")
+    }
+    report("rnn-sample: scored \(formatThousands(t.chars)) characters in \(formatThousands(lines)) lines: \(formatFixed(t.natsPerChar, 4)) nats/char, \(formatFixed(t.bitsPerChar, 4)) bits/char")
+    return t
+}

@@ -1,0 +1,98 @@
+// rnn-fit --lm: the options only a character language model has, and the run (library calls).
+import ArgumentParser
+import RNNCore
+import RNNEngine
+import RNNText
+import RNNTrain
+
+/// Options of `rnn-fit --lm` that classification does not have.
+struct LMOptions: ParsableArguments {
+    @Flag(help: "Train a character language model on raw UTF-8 text (the input files, plain or .gz, or stdin) instead of a classifier.")
+    var lm = false
+
+    @Option(help: "Language model: characters per training chunk (truncated backpropagation through time; the state is carried between chunks).")
+    var seqLen: Int = 128
+
+    @Option(help: "Language model: also evaluate (and keep the best checkpoint) every this many steps (0: at epoch ends only).")
+    var evalEvery: Int = 0
+
+    @Option(help: "Language model: wall-clock budget, e.g. 600, 90s, 10m, 1.5h; when it is reached the model is evaluated, the best checkpoint kept and training stops.")
+    var maxTime: String?
+
+    func validateLM() throws {
+        guard seqLen >= 1 else { throw ValidationError("--seq-len must be at least 1") }
+        guard evalEvery >= 0 else { throw ValidationError("--eval-every must not be negative") }
+        if let maxTime, parseDuration(maxTime) == nil {
+            throw ValidationError("--max-time '\(maxTime)' is not a duration (e.g. 600, 90s, 10m, 1.5h)")
+        }
+    }
+}
+
+/// The options `rnn-fit --lm` shares with classification.
+struct LMSharedSettings {
+    var inputs: [String]
+    var output: String
+    var model: String?
+    var layers: Int?
+    var hidden: Int?
+    var embedDim: Int?
+    var dropout: Float?
+    var epochs: Int?
+    var batchSize: Int?
+    var lr: Float?
+    var seed: UInt64?
+    var vocab: String?
+    var validSplit: Double?
+    var log: String?
+    var plot: String?
+    var resume: Bool
+    var threads: Int?
+    var clip: Float?
+    var lrDecay: Float
+    var weightDecay: Float
+    var commandLine: String
+}
+
+/// Reads the text, trains, reports; throws Interrupted after a Ctrl-C (the best checkpoint kept).
+func runLM(_ s: LMSharedSettings, _ lm: LMOptions) throws {
+    var o = LMTrainingOptions()
+    if let m = s.model {
+        guard let c = CellKind(rawValue: m) else { throw ValidationError("--model must be rnn, lstm or gru") }
+        o.cell = c
+    }
+    if let v = s.layers { o.layers = v }
+    if let v = s.hidden { o.hidden = v }
+    if let v = s.embedDim { o.embedDim = v }
+    if let v = s.dropout { o.dropout = v }
+    if let v = s.epochs { o.epochs = v }
+    if let v = s.batchSize { o.batchSize = v }
+    if let v = s.lr { o.lr = v }
+    if let v = s.seed { o.seed = v }
+    if let v = s.threads { o.threads = v }
+    o.seqLen = lm.seqLen; o.lrDecay = s.lrDecay; o.evalEvery = lm.evalEvery
+    if let v = s.clip { o.clip = v }
+    o.weightDecay = s.weightDecay
+    o.maxTime = lm.maxTime.flatMap(parseDuration)
+    let validSplit = s.validSplit ?? 0.1
+
+    let text = try LMCorpus.readText(paths: s.inputs)
+    var alphabet: CharAlphabet? = nil
+    if let path = s.vocab { alphabet = try CharAlphabet(vocabulary: Vocabulary.load(path: path), path: path) }
+    let corpus = try LMCorpus(text: text, alphabet: alphabet, validSplit: validSplit)
+    let name = s.inputs == ["-"] ? "<stdin>" : s.inputs.joined(separator: " ")
+    Diagnostics.line("rnn-fit: \(name): \(formatThousands(corpus.train.count + corpus.valid.count)) characters, alphabet of \(corpus.alphabet.count - 2) + <unk>, <pad>; \(formatThousands(corpus.train.count)) for training, \(formatThousands(corpus.valid.count)) for validation")
+    if corpus.unknown > 0 {
+        Diagnostics.line("rnn-fit: warning: \(formatThousands(corpus.unknown)) characters are not in the vocabulary and read as <unk>: \(describeScalars(corpus.unknownScalars))")
+    }
+    let config = o.modelConfig(vocabSize: corpus.alphabet.count)
+    Diagnostics.line("rnn-fit: model: \(Checkpoint.describe(config)), \(formatThousands(Model.parameterSpec(config).reduce(0) { $0 + $1.1.reduce(1, *) })) parameters; batch \(o.batchSize) x \(o.seqLen) chars, lr \(o.lr)")
+
+    let sinks = SinkList([ConsoleSink()])
+    if let log = s.log { sinks.append(try JSONLinesLogSink(path: log, append: s.resume)) }
+    if let plot = s.plot { sinks.append(SVGPlot(path: plot, title: "character LM: \(Checkpoint.describe(config))")) }
+    InterruptFlag.install()
+    let trainer = LMTrainer(corpus: corpus, options: o, output: s.output, commandLine: s.commandLine,
+                            sink: sinks, shouldStop: { InterruptFlag.isSet })
+    let result = try trainer.run(resume: s.resume)
+    if result.interrupted { throw Interrupted() }
+}

@@ -1,0 +1,293 @@
+import Foundation
+import XCTest
+import RNNCore
+
+/// End-to-end tests of the built rnn-classify binary. Checkpoints are written here from the
+/// documented format (docs/FORMATS.md section 4: PyTorch state_dict names + metadata) with
+/// random weights, over a vocabulary built by rnn-vocab.
+final class ClassifyCLITests: XCTestCase {
+    static let words = ["good", "bad", "great", "awful", "film", "plot", "the", "a", "was", "not", "acting", "boring", "fun", "story"]
+
+    /// `n` labelled cleaned records (deterministic), the label depending on the words.
+    static func records(_ n: Int, labels: [String] = ["neg", "pos"]) -> String {
+        var s: UInt64 = 12345
+        func next() -> Int { s = s &* 6364136223846793005 &+ 1442695040888963407; return Int(s >> 33) }
+        var out = ""
+        for i in 0 ..< n {
+            let len = 1 + next() % 30
+            let toks = (0 ..< len).map { _ in words[next() % words.count] }
+            let label = labels[(toks.filter { $0 == "good" || $0 == "great" }.count + i) % labels.count]
+            out += "{\"id\":\"r\(i)\",\"label\":\"\(label)\",\"rating\":\(i % 10),\"text\":\"\(toks.joined(separator: " "))\"}\n"
+        }
+        return out
+    }
+
+    /// Writes a checkpoint with random weights for the vocabulary `vocab` (an rnn-vocab file).
+    /// `metaHidden` writes a different hidden size in the metadata than the tensors have.
+    static func writeCheckpoint(_ path: String, vocab: String, cell: String = "gru", layers: Int = 1, bidirectional: Bool = true,
+                                hidden: Int = 6, embed: Int = 5, labels: [String]? = nil, kind: String = "classifier",
+                                metaHidden: Int? = nil, extra: [String: String] = [:], seed: UInt64 = 1) throws {
+        let v = try SafeTensorsFile(path: vocab)
+        let tokens = try Support.strings(v, "tokens", "token_offsets")
+        let labels = try labels ?? Support.strings(v, "labels", "label_offsets")
+        let V = tokens.count, G = ["rnn": 1, "gru": 3, "lstm": 4][cell]!, D = bidirectional ? 2 : 1
+        let O = kind == "lm" ? V : (labels.count == 2 ? 1 : labels.count)
+        var s = seed
+        func rand(_ n: Int) -> [Float] {
+            (0 ..< n).map { _ in s = s &* 6364136223846793005 &+ 1442695040888963407; return Float(Int(s >> 40) % 2001 - 1000) / 1000 }
+        }
+        var w = SafeTensorsWriter()
+        w.add("embedding.weight", shape: [V, embed], floats: rand(V * embed))
+        for k in 0 ..< layers {
+            for d in 0 ..< D {
+                let sfx = d == 0 ? "" : "_reverse", inDim = k == 0 ? embed : D * hidden
+                w.add("rnn.weight_ih_l\(k)\(sfx)", shape: [G * hidden, inDim], floats: rand(G * hidden * inDim))
+                w.add("rnn.weight_hh_l\(k)\(sfx)", shape: [G * hidden, hidden], floats: rand(G * hidden * hidden))
+                w.add("rnn.bias_ih_l\(k)\(sfx)", shape: [G * hidden], floats: rand(G * hidden))
+                w.add("rnn.bias_hh_l\(k)\(sfx)", shape: [G * hidden], floats: rand(G * hidden))
+            }
+        }
+        w.add("fc.weight", shape: [O, D * hidden], floats: rand(O * D * hidden))
+        w.add("fc.bias", shape: [O], floats: rand(O))
+        func json(_ a: [String]) -> String { JSONWriter.string(.array(a.map { .string($0) })) }
+        var meta: [String: String] = [
+            "format": "rnn-checkpoint", "version": "1", "kind": kind, "model": cell, "layers": String(layers),
+            "hidden": String(metaHidden ?? hidden), "bidirectional": String(bidirectional), "vocab": json(tokens),
+            "labels": json(kind == "lm" ? [] : labels), "vocab_hash": v.metadata["hash"]!, "vocab_kind": "words",
+        ]
+        for (k, x) in extra { meta[k] = x }
+        for (k, x) in meta.sorted(by: { $0.key < $1.key }) { w.setMetadata(k, x) }
+        try w.write(to: path)
+    }
+
+    /// A folder with in.jsonl (records), v.bin (their vocabulary) and m.ckpt (a bi-GRU over it).
+    func setUp(_ name: String, records n: Int = 40) throws -> String {
+        let dir = Support.tempDir("classify-" + name)
+        Support.write(Self.records(n), to: dir + "/in.jsonl")
+        let r = try Support.tool("rnn-vocab", [dir + "/in.jsonl", "-o", dir + "/v.bin"])
+        XCTAssertEqual(r.0, 0, r.2)
+        try Self.writeCheckpoint(dir + "/m.ckpt", vocab: dir + "/v.bin")
+        return dir
+    }
+
+    static func objects(_ out: String) -> [[String: Any]] {
+        out.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    }
+
+    func sh(_ script: String) throws -> E2E.Result { try E2E.sh(script) }
+
+    /// Many records: output order is input order; text input and encoded input (plain, padded on
+    /// either side) give identical predictions; passthrough members are kept.
+    func testOrderAndTextEqualsEncoded() throws {
+        let dir = try setUp("order", records: 1000)
+        let text = try sh("rnn-classify -m \(dir)/m.ckpt --batch-size 50 \(dir)/in.jsonl")
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stderr.contains("1,000 records"), text.stderr)
+        let enc = try sh("rnn-encode --vocab \(dir)/v.bin \(dir)/in.jsonl | rnn-classify -m \(dir)/m.ckpt")
+        let padded = try sh("rnn-encode --vocab \(dir)/v.bin --fix-length 40 --pad-first \(dir)/in.jsonl | rnn-classify -m \(dir)/m.ckpt --threads 1")
+        XCTAssertEqual(enc.status, 0, enc.stderr)
+        XCTAssertEqual(padded.status, 0, padded.stderr)
+        let t = Self.objects(text.out), e = Self.objects(enc.out), p = Self.objects(padded.out)
+        XCTAssertEqual(t.count, 1000)
+        XCTAssertEqual(t.map { $0["id"] as! String }, (0 ..< 1000).map { "r\($0)" })
+        XCTAssertEqual(e.map { $0["id"] as! String }, (0 ..< 1000).map { "r\($0)" })
+        let inputs = Self.objects(Self.records(1000))
+        for i in 0 ..< 1000 {
+            XCTAssertEqual(t[i]["prob"] as! Double, e[i]["prob"] as! Double, "record \(i)")
+            XCTAssertEqual(t[i]["label"] as! String, e[i]["label"] as! String, "record \(i)")
+            XCTAssertEqual(p[i]["prob"] as! Double, e[i]["prob"] as! Double, "record \(i)")
+            XCTAssertEqual(t[i]["gold"] as! String, inputs[i]["label"] as! String)
+            XCTAssertEqual(e[i]["gold"] as! String, inputs[i]["label"] as! String)
+            XCTAssertEqual(t[i]["rating"] as! Int, inputs[i]["rating"] as! Int)
+            XCTAssertEqual(t[i]["text"] as! String, inputs[i]["text"] as! String)
+            XCTAssertNil(e[i]["ids"])
+            XCTAssertNil(e[i]["vocab"])
+        }
+        // member order: passthrough first, then gold, label, prob
+        XCTAssertTrue(text.out.hasPrefix("{\"id\":\"r0\",\"rating\":0,\"text\":"), text.out)
+        XCTAssertTrue(e.allSatisfy { Set($0.keys) == ["id", "rating", "gold", "label", "prob"] })
+        XCTAssertTrue(Set(t.map { $0["label"] as! String }).isSubset(of: ["neg", "pos"]))
+    }
+
+    /// A line out while the input pipe is still open: the first prediction arrives before the
+    /// second line is written.
+    func testStreamsALineOutPerLineIn() throws {
+        let dir = try setUp("stream")
+        let p = Process()
+        p.executableURL = E2E.bin.appendingPathComponent("rnn-classify")
+        p.arguments = ["-m", dir + "/m.ckpt", "-q"]
+        let inPipe = Pipe(), outPipe = Pipe()
+        p.standardInput = inPipe
+        p.standardOutput = outPipe
+        try p.run()
+        let fd = outPipe.fileHandleForReading.fileDescriptor
+        func readLine(timeout: Int32) -> String? {
+            var got: [UInt8] = []
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            while !got.contains(0x0A) {
+                guard poll(&pfd, 1, timeout) == 1 else { return nil }
+                var b = [UInt8](repeating: 0, count: 4096)
+                let n = read(fd, &b, 4096)
+                if n <= 0 { return nil }
+                got += b[0 ..< n]
+            }
+            return String(decoding: got, as: UTF8.self)
+        }
+        inPipe.fileHandleForWriting.write(Data("{\"id\":\"first\",\"text\":\"good film\"}\n".utf8))
+        let first = readLine(timeout: 20_000)
+        XCTAssertNotNil(first, "no output while the input stays open: rnn-classify does not stream")
+        XCTAssertTrue(first?.hasPrefix("{\"id\":\"first\"") ?? false, first ?? "")
+        inPipe.fileHandleForWriting.write(Data("{\"id\":\"second\",\"text\":\"bad plot\"}\n".utf8))
+        let second = readLine(timeout: 20_000)
+        XCTAssertTrue(second?.hasPrefix("{\"id\":\"second\"") ?? false, second ?? "")
+        try inPipe.fileHandleForWriting.close()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+    }
+
+    func testTSVAndNoText() throws {
+        let dir = try setUp("tsv")
+        let r = try sh("head -3 \(dir)/in.jsonl | rnn-classify -m \(dir)/m.ckpt --format tsv -q; printf 'good film\\n\\nbad\\n' | rnn-classify -m \(dir)/m.ckpt --format tsv -q")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = r.out.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertEqual(rows.count, 6)
+        XCTAssertEqual(rows.map { $0[2] }, ["r0", "r1", "r2", "1", "2", "3"])
+        for (i, row) in rows.enumerated() where i != 4 {
+            XCTAssertTrue(["neg", "pos"].contains(row[0]), "\(row)")
+            XCTAssertTrue((Double(row[1]) ?? 0) >= 0.5, "\(row)")
+        }
+        XCTAssertEqual(rows[4], ["", "", "2"])  // a blank line: no token
+        let j = try sh("head -1 \(dir)/in.jsonl | rnn-classify -m \(dir)/m.ckpt --no-text -q")
+        XCTAssertFalse(j.out.contains("\"text\""), j.out)
+        XCTAssertTrue(j.out.hasPrefix("{\"id\":\"r0\",\"rating\":0,\"gold\":"), j.out)
+    }
+
+    /// --metrics (stderr) and --metrics-json agree with a recomputation from the written output.
+    func testMetricsEqualARecomputationFromTheOutput() throws {
+        let dir = try setUp("metrics", records: 300)
+        let r = try sh("rnn-classify -m \(dir)/m.ckpt --metrics --metrics-json \(dir)/m.json \(dir)/in.jsonl")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let m = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/m.json"))) as! [String: Any]
+        let labels = m["labels"] as! [String]  // vocabulary order: by count
+        XCTAssertEqual(Set(labels), ["neg", "pos"])
+        var confusion = [[0, 0], [0, 0]]
+        var loss = 0.0
+        for o in Self.objects(r.out) {
+            let g = labels.firstIndex(of: o["gold"] as! String)!, p = labels.firstIndex(of: o["label"] as! String)!
+            confusion[g][p] += 1
+            let prob = o["prob"] as! Double
+            loss -= log(g == p ? prob : 1 - prob)
+        }
+        XCTAssertEqual(m["records"] as! Int, 300)
+        XCTAssertEqual(m["labelled"] as! Int, 300)
+        XCTAssertEqual(m["confusion"] as! [[Int]], confusion)
+        XCTAssertEqual(m["accuracy"] as! Double, Double(confusion[0][0] + confusion[1][1]) / 300, accuracy: 1e-12)
+        XCTAssertEqual(m["loss"] as! Double, loss / 300, accuracy: 1e-5)
+        let pos = (m["per_class"] as! [String: [String: Any]])[labels[1]]!
+        XCTAssertEqual(pos["precision"] as! Double, Double(confusion[1][1]) / Double(confusion[0][1] + confusion[1][1]), accuracy: 1e-12)
+        XCTAssertEqual(pos["recall"] as! Double, Double(confusion[1][1]) / Double(confusion[1][0] + confusion[1][1]), accuracy: 1e-12)
+        XCTAssertEqual(pos["support"] as! Int, confusion[1][0] + confusion[1][1])
+        let acc = formatFixed(m["accuracy"] as! Double, 4)
+        XCTAssertTrue(r.stderr.contains("metrics: 300 labelled of 300 records: accuracy \(acc)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("confusion matrix"), r.stderr)
+        // A threshold moves predictions, not the loss.
+        let t = try sh("rnn-classify -m \(dir)/m.ckpt --threshold 0.99 --metrics-json \(dir)/t.json -q \(dir)/in.jsonl")
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertTrue(Self.objects(t.out).allSatisfy { $0["label"] as! String == labels[0] || ($0["prob"] as! Double) > 0.99 })
+        XCTAssertNotEqual(Self.objects(t.out).map { $0["label"] as! String }, Self.objects(r.out).map { $0["label"] as! String })
+        let mt = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/t.json"))) as! [String: Any]
+        XCTAssertEqual(mt["loss"] as! Double, m["loss"] as! Double, accuracy: 1e-12)
+    }
+
+    func testMultiClassProbsAndTopK() throws {
+        let dir = Support.tempDir("classify-multi")
+        Support.write(Self.records(60, labels: ["a", "b", "c", "d"]), to: dir + "/in.jsonl")
+        XCTAssertEqual(try Support.tool("rnn-vocab", [dir + "/in.jsonl", "-o", dir + "/v.bin"]).0, 0)
+        try Self.writeCheckpoint(dir + "/m.ckpt", vocab: dir + "/v.bin", cell: "lstm", layers: 2, bidirectional: false)
+        let r = try sh("rnn-classify -m \(dir)/m.ckpt -q --metrics \(dir)/in.jsonl")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let o = Self.objects(r.out)
+        XCTAssertEqual(o.count, 60)
+        for x in o {
+            let probs = x["probs"] as! [String: Double]
+            XCTAssertEqual(Set(probs.keys), ["a", "b", "c", "d"])
+            XCTAssertEqual(probs.values.reduce(0, +), 1, accuracy: 1e-5)
+            XCTAssertEqual(probs[x["label"] as! String], x["prob"] as? Double)
+        }
+        let k = try sh("rnn-classify -m \(dir)/m.ckpt -q --top-k 2 \(dir)/in.jsonl")
+        XCTAssertTrue(Self.objects(k.out).allSatisfy { ($0["probs"] as! [String: Double]).count == 2 })
+        // --threshold needs two labels
+        let bad = try sh("rnn-classify -m \(dir)/m.ckpt --threshold 0.7 \(dir)/in.jsonl")
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("--threshold applies to two-label models"), bad.stderr)
+    }
+
+    func testEncodedWithAnotherVocabularyIsRefused() throws {
+        let dir = try setUp("vocab")
+        Support.write(Self.records(40) + "{\"label\":\"neg\",\"text\":\"extra words here\"}\n", to: dir + "/other.jsonl")
+        XCTAssertEqual(try Support.tool("rnn-vocab", [dir + "/other.jsonl", "-o", dir + "/v2.bin"]).0, 0)
+        let mine = try XCTUnwrap(SafeTensorsFile(path: dir + "/v.bin").metadata["hash"])
+        let other = try XCTUnwrap(SafeTensorsFile(path: dir + "/v2.bin").metadata["hash"])
+        let r = try sh("rnn-encode --vocab \(dir)/v2.bin \(dir)/in.jsonl 2>/dev/null | rnn-classify -m \(dir)/m.ckpt")
+        Support.assertFails((r.status, "", r.stderr), tool: "rnn-classify", ["<stdin>:1:", other, mine, "vocabulary"])
+        XCTAssertEqual(r.out, "")
+        // ids beyond the vocabulary (no hash to compare) name the line
+        let ids = try sh("printf '{\"ids\":[2,3]}\\n{\"ids\":[2,99999]}\\n' | rnn-classify -m \(dir)/m.ckpt")
+        XCTAssertEqual(ids.status, 1)
+        XCTAssertTrue(ids.stderr.contains("<stdin>:2: token id 99999 is outside the model's vocabulary"), ids.stderr)
+    }
+
+    func testBadCheckpointsAreRefused() throws {
+        let dir = try setUp("bad")
+        func fails(_ model: String, _ fragments: [String]) throws {
+            let r = try sh("rnn-classify -m \(model) \(dir)/in.jsonl")
+            Support.assertFails((r.status, r.out, r.stderr), tool: "rnn-classify", fragments)
+        }
+        // tensor shapes disagree with the metadata
+        try Self.writeCheckpoint(dir + "/shape.ckpt", vocab: dir + "/v.bin", hidden: 6, metaHidden: 8)
+        try fails(dir + "/shape.ckpt", [dir + "/shape.ckpt", "rnn.weight_ih_l0", "[18, 5]", "[24, 5]"])
+        // a language model is not a classifier
+        try Self.writeCheckpoint(dir + "/lm.ckpt", vocab: dir + "/v.bin", bidirectional: false, kind: "lm")
+        try fails(dir + "/lm.ckpt", [dir + "/lm.ckpt", "language-model checkpoint", "classifier is needed"])
+        // missing, truncated, not a checkpoint
+        try fails(dir + "/none.ckpt", [dir + "/none.ckpt", "no such file"])
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/m.ckpt"))
+        try bytes.prefix(bytes.count - 100).write(to: URL(fileURLWithPath: dir + "/cut.ckpt"))
+        try fails(dir + "/cut.ckpt", [dir + "/cut.ckpt", "truncated"])
+        try fails(dir + "/v.bin", [dir + "/v.bin", "not a checkpoint", "rnn-vocab"])
+        try fails(dir + "/in.jsonl", [dir + "/in.jsonl", "not a checkpoint"])
+    }
+
+    func testEmptyInputAndUsageErrors() throws {
+        let dir = try setUp("empty")
+        let r = try sh("rnn-classify -m \(dir)/m.ckpt < /dev/null")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.out, "")
+        XCTAssertTrue(r.stderr.contains("0 records"), r.stderr)
+        let m = try sh("rnn-classify -m \(dir)/m.ckpt --metrics-json \(dir)/m.json < /dev/null")
+        Support.assertFails((m.status, m.out, m.stderr.split(separator: "\n").filter { $0.contains("error") }.joined(separator: "\n")),
+                            tool: "rnn-classify", ["no record carries a label"], noFile: dir + "/m.json")
+        for (args, msg) in [("--format csv", "--format must be"), ("--threads 3", "--threads"), ("--top-k 2 --format tsv", "--top-k"),
+                            ("--threshold 1.5", "--threshold")] {
+            let u = try sh("rnn-classify -m \(dir)/m.ckpt \(args) < /dev/null")
+            XCTAssertEqual(u.status, 2, args)
+            XCTAssertTrue(u.stderr.hasPrefix("rnn-classify: error: ") && u.stderr.contains(msg), u.stderr)
+        }
+        let noModel = try sh("rnn-classify < /dev/null")
+        XCTAssertEqual(noModel.status, 2, noModel.stderr)
+    }
+
+    /// The training data's fixed length recorded in the checkpoint cuts long text records the way
+    /// rnn-encode --fix-length cut the training data.
+    func testTrainingFixLengthTruncatesText() throws {
+        let dir = try setUp("fix")
+        try Self.writeCheckpoint(dir + "/fix.ckpt", vocab: dir + "/v.bin", extra: ["fix_length": "5"])
+        let cut = try sh("rnn-classify -m \(dir)/fix.ckpt -q \(dir)/in.jsonl")
+        let enc = try sh("rnn-encode --vocab \(dir)/v.bin --fix-length 5 \(dir)/in.jsonl 2>/dev/null | rnn-classify -m \(dir)/m.ckpt -q")
+        let all = try sh("rnn-classify -m \(dir)/fix.ckpt --max-length 0 -q \(dir)/in.jsonl")
+        let full = try sh("rnn-classify -m \(dir)/m.ckpt -q \(dir)/in.jsonl")
+        XCTAssertEqual(Self.objects(cut.out).map { $0["prob"] as! Double }, Self.objects(enc.out).map { $0["prob"] as! Double })
+        XCTAssertEqual(Self.objects(all.out).map { $0["prob"] as! Double }, Self.objects(full.out).map { $0["prob"] as! Double })
+        XCTAssertNotEqual(Self.objects(cut.out).map { $0["prob"] as! Double }, Self.objects(full.out).map { $0["prob"] as! Double })
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import RNNCore
+import XCTest
+
+/// End-to-end tests of rnn-fit --lm and rnn-sample on the built binaries.
+final class LMCLITests: XCTestCase {
+    static let small = ["--model", "lstm", "--layers", "1", "--hidden", "48", "--embed-dim", "16", "--batch-size", "8",
+                        "--seq-len", "32", "--lr", "0.01", "--threads", "1"]
+
+    /// A model trained once on the first 20 KB of tiny-shakespeare (3 epochs, seconds).
+    static let shakespeare: Result<(dir: String, ckpt: String, text: String), Error> = Result {
+        let dir = Support.tempDir("lm-shakespeare")
+        let path = E2E.data.appendingPathComponent("tinyshakespeare.txt").path
+        guard let all = FileManager.default.contents(atPath: path) else { throw XCTSkip("no tinyshakespeare.txt") }
+        let text = String(decoding: all.prefix(20_000), as: UTF8.self)
+        Support.write(text, to: dir + "/ts.txt")
+        let r = try Support.tool("rnn-fit", ["--lm", dir + "/ts.txt", "--epochs", "3", "-o", dir + "/lm.ckpt", "--log", dir + "/log.jsonl"] + small)
+        guard r.0 == 0 else { throw RNNError("rnn-fit failed: \(r.2)") }
+        return (dir, dir + "/lm.ckpt", text)
+    }
+
+    func model() throws -> (dir: String, ckpt: String, text: String) { try LMCLITests.shakespeare.get() }
+
+    func testTrainingReportsLossesInNatsAndBitsAndWritesALoadableCheckpoint() throws {
+        let m = try model()
+        let log = try String(contentsOfFile: m.dir + "/log.jsonl", encoding: .utf8)
+        let epochs = log.split(separator: "\n").filter { $0.contains("\"event\":\"epoch\"") }
+        XCTAssertEqual(epochs.count, 3)
+        XCTAssertTrue(epochs[0].contains("\"valid_bits\""), String(epochs[0]))
+        let f = try SafeTensorsFile(path: m.ckpt)
+        XCTAssertEqual(f.metadata["kind"], "lm")
+        XCTAssertEqual(f.metadata["vocab_kind"], "chars")
+        XCTAssertEqual(Set(f.names), ["embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "fc.weight", "fc.bias"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: m.ckpt + ".state"))
+    }
+
+    func testSamplesRepeatWithTheSeedAndAtTemperatureZero() throws {
+        let m = try model()
+        let args = ["-m", m.ckpt, "--prime", "ROMEO:", "--length", "300"]
+        let a = try Support.tool("rnn-sample", args + ["--seed", "7"])
+        let b = try Support.tool("rnn-sample", args + ["--seed", "7"])
+        let c = try Support.tool("rnn-sample", args + ["--seed", "8"])
+        XCTAssertEqual(a.0, 0, a.2)
+        XCTAssertEqual(a.1, b.1)
+        XCTAssertNotEqual(a.1, c.1)
+        XCTAssertTrue(a.1.hasPrefix("ROMEO:"), a.1)
+        XCTAssertEqual(a.2, "")
+        let g1 = try Support.tool("rnn-sample", args + ["--temp", "0", "--seed", "1"])
+        let g2 = try Support.tool("rnn-sample", args + ["--temp", "0", "--seed", "2"])
+        XCTAssertEqual(g1.0, 0, g1.2)
+        XCTAssertEqual(g1.1, g2.1, "greedy output does not depend on the seed")
+        // -n: samples separated by an empty line, each ending with a newline
+        let n = try Support.tool("rnn-sample", ["-m", m.ckpt, "--length", "40", "--seed", "3", "-n", "3", "--prime", "A"])
+        XCTAssertEqual(n.0, 0, n.2)
+        XCTAssertTrue(n.1.hasSuffix("\n"))
+        XCTAssertGreaterThanOrEqual(n.1.components(separatedBy: "\n\nA").count, 3, n.1)
+    }
+
+    func testPrimeOutsideTheAlphabetIsAnErrorNamingTheCharacters() throws {
+        let m = try model()
+        let r = try Support.tool("rnn-sample", ["-m", m.ckpt, "--prime", "Hi 한€"])
+        Support.assertFails(r, tool: "rnn-sample", ["--prime", "'한' (U+D55C)", "'€' (U+20AC)"])
+    }
+
+    func testKoreanPrimeRoundTripsAsUTF8() throws {
+        let dir = Support.tempDir("lm-korean")
+        var text = ""
+        let lines = ["안녕하세요, 반갑습니다.", "오늘은 날씨가 좋네요.", "Hello, 세계! 한국어 문장입니다.", "우리는 문자 모델을 학습합니다."]
+        for i in 0 ..< 300 { text += lines[i % lines.count] + "\n" }
+        Support.write(text, to: dir + "/ko.txt")
+        let t = try Support.tool("rnn-fit", ["--lm", dir + "/ko.txt", "--epochs", "2", "-o", dir + "/ko.ckpt"] + LMCLITests.small)
+        XCTAssertEqual(t.0, 0, t.2)
+        let prime = "안녕하세요"
+        let r = try Support.tool("rnn-sample", ["-m", dir + "/ko.ckpt", "--prime", prime, "--length", "50", "--seed", "1"])
+        XCTAssertEqual(r.0, 0, r.2)
+        XCTAssertTrue(r.1.hasPrefix(prime), r.1)
+        XCTAssertFalse(r.1.unicodeScalars.contains("\u{FFFD}"))
+        let n = r.1.unicodeScalars.count
+        XCTAssertTrue(n == 55 || (n == 56 && r.1.hasSuffix("\n")), "\(n) scalars: \(r.1)")
+        XCTAssertTrue(r.1.unicodeScalars.dropFirst(5).contains { $0.value >= 0xAC00 && $0.value <= 0xD7A3 }, "generates Hangul: \(r.1)")
+    }
+
+    func testScoreMakesOneLinePerInputLineAndRanksRealTextAboveNoise() throws {
+        let m = try model()
+        let real = String(m.text.prefix(2_000))
+        let realLines = real.split(separator: "\n", omittingEmptySubsequences: false).count - (real.hasSuffix("\n") ? 1 : 0)
+        let r = try Support.tool("rnn-sample", ["-m", m.ckpt, "--score"], stdin: real)
+        XCTAssertEqual(r.0, 0, r.2)
+        let rows = r.1.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        XCTAssertEqual(rows.count, realLines)
+        for row in rows {
+            let f = row.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false)
+            XCTAssertEqual(f.count, 4, String(row))
+            XCTAssertEqual(Double(f[1])!, Double(f[0])! * 1.4427, accuracy: 2e-4)
+        }
+        func total(_ stderr: String) -> Double? {
+            guard let range = stderr.range(of: "lines: ") else { return nil }
+            return Double(stderr[range.upperBound...].prefix { $0 != " " })
+        }
+        let realLoss = try XCTUnwrap(total(r.2), r.2)
+        let noise = String((0 ..< 2_000).map { i in Array("abcdefghijklmnopqrstuvwxyz.,;:ABCDEFG \n")[(i * 7919 + i / 3) % 39] })
+        let q = try Support.tool("rnn-sample", ["-m", m.ckpt, "--score"], stdin: noise)
+        XCTAssertEqual(q.0, 0, q.2)
+        let noiseLoss = try XCTUnwrap(total(q.2), q.2)
+        XCTAssertLessThan(realLoss + 0.5, noiseLoss)
+        // unknown characters: scored as <unk>, with a warning
+        let u = try Support.tool("rnn-sample", ["-m", m.ckpt, "--score", "--reset"], stdin: "héllo\n")
+        XCTAssertEqual(u.0, 0, u.2)
+        XCTAssertTrue(u.2.contains("'é' (U+00E9)"), u.2)
+        XCTAssertTrue(u.1.hasSuffix("\t6\théllo\n"), u.1)
+    }
+
+    func testClosedPipeEndsQuietlyAtOnce() throws {
+        let m = try model()
+        let r = try E2E.sh("timeout 30 rnn-sample -m '\(m.ckpt)' --length 100000000 --seed 1 | head -c 100 >/dev/null; echo \"status ${PIPESTATUS[0]}\"")
+        XCTAssertEqual(r.out, "status 0\n", r.stderr)
+        XCTAssertEqual(r.stderr, "")
+    }
+
+    func testClassifierCheckpointIsRefused() throws {
+        let dir = Support.tempDir("lm-classifier")
+        var w = SafeTensorsWriter()
+        let shapes: [(String, [Int])] = [("embedding.weight", [3, 2]), ("rnn.weight_ih_l0", [2, 2]), ("rnn.weight_hh_l0", [2, 2]),
+                                         ("rnn.bias_ih_l0", [2]), ("rnn.bias_hh_l0", [2]), ("fc.weight", [1, 2]), ("fc.bias", [1])]
+        for (name, shape) in shapes { w.add(name, shape: shape, floats: [Float](repeating: 0.1, count: shape.reduce(1, *))) }
+        for (k, v) in [("format", "rnn-checkpoint"), ("version", "1"), ("kind", "classifier"), ("model", "rnn"), ("layers", "1"),
+                       ("hidden", "2"), ("bidirectional", "false"), ("vocab", "[\"<unk>\",\"<pad>\",\"a\"]"), ("labels", "[\"neg\",\"pos\"]")] {
+            w.setMetadata(k, v)
+        }
+        try w.write(to: dir + "/cls.ckpt")
+        for extra in [[String](), ["--score"]] {
+            let r = try Support.tool("rnn-sample", ["-m", dir + "/cls.ckpt"] + extra, stdin: "x\n")
+            Support.assertFails(r, tool: "rnn-sample", ["cls.ckpt", "classifier", "rnn-fit --lm"])
+        }
+    }
+
+    func testCtrlCKeepsTheBestCheckpointAndResumeContinues() throws {
+        let m = try model()
+        let dir = Support.tempDir("lm-interrupt")
+        let args = (["--lm", m.dir + "/ts.txt", "-o", dir + "/lm.ckpt", "--log", dir + "/log.jsonl", "--eval-every", "5"] + LMCLITests.small)
+            .map { "'\($0)'" }.joined(separator: " ")
+        let script = """
+            set -m
+            rnn-fit \(args) --epochs 100000 2>'\(dir)/err' & pid=$!
+            for i in $(seq 1 600); do grep -q '"checkpoint"' '\(dir)/log.jsonl' 2>/dev/null && break; sleep 0.05; done
+            kill -INT $pid; wait $pid; echo "status $?"
+            """
+        let r = try E2E.sh(script)
+        XCTAssertEqual(r.out, "status 130\n", r.stderr)
+        let err = try String(contentsOfFile: dir + "/err", encoding: .utf8)
+        XCTAssertTrue(err.contains("interrupted: kept"), err)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/lm.ckpt"))
+        // --resume continues from the saved position and appends to the log
+        let again = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "-o", dir + "/lm.ckpt", "--log", dir + "/log.jsonl",
+                                                 "--eval-every", "5", "--resume", dir + "/lm.ckpt", "--max-time", "1s"] + LMCLITests.small + ["--epochs", "100000"])
+        XCTAssertEqual(again.0, 0, again.2)
+        XCTAssertTrue(again.2.contains("resuming from epoch"), again.2)
+        let log = try String(contentsOfFile: dir + "/log.jsonl", encoding: .utf8)
+        XCTAssertEqual(log.components(separatedBy: "\"event\":\"start\"").count - 1, 2, log)
+        XCTAssertTrue(log.contains("\"event\":\"interrupted\""), log)
+    }
+}

@@ -1,0 +1,66 @@
+import XCTest
+@testable import RNNCore
+
+/// StreamingLineReader: a pipe is read as data arrives, `wouldBlock` tells when it has none.
+final class StreamingInputTests: XCTestCase {
+    func write(_ fd: Int32, _ s: String) { _ = Array(s.utf8).withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
+    func str(_ l: UnsafeRawBufferPointer?) -> String? { l.map { String(decoding: $0, as: UTF8.self) } }
+
+    func testPipeLinesArriveWithoutWaitingForMore() throws {
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer { close(fds[0]) }
+        let r = try StreamingLineReader(path: "/dev/fd/\(fds[0])")
+        write(fds[1], "one\r\n")
+        XCTAssertFalse(r.wouldBlock)
+        XCTAssertEqual(str(try r.next()), "one")  // returns although the pipe is still open
+        XCTAssertTrue(r.wouldBlock)
+        write(fds[1], "two\nthr")
+        XCTAssertFalse(r.wouldBlock)
+        XCTAssertEqual(str(try r.next()), "two")
+        XCTAssertTrue(r.wouldBlock, "half a line is not a line")
+        close(fds[1])
+        XCTAssertFalse(r.wouldBlock, "end of input does not block")
+        XCTAssertEqual(str(try r.next()), "thr")
+        XCTAssertNil(try r.next())
+        XCTAssertEqual(r.lineNumber, 3)
+    }
+
+    func testGzipOnAPipeWithTwoMembers() throws {
+        let dir = NSTemporaryDirectory() + "rnn-core-stream-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let gz = dir + "/two.gz"
+        XCTAssertEqual(system("(printf 'a\\nb\\n' | gzip -c; printf 'c\\n' | gzip -c) > \(gz)"), 0)
+        let data = try Data(contentsOf: URL(fileURLWithPath: gz))
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer { close(fds[0]) }
+        _ = data.withUnsafeBytes { Glibc.write(fds[1], $0.baseAddress, $0.count) }
+        close(fds[1])
+        let r = try StreamingLineReader(path: "/dev/fd/\(fds[0])")
+        var lines: [String] = []
+        while let l = try r.next() { lines.append(String(decoding: l, as: UTF8.self)) }
+        XCTAssertEqual(lines, ["a", "b", "c"])
+        // A regular file goes through ByteSource (gzip too) and never blocks.
+        let f = try StreamingLineReader(path: gz)
+        XCTAssertFalse(f.wouldBlock)
+        XCTAssertEqual(str(try f.next()), "a")
+    }
+
+    func testTruncatedGzipOnAPipeIsAnError() throws {
+        let dir = NSTemporaryDirectory() + "rnn-core-stream-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let gz = dir + "/big.gz"
+        XCTAssertEqual(system("seq 1 20000 | gzip -c > \(gz)"), 0)
+        let data = try Data(contentsOf: URL(fileURLWithPath: gz)).prefix(3000)
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer { close(fds[0]) }
+        _ = data.withUnsafeBytes { Glibc.write(fds[1], $0.baseAddress, $0.count) }
+        close(fds[1])
+        let r = try StreamingLineReader(path: "/dev/fd/\(fds[0])")
+        XCTAssertThrowsError(try { while try r.next() != nil {} }()) { e in
+            XCTAssertTrue("\(e)".contains("truncated gzip"), "\(e)")
+        }
+    }
+}

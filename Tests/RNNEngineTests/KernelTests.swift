@@ -1,0 +1,82 @@
+// The hand-written kernels (Gemm.swift) against a Double oracle on awkward sizes, and the
+// inference projection cache: same logits as the plain GEMM path, rebuilt when weights change.
+import XCTest
+@testable import RNNEngine
+
+final class KernelTests: XCTestCase {
+    func randomBuffer(_ n: Int, _ rng: inout RNG) -> FloatBuffer {
+        let b = FloatBuffer(n)
+        for i in 0 ..< n { b.pointer[i] = rng.uniform(-1, 1) }
+        return b
+    }
+
+    func testPackedGemmMatchesOracle() {
+        var rng = RNG(seed: 1)
+        // m covers every tail of the 6-row tile, n every tail of the 16-column panel
+        for (m, n, k) in [(1, 16, 1), (5, 13, 7), (6, 32, 9), (7, 17, 33), (13, 48, 16), (32, 100, 37), (4, 3, 2)] {
+            let a = randomBuffer(m * k + 3, &rng), wt = randomBuffer(n * k, &rng), wp = randomBuffer(k * n, &rng)
+            let pt = FloatBuffer(packedCount(k: k, n: n)), pp = FloatBuffer(packedCount(k: k, n: n))
+            packTransposed(wt.pointer, n: n, k: k, ldw: k, into: pt.pointer)   // B = Wt^T, Wt [n, k]
+            packPlain(wp.pointer, k: k, n: n, ldw: n, into: pp.pointer)         // B = Wp, Wp [k, n]
+            let ldc = n + 2
+            for (packed, bAt) in [(pt, { (kk: Int, j: Int) in wt.pointer[j * k + kk] }), (pp, { (kk: Int, j: Int) in wp.pointer[kk * n + j] })] {
+                for accumulate in [false, true] {
+                    let c = randomBuffer(m * ldc, &rng)
+                    let before = Array(UnsafeBufferPointer(start: c.pointer, count: m * ldc))
+                    gemmPacked(m: m, n: n, k: k, a: a.pointer, lda: k, packed: packed.pointer, c: c.pointer, ldc: ldc, accumulate: accumulate)
+                    var worst = 0.0
+                    for i in 0 ..< m {
+                        for j in 0 ..< ldc {
+                            let got = Double(c.pointer[i * ldc + j])
+                            if j >= n { XCTAssertEqual(got, Double(before[i * ldc + j]), "column past n written"); continue }
+                            var s = accumulate ? Double(before[i * ldc + j]) : 0
+                            for kk in 0 ..< k { s += Double(a.pointer[i * k + kk]) * Double(bAt(kk, j)) }
+                            worst = max(worst, abs(got - s))
+                        }
+                    }
+                    XCTAssertLessThan(worst, 1e-5, "m=\(m) n=\(n) k=\(k) accumulate=\(accumulate)")
+                }
+            }
+        }
+    }
+
+    func testRowProductMatchesOracle() {
+        var rng = RNG(seed: 2)
+        for (n, k) in [(1, 1), (3, 7), (4, 8), (9, 17), (64, 100)] {
+            let w = randomBuffer(n * k, &rng), x = randomBuffer(k, &rng), y = randomBuffer(n, &rng)
+            let y0 = Array(UnsafeBufferPointer(start: y.pointer, count: n))
+            gemvRows(y: y.pointer, x: x.pointer, w: w.pointer, k: k, ldw: k, rows: 0 ..< n, accumulate: true)
+            for j in 0 ..< n {
+                var s = Double(y0[j])
+                for kk in 0 ..< k { s += Double(w.pointer[j * k + kk]) * Double(x.pointer[kk]) }
+                XCTAssertEqual(Double(y.pointer[j]), s, accuracy: 1e-5, "n=\(n) k=\(k) row \(j)")
+            }
+        }
+    }
+
+    func testInferenceProjectionCacheFollowsTheWeights() {
+        for cell in CellKind.allCases {
+            let cfg = ModelConfig(cell: cell, task: .classifier, vocabSize: 40, embedDim: 6, hidden: 9, layers: 2, bidirectional: true,
+                                  dropout: 0, headDropout: 0, outputs: 3, paddingIndex: 1, freezeEmbedding: false)
+            let model = Model(config: cfg, seed: 4)
+            var rng = RNG(seed: 5)
+            let lengths = [30, 7, 19], tokens = (0 ..< 56).map { _ in Int32(rng.below(40)) }, labels: [Int32] = [0, 2, 1]
+            func run() -> [Float] { tokens.withUnsafeBufferPointer { model.classify(tokens: $0, lengths: lengths) } }
+            // training never uses the cache (dropout is 0, so its logits are the inference logits)
+            func plain() -> [Float] { tokens.withUnsafeBufferPointer { model.trainClassifier(tokens: $0, lengths: lengths, labels: labels, rng: &rng).logits } }
+            let reference = plain()
+            for _ in 0 ..< 3 { XCTAssertLessThan(relDiff(run(), reference).rel, 1e-6, "\(cell): cached projections") }
+            // change the weights: a stale table would give the old logits
+            model.params.value("rnn.weight_ih_l0_reverse")[2] += 0.5
+            model.params.value("embedding.weight")[7 * 6 + 1] -= 0.5
+            let changed = plain()
+            XCTAssertGreaterThan(relDiff(changed, reference).rel, 1e-4)
+            XCTAssertLessThan(relDiff(run(), changed).rel, 1e-6, "\(cell): cache not rebuilt")
+            var adam = Adam(count: model.params.count, lr: 0.1)
+            adam.update(model.params)
+            let stepped = plain()
+            XCTAssertGreaterThan(relDiff(stepped, changed).rel, 1e-4)
+            XCTAssertLessThan(relDiff(run(), stepped).rel, 1e-6, "\(cell): cache not rebuilt after Adam")
+        }
+    }
+}

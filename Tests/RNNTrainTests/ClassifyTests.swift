@@ -1,0 +1,276 @@
+import Foundation
+import XCTest
+import RNNCore
+import RNNEngine
+import RNNText
+@testable import RNNTrain
+
+/// Unit tests of the classification library (Classifier, ClassifyJob, metrics) on small random
+/// models; end-to-end tests of the binary are in CLITests/ClassifyCLITests.
+final class ClassifyTests: XCTestCase {
+    static let tokens = ["<unk>", "<pad>", "good", "bad", "film", "a", "great", "awful", "plot", "the"]
+
+    static func model(outputs: Int = 1, cell: CellKind = .gru, bidirectional: Bool = true, seed: UInt64 = 7) -> Model {
+        Model(config: ModelConfig(cell: cell, task: .classifier, vocabSize: tokens.count, embedDim: 6, hidden: 5, layers: 1,
+                                  bidirectional: bidirectional, dropout: 0, headDropout: 0, outputs: outputs,
+                                  paddingIndex: 1, freezeEmbedding: false), seed: seed)
+    }
+
+    static func classifier(outputs: Int = 1, labels: [String] = ["neg", "pos"], maxLength: Int? = nil, truncateFirst: Bool = false,
+                           tokenLoads: UnsafeMutablePointer<Int>? = nil) throws -> Classifier {
+        try Classifier(model: model(outputs: outputs), labels: labels, vocabHash: "00112233aabbccdd", maxLength: maxLength,
+                       truncateFirst: truncateFirst, tokens: { tokenLoads?.pointee += 1; return tokens })
+    }
+
+    /// Runs a job over `input` (written to a file) and returns stdout and the summary.
+    static func run(_ job: ClassifyJob, _ input: String) throws -> (String, ClassifySummary) {
+        let dir = NSTemporaryDirectory() + "rnn-classify-tests-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let id = UUID().uuidString
+        let inPath = dir + "/\(id).in", outPath = dir + "/\(id).out"
+        try Data(input.utf8).write(to: URL(fileURLWithPath: inPath))
+        let fd = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let out = BufferedOutput(fd: fd, name: outPath)
+        let summary = try job.run(paths: [inPath], out: out)
+        try out.flush()
+        close(fd)
+        let text = try String(contentsOfFile: outPath, encoding: .utf8)
+        try? FileManager.default.removeItem(atPath: inPath)
+        try? FileManager.default.removeItem(atPath: outPath)
+        return (text, summary)
+    }
+
+    static func objects(_ out: String) -> [[String: Any]] {
+        out.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    }
+
+    /// The logits of one sequence alone (batch of one).
+    static func logits(_ c: Classifier, _ ids: [Int32]) -> [Float] {
+        ids.withUnsafeBufferPointer { c.logits(tokens: $0, lengths: [ids.count]) }
+    }
+
+    func testBinaryProbabilitiesThresholdAndLoss() throws {
+        let c = try Self.classifier()
+        for x: Float in [-30, -2.5, -0.1, 0, 0.3, 4, 40] {
+            let p = [x].withUnsafeBufferPointer { c.predict($0) }
+            let p1 = 1 / (1 + exp(-Double(x)))
+            XCTAssertEqual(p.probs[1], p1, accuracy: 1e-12)
+            XCTAssertEqual(p.probs[0] + p.probs[1], 1, accuracy: 1e-12)
+            XCTAssertEqual(p.label, p1 > 0.5 ? 1 : 0, "x = \(x)")
+            XCTAssertEqual(p.prob, p.probs[p.label])
+            // BCE with logits against both labels: -log p(gold)
+            for y in 0 ... 1 {
+                let l = [x].withUnsafeBufferPointer { c.loss($0, gold: y) }
+                XCTAssertEqual(l, -log(max(p.probs[y], 1e-300)), accuracy: 1e-9 * max(1, l), "x = \(x), y = \(y)")
+            }
+        }
+        c.threshold = 0.9
+        XCTAssertEqual([Float(1)].withUnsafeBufferPointer { c.predict($0) }.label, 0)  // sigmoid(1) = 0.73
+        XCTAssertEqual([Float(3)].withUnsafeBufferPointer { c.predict($0) }.label, 1)  // 0.95
+    }
+
+    func testMultiClassSoftmaxAndLoss() throws {
+        let c = try Self.classifier(outputs: 3, labels: ["a", "b", "c"])
+        let row: [Float] = [0.5, 2.0, -1.0]
+        let p = row.withUnsafeBufferPointer { c.predict($0) }
+        let e = row.map { exp(Double($0)) }, s = e.reduce(0, +)
+        for j in 0 ..< 3 { XCTAssertEqual(p.probs[j], e[j] / s, accuracy: 1e-12) }
+        XCTAssertEqual(p.label, 1)
+        XCTAssertEqual(row.withUnsafeBufferPointer { c.loss($0, gold: 2) }, -log(e[2] / s), accuracy: 1e-12)
+    }
+
+    func testLabelCountMustMatchOutputs() {
+        XCTAssertThrowsError(try Self.classifier(outputs: 1, labels: ["a", "b", "c"])) { e in
+            XCTAssertTrue("\(e)".contains("binary"), "\(e)")
+        }
+        XCTAssertThrowsError(try Self.classifier(outputs: 3, labels: ["a", "b"])) { e in
+            XCTAssertTrue("\(e)".contains("3 outputs"), "\(e)")
+        }
+    }
+
+    func testEncodingTruncatesLikeTraining() throws {
+        var ids: [Int32] = []
+        let text = "the good film was  awful great"
+        let full = try Self.classifier()
+        XCTAssertEqual(try text.withUTF8Bytes { try full.encode(text: $0, into: &ids) }, 6)
+        XCTAssertEqual(ids, [9, 2, 4, 0, 7, 6])
+        ids = []
+        let first = try Self.classifier(maxLength: 4)
+        _ = try text.withUTF8Bytes { try first.encode(text: $0, into: &ids) }
+        XCTAssertEqual(ids, [9, 2, 4, 0])
+        ids = [42]
+        let last = try Self.classifier(maxLength: 4, truncateFirst: true)
+        _ = try text.withUTF8Bytes { try last.encode(text: $0, into: &ids) }
+        XCTAssertEqual(ids, [42, 4, 0, 7, 6])
+    }
+
+    /// Many records of different lengths, batched, come out in input order with the probability
+    /// of each record classified alone; the vocabulary is parsed only for text input.
+    func testOrderBatchingAndTextEqualsEncoded() throws {
+        var loads = 0
+        let c = try Self.classifier(tokenLoads: &loads)
+        var rng = SystemRandomNumberGenerator()
+        var textLines: [String] = [], encLines: [String] = [], padded: [String] = [], expected: [[Int32]] = []
+        for i in 0 ..< 300 {
+            let n = Int.random(in: 1 ... 25, using: &rng)
+            let toks = (0 ..< n).map { _ in Self.tokens[Int.random(in: 2 ..< Self.tokens.count, using: &rng)] }
+            let ids = toks.map { Int32(Self.tokens.firstIndex(of: $0)!) }
+            expected.append(ids)
+            let label = i % 3 == 0 ? "pos" : "neg"
+            textLines.append("{\"id\":\"r\(i)\",\"label\":\"\(label)\",\"text\":\"\(toks.joined(separator: " "))\"}")
+            let ints = ids.map(String.init).joined(separator: ",")
+            encLines.append("{\"id\":\"r\(i)\",\"ids\":[\(ints)],\"length\":\(n),\"label\":\(label == "pos" ? 1 : 0),\"vocab\":\"00112233aabbccdd\"}")
+            let pads = Array(repeating: "1", count: 30 - n).joined(separator: ",")
+            let view = i % 2 == 0 ? "[\(pads),\(ints)]" : "[\(ints),\(pads)]"
+            padded.append("{\"id\":\"r\(i)\",\"ids\":\(view),\"length\":\(n),\"vocab\":\"00112233aabbccdd\"}")
+        }
+        var opts = ClassifyOptions()
+        opts.batchSize = 37
+        opts.metrics = true
+        let (encOut, encSum) = try Self.run(ClassifyJob(classifier: c, options: opts), encLines.joined(separator: "\n") + "\n")
+        XCTAssertEqual(loads, 0, "encoded input must not parse the vocabulary")
+        let (padOut, _) = try Self.run(ClassifyJob(classifier: c, options: opts), padded.joined(separator: "\n") + "\n")
+        let (textOut, textSum) = try Self.run(ClassifyJob(classifier: c, options: opts), textLines.joined(separator: "\n"))
+        XCTAssertEqual(loads, 1)
+        let enc = Self.objects(encOut), text = Self.objects(textOut), pad = Self.objects(padOut)
+        XCTAssertEqual(enc.count, 300)
+        XCTAssertEqual(text.map { $0["id"] as! String }, (0 ..< 300).map { "r\($0)" })
+        XCTAssertEqual(enc.map { $0["id"] as! String }, (0 ..< 300).map { "r\($0)" })
+        for i in 0 ..< 300 {
+            // encoded and text input: the same numbers; the padded views too
+            XCTAssertEqual(enc[i]["prob"] as! Double, text[i]["prob"] as! Double, "record \(i)")
+            XCTAssertEqual(enc[i]["label"] as! String, text[i]["label"] as! String)
+            XCTAssertEqual(pad[i]["prob"] as! Double, enc[i]["prob"] as! Double, "record \(i)")
+            XCTAssertEqual(enc[i]["gold"] as? String, text[i]["gold"] as? String)
+            XCTAssertNil(enc[i]["ids"]); XCTAssertNil(enc[i]["vocab"]); XCTAssertNil(enc[i]["length"])
+            XCTAssertEqual(text[i]["text"] as? String, textLines[i].split(separator: "\"").dropLast().last.map(String.init))
+            // alone vs in a batch: same probability up to float rounding
+            let alone = [Self.logits(c, expected[i])[0]].withUnsafeBufferPointer { c.predict($0) }
+            XCTAssertEqual(enc[i]["prob"] as! Double, alone.prob, accuracy: 2e-6, "record \(i)")
+            XCTAssertEqual(enc[i]["label"] as! String, c.labels[alone.label])
+        }
+        XCTAssertEqual(encSum.records, 300)
+        XCTAssertEqual(encSum.metrics!.count, 300)
+        XCTAssertEqual(encSum.metrics!.accuracy!, textSum.metrics!.accuracy!)
+        XCTAssertEqual(encSum.metrics!.loss!, textSum.metrics!.loss!, accuracy: 1e-12)
+    }
+
+    /// --metrics numbers are those recomputed from the written predictions.
+    func testMetricsAgreeWithOutput() throws {
+        let c = try Self.classifier(outputs: 3, labels: ["x", "y", "z"])
+        var lines: [String] = []
+        for i in 0 ..< 120 {
+            let toks = (0 ..< (1 + i % 7)).map { Self.tokens[2 + (i * 7 + $0 * 3) % 8] }
+            let gold = ["x", "y", "z"][(i * 5) % 3]
+            lines.append(i % 10 == 9 ? "{\"text\":\"\(toks.joined(separator: " "))\"}"  // unlabelled
+                                     : "{\"label\":\"\(gold)\",\"text\":\"\(toks.joined(separator: " "))\"}")
+        }
+        var opts = ClassifyOptions()
+        opts.metrics = true
+        let (out, sum) = try Self.run(ClassifyJob(classifier: c, options: opts), lines.joined(separator: "\n"))
+        let recs = Self.objects(out)
+        var confusion = Array(repeating: Array(repeating: 0, count: 3), count: 3)
+        var loss = 0.0, n = 0
+        for r in recs {
+            let probs = r["probs"] as! [String: Double]
+            XCTAssertEqual(probs.values.reduce(0, +), 1, accuracy: 1e-5)
+            XCTAssertEqual(r["prob"] as! Double, probs.values.max()!)
+            guard let g = r["gold"] as? String else { continue }
+            let gi = ["x", "y", "z"].firstIndex(of: g)!, pi = ["x", "y", "z"].firstIndex(of: r["label"] as! String)!
+            confusion[gi][pi] += 1
+            loss -= log(probs[g]!)
+            n += 1
+        }
+        let m = sum.metrics!
+        XCTAssertEqual(n, 108)
+        XCTAssertEqual(m.count, 108)
+        XCTAssertEqual(m.confusion, confusion)
+        XCTAssertEqual(m.accuracy!, Double((0 ..< 3).map { confusion[$0][$0] }.reduce(0, +)) / 108, accuracy: 1e-12)
+        XCTAssertEqual(m.loss!, loss / 108, accuracy: 1e-5)
+        for k in 0 ..< 3 {
+            let tp = Double(confusion[k][k]), col = Double((0 ..< 3).map { confusion[$0][k] }.reduce(0, +))
+            let row = Double(confusion[k].reduce(0, +))
+            let s = m.scores(k)
+            if col > 0 { XCTAssertEqual(s.precision!, tp / col, accuracy: 1e-12) } else { XCTAssertNil(s.precision) }
+            XCTAssertEqual(s.recall!, tp / row, accuracy: 1e-12)
+        }
+        let report = m.report(records: 120)
+        XCTAssertTrue(report.contains("108 labelled of 120 records"), report)
+        let json = JSONWriter.string(m.json(records: 120))
+        XCTAssertTrue(json.contains("\"confusion\":[["), json)
+    }
+
+    func testTopKAndTSV() throws {
+        let c = try Self.classifier(outputs: 3, labels: ["x", "y", "z"])
+        var opts = ClassifyOptions()
+        opts.topK = 2
+        let (out, _) = try Self.run(ClassifyJob(classifier: c, options: opts), "{\"id\":7,\"text\":\"good film\"}\n")
+        let probs = Self.objects(out)[0]["probs"] as! [String: Double]
+        XCTAssertEqual(probs.count, 2)
+        XCTAssertTrue(out.contains("\"probs\":{\"\(Self.objects(out)[0]["label"] as! String)\":"), out)  // most probable first
+        var tsv = ClassifyOptions()
+        tsv.format = .tsv
+        let bin = try Self.classifier()
+        let (t, _) = try Self.run(ClassifyJob(classifier: bin, options: tsv), "{\"id\":\"a\\tb\",\"text\":\"good\"}\n{\"text\":\"bad\"}\n{\"text\":\"\"}\n")
+        let rows = t.split(separator: "\n", omittingEmptySubsequences: false).map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
+        XCTAssertEqual(rows.count, 4)  // 3 lines + final empty
+        XCTAssertEqual(rows[0].count, 3)
+        XCTAssertTrue(["neg", "pos"].contains(String(rows[0][0])))
+        XCTAssertEqual(rows[0][2], "a b")
+        XCTAssertEqual(rows[1][2], "2")
+        XCTAssertEqual(rows[2], ["", "", "3"])  // no token: empty label and prob
+        XCTAssertThrowsError(try ClassifyJob(classifier: bin, options: opts))  // top-k on a binary model
+    }
+
+    func testPlainTextAndEmptyRecords() throws {
+        let c = try Self.classifier()
+        var opts = ClassifyOptions()
+        let (out, sum) = try Self.run(ClassifyJob(classifier: c, options: opts), "good film\n\nbad plot\n")
+        let recs = Self.objects(out)
+        XCTAssertEqual(recs.count, 3)
+        XCTAssertEqual(recs.map { $0["text"] as! String }, ["good film", "", "bad plot"])
+        XCTAssertTrue(recs[1]["label"] is NSNull)
+        XCTAssertEqual(sum.empty, 1)
+        opts.keepText = false
+        let (o2, _) = try Self.run(ClassifyJob(classifier: c, options: opts), "{\"id\":1,\"label\":\"pos\",\"prob\":3,\"text\":\"good\"}\n")
+        XCTAssertTrue(o2.hasPrefix("{\"id\":1,\"gold\":\"pos\",\"label\":"), o2)
+        XCTAssertEqual(o2.components(separatedBy: "\"prob\"").count, 2, o2)
+    }
+
+    func testEncodedInputErrors() throws {
+        let c = try Self.classifier()
+        let job = { try ClassifyJob(classifier: c, options: ClassifyOptions()) }
+        func fails(_ input: String, _ fragments: [String]) {
+            XCTAssertThrowsError(try Self.run(job(), input)) { e in
+                for f in fragments { XCTAssertTrue("\(e)".contains(f), "missing '\(f)' in \(e)") }
+            }
+        }
+        fails("{\"ids\":[2],\"vocab\":\"00112233aabbccdd\"}\n{\"ids\":[2,3],\"vocab\":\"ffffffffffffffff\"}\n",
+              [":2:", "ffffffffffffffff", "00112233aabbccdd"])
+        fails("{\"ids\":[2,10]}\n", [":1:", "token id 10", "10 ids"])
+        fails("{\"ids\":[2,-1]}\n", [":1:", "not an array of non-negative integers"])
+        fails("{\"ids\":[2,3,4],\"length\":2}\n", [":1:", "not <pad>"])
+        fails("{\"ids\":[2],\"length\":2}\n", [":1:", "\"length\""])
+        fails("{\"ids\":[2],\"label\":2}\n", [":1:", "label id 2"])
+        fails("{\"id\":1}\n", [":1:", "neither \"text\""])
+        fails("{\"text\":\"a\"}\nnope\n", [":2:", "not a JSON object"])
+    }
+
+    func testUnknownGoldLabelIsAnErrorOnlyWithMetrics() throws {
+        let c = try Self.classifier()
+        let (out, _) = try Self.run(ClassifyJob(classifier: c, options: ClassifyOptions()), "{\"label\":\"meh\",\"text\":\"good\"}\n")
+        XCTAssertTrue(out.contains("\"gold\":\"meh\""), out)
+        var opts = ClassifyOptions()
+        opts.metrics = true
+        XCTAssertThrowsError(try Self.run(ClassifyJob(classifier: c, options: opts), "{\"label\":\"meh\",\"text\":\"good\"}\n")) { e in
+            XCTAssertTrue("\(e)".contains("label \"meh\" is not one of the model's labels (neg, pos)"), "\(e)")
+        }
+    }
+}
+
+extension String {
+    func withUTF8Bytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var s = self
+        return try s.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+    }
+}

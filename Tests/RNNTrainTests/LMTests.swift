@@ -1,0 +1,234 @@
+import Foundation
+import RNNCore
+import RNNEngine
+import RNNText
+@testable import RNNTrain
+import XCTest
+
+final class LMTests: XCTestCase {
+    func tempDir(_ name: String) -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnn-lm-\(getpid())-\(name)")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir.path
+    }
+
+    /// The first `bytes` of tiny-shakespeare (skipped when the shared data is absent).
+    func shakespeare(_ bytes: Int) throws -> [UInt8] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.deletingLastPathComponent().appendingPathComponent("shared/data/tinyshakespeare.txt").path
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("no ../shared/data/tinyshakespeare.txt") }
+        return Array(try LMCorpus.readText(paths: [path]).prefix(bytes))
+    }
+
+    func smallOptions() -> LMTrainingOptions {
+        var o = LMTrainingOptions()
+        o.layers = 1; o.hidden = 48; o.embedDim = 16; o.batchSize = 8; o.seqLen = 32; o.epochs = 3; o.threads = 1; o.lr = 1e-2
+        return o
+    }
+
+    // MARK: alphabet and corpus
+
+    func testAlphabetOrderMatchesCharVocabulary() {
+        let text = Array("banana 한국어 bandana\n".utf8)
+        let a = text.withUnsafeBytes { CharAlphabet.build(from: $0) }
+        // counts: a 6, n 4, b 2, ' ' 2, d 1, '\n' 1, 한 국 어 1: count desc, ties by code point
+        XCTAssertEqual(a.tokens, ["<unk>", "<pad>", "a", "n", " ", "b", "\n", "d", "국", "어", "한"])
+        var b = VocabularyBuilder(kind: .chars)
+        text.withUnsafeBytes { b.addRecord(text: $0) }
+        let v = b.build()
+        XCTAssertEqual(a.tokens, (0 ..< v.count).map { v.token($0) })
+        XCTAssertEqual(a.vocabHash, v.hash)
+        XCTAssertEqual(a.id(of: "한" as Unicode.Scalar), 10)
+        XCTAssertNil(a.id(of: "<" as Unicode.Scalar))
+        XCTAssertEqual(a.utf8[10], Array("한".utf8))
+        XCTAssertEqual(a.utf8[0], [])   // specials are never printed
+        var unknown = 0
+        var scalars: [Unicode.Scalar] = []
+        let ids = Array("ab€x한".utf8).withUnsafeBytes { a.encode($0, unknown: &unknown, unknownScalars: &scalars) }
+        XCTAssertEqual(ids, [2, 5, 0, 0, 10])
+        XCTAssertEqual(unknown, 2)
+        XCTAssertEqual(scalars, ["€", "x"])
+        XCTAssertEqual(a.encodeStrict("nab€").unknown, ["€"])
+        XCTAssertEqual(describeScalars(["€", "\u{7}"]), "'€' (U+20AC), U+0007")
+    }
+
+    func testCorpusKeepsTheLastTenPercentForValidation() throws {
+        let text = Array(String(repeating: "abcdefghij", count: 10).utf8)
+        let c = try LMCorpus(text: text, alphabet: nil, validSplit: 0.1)
+        XCTAssertEqual(c.train.count, 90)
+        XCTAssertEqual(c.valid.count, 10)
+        XCTAssertEqual(c.valid.map { c.alphabet.tokens[Int($0)] }.joined(), "abcdefghij")
+        XCTAssertThrowsError(try LMCorpus(text: [], alphabet: nil, validSplit: 0.1))
+        XCTAssertEqual(parseDuration("10m"), 600)
+        XCTAssertEqual(parseDuration("90"), 90)
+        XCTAssertEqual(parseDuration("1.5h"), 5400)
+        XCTAssertNil(parseDuration("10x"))
+        XCTAssertNil(parseDuration("-1s"))
+    }
+
+    // MARK: training
+
+    /// Cross-entropy (nats/char) of the validation ids under the add-one unigram of the training ids.
+    func unigramLoss(_ c: LMCorpus) -> Double {
+        var counts = [Double](repeating: 1, count: c.alphabet.count)
+        for id in c.train { counts[Int(id)] += 1 }
+        let total = counts.reduce(0, +)
+        return c.valid.dropFirst().reduce(0.0) { $0 - log(counts[Int($1)] / total) } / Double(c.valid.count - 1)
+    }
+
+    func testTrainingOnRealTextBeatsTheUnigramBaseline() throws {
+        let corpus = try LMCorpus(text: try shakespeare(30_000), alphabet: nil, validSplit: 0.1)
+        let dir = tempDir("train")
+        let rec = EventRecorder()
+        let o = smallOptions()
+        let result = try LMTrainer(corpus: corpus, options: o, output: dir + "/lm.ckpt", commandLine: "test", sink: rec).run()
+        let baseline = unigramLoss(corpus)
+        let best = try XCTUnwrap(result.bestLoss)
+        XCTAssertLessThan(best, baseline - 0.3, "LM \(best) vs unigram \(baseline)")
+        XCTAssertEqual(rec.summaries.count, 3)
+        XCTAssertFalse(result.interrupted)
+        // The kept checkpoint is the best one and evaluates to the reported loss.
+        let (model, info) = try Checkpoint.load(path: dir + "/lm.ckpt", expect: .languageModel)
+        XCTAssertEqual(info.tokens, corpus.alphabet.tokens)
+        XCTAssertEqual(info.vocabKind, .chars)
+        XCTAssertEqual(info.validLoss, best)
+        let again = try XCTUnwrap(evaluateLM(model: model, ids: corpus.valid, batch: o.batchSize, steps: o.seqLen))
+        XCTAssertEqual(again, best, accuracy: 1e-9)
+        XCTAssertEqual(rec.summaries.filter(\.isBest).last?.validLoss, best)
+    }
+
+    func testResumingGivesTheSameWeightsAsOneRun() throws {
+        let corpus = try LMCorpus(text: try shakespeare(12_000), alphabet: nil, validSplit: 0.1)
+        var o = smallOptions()
+        o.layers = 2; o.dropout = 0.2; o.epochs = 2; o.lrDecay = 0.5
+        let d1 = tempDir("straight"), d2 = tempDir("resumed")
+        _ = try LMTrainer(corpus: corpus, options: o, output: d1 + "/lm.ckpt", commandLine: "", sink: EventRecorder()).run()
+        var first = o
+        first.epochs = 1
+        _ = try LMTrainer(corpus: corpus, options: first, output: d2 + "/lm.ckpt", commandLine: "", sink: EventRecorder()).run()
+        _ = try LMTrainer(corpus: corpus, options: o, output: d2 + "/lm.ckpt", commandLine: "", sink: EventRecorder()).run(resume: true)
+        let a = try SafeTensorsFile(path: LMTrainer.statePath(d1 + "/lm.ckpt")), b = try SafeTensorsFile(path: LMTrainer.statePath(d2 + "/lm.ckpt"))
+        XCTAssertEqual(try a.floats("params"), try b.floats("params"))
+        XCTAssertEqual(a.metadata["lr"], String(Float(o.lr * 0.25)))
+        // a state from another configuration is refused
+        var other = o
+        other.hidden = 32
+        XCTAssertThrowsError(try LMTrainer(corpus: corpus, options: other, output: d2 + "/lm.ckpt", commandLine: "", sink: EventRecorder()).run(resume: true)) {
+            XCTAssertTrue(($0 as? RNNError)?.message.contains("different run") == true, "\($0)")
+        }
+    }
+
+    func testInterruptAndTimeBudgetKeepTheBestCheckpoint() throws {
+        let corpus = try LMCorpus(text: try shakespeare(12_000), alphabet: nil, validSplit: 0.1)
+        let dir = tempDir("stop")
+        var polls = 0
+        let rec = EventRecorder()
+        let r = try LMTrainer(corpus: corpus, options: smallOptions(), output: dir + "/a.ckpt", commandLine: "", sink: rec,
+                              shouldStop: { polls += 1; return polls >= 5 }).run()
+        XCTAssertTrue(r.interrupted)
+        XCTAssertEqual(r.steps, 5)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/a.ckpt"))
+        guard case .interrupted(let kept, _, _)? = rec.events.last else { return XCTFail("\(rec.events.last as Any)") }
+        XCTAssertEqual(kept, dir + "/a.ckpt")
+
+        var now = 0.0
+        var o = smallOptions()
+        o.maxTime = 10
+        let t = try LMTrainer(corpus: corpus, options: o, output: dir + "/b.ckpt", commandLine: "", sink: EventRecorder(),
+                              clock: { now += 1; return now }).run()
+        XCTAssertTrue(t.timedOut)
+        XCTAssertGreaterThan(t.steps, 0)
+        XCTAssertLessThan(t.steps, 10)
+        XCTAssertNotNil(t.bestLoss)
+    }
+
+    func testTooShortTextIsAnErrorNamingTheOptions() throws {
+        let corpus = try LMCorpus(text: Array("short text".utf8), alphabet: nil, validSplit: 0)
+        XCTAssertThrowsError(try LMTrainer(corpus: corpus, options: smallOptions(), output: tempDir("short") + "/x", commandLine: "",
+                                           sink: EventRecorder()).run()) {
+            XCTAssertTrue(($0 as? RNNError)?.message.contains("--seq-len") == true, "\($0)")
+        }
+    }
+
+    // MARK: sampling and scoring
+
+    func trainedModel() throws -> (Model, CharAlphabet, LMCorpus) {
+        let corpus = try LMCorpus(text: try shakespeare(12_000), alphabet: nil, validSplit: 0.1)
+        var o = smallOptions()
+        o.epochs = 1
+        let path = tempDir("model") + "/lm.ckpt"
+        _ = try LMTrainer(corpus: corpus, options: o, output: path, commandLine: "", sink: EventRecorder()).run()
+        let (model, info) = try Checkpoint.load(path: path, expect: .languageModel)
+        return (model, CharAlphabet(tokens: info.tokens), corpus)
+    }
+
+    func sample(_ s: LMSampler, _ prime: [Int32], _ n: Int) -> [Int32] {
+        var out: [Int32] = []
+        s.generate(prime: prime, length: n) { out.append($0) }
+        return out
+    }
+
+    func testSamplingIsDeterministicPerSeedAndGreedyAtZeroTemperature() throws {
+        let (model, alphabet, _) = try trainedModel()
+        let prime = alphabet.encodeStrict("ROMEO:").ids
+        let a = sample(LMSampler(model: model, alphabet: alphabet, options: SamplingOptions(temperature: 1), seed: 7), prime, 200)
+        let b = sample(LMSampler(model: model, alphabet: alphabet, options: SamplingOptions(temperature: 1), seed: 7), prime, 200)
+        let c = sample(LMSampler(model: model, alphabet: alphabet, options: SamplingOptions(temperature: 1), seed: 8), prime, 200)
+        XCTAssertEqual(a, b)
+        XCTAssertNotEqual(a, c)
+        XCTAssertFalse(a.contains { $0 < 2 }, "specials are never drawn")
+        // greedy: every drawn id is the argmax of a fresh stepLM chain
+        let g = sample(LMSampler(model: model, alphabet: alphabet, options: SamplingOptions(temperature: 0), seed: 1), prime, 50)
+        XCTAssertEqual(g, sample(LMSampler(model: model, alphabet: alphabet, options: SamplingOptions(temperature: 0), seed: 99), prime, 50))
+        var state = RecurrentState.zeros(model.config, batch: 1)
+        var logits: [Float] = []
+        for id in prime { logits = model.stepLM(tokens: [id], state: &state) }
+        for id in g {
+            let best = (2 ..< logits.count).max { logits[$0] < logits[$1] }!
+            XCTAssertEqual(Int(id), best)
+            logits = model.stepLM(tokens: [id], state: &state)
+        }
+        // top-k 1 is greedy too
+        let k1 = sample(LMSampler(model: model, alphabet: alphabet, options: SamplingOptions(temperature: 1, topK: 1), seed: 5), prime, 50)
+        XCTAssertEqual(k1, g)
+    }
+
+    func testScoringMatchesTheEvaluationOfTheSameText() throws {
+        let (model, alphabet, corpus) = try trainedModel()
+        let text = corpus.valid.map { alphabet.tokens[Int($0)] }.joined()
+        let scorer = LMScorer(model: model, alphabet: alphabet)
+        scorer.chunk = 37    // chunking must not change anything
+        var perLine: [LineScore] = []
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for (i, line) in lines.enumerated() {
+            let last = i == lines.count - 1
+            if last && line.isEmpty { break }
+            var s = String(line)
+            perLine.append(s.withUTF8 { scorer.score(line: UnsafeRawBufferPointer($0), hasNewline: !last) })
+        }
+        let ids = [alphabet.id(of: 0x0A)!] + corpus.valid
+        let expected = try XCTUnwrap(evaluateLM(model: model, ids: ids, batch: 1, steps: 100))
+        XCTAssertEqual(scorer.total.chars, corpus.valid.count)
+        XCTAssertEqual(scorer.total.natsPerChar, expected, accuracy: 1e-5)
+        XCTAssertEqual(perLine.reduce(0) { $0 + $1.chars }, corpus.valid.count)
+        XCTAssertEqual(perLine[0].bitsPerChar, perLine[0].natsPerChar * 1.4426950408889634, accuracy: 1e-12)
+
+        // scoreText writes one TSV line per input line and the same total
+        let path = tempDir("score") + "/text.txt"
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        let outPath = tempDir("score") + "/out.tsv"
+        let fd = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var reported: [String] = []
+        let total = try scoreText(model: model, alphabet: alphabet, paths: [path], resetPerLine: false,
+                                  out: BufferedOutput(fd: fd), report: { reported.append($0) })
+        close(fd)
+        XCTAssertEqual(total.natsPerChar, expected, accuracy: 1e-5)
+        let out = try String(contentsOfFile: outPath, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        XCTAssertEqual(out.count, perLine.count)
+        let first = out[0].split(separator: "\t", omittingEmptySubsequences: false)
+        XCTAssertEqual(first.count, 4)
+        XCTAssertEqual(Double(first[0])!, perLine[0].natsPerChar, accuracy: 1e-4)
+        XCTAssertEqual(String(first[3]), String(lines[0]))
+        XCTAssertTrue(reported.last?.contains("nats/char") == true)
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import XCTest
+import RNNCore
+import RNNEngine
+@testable import RNNTrain
+
+/// Checkpoints written by PyTorch's `save_file(model.state_dict(), path, metadata=...)`
+/// (scripts/reference/export_torch_classifier.py --fixtures) load and give PyTorch's
+/// probabilities.
+final class TorchCheckpointTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+
+    func testPyTorchExportsMatchPyTorchProbabilities() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/torch_expected.json"))
+        let expected = try JSONSerialization.jsonObject(with: data) as! [String: [String: Any]]
+        XCTAssertEqual(expected.count, 3)
+        for (name, exp) in expected.sorted(by: { $0.key < $1.key }) {
+            let c = try Classifier(checkpoint: Self.fixtures + "/\(name).safetensors")
+            XCTAssertEqual(c.labels, exp["labels"] as! [String], name)
+            XCTAssertEqual(c.vocabHash, "", name)
+            var maxDiff = 0.0
+            for rec in exp["records"] as! [[String: Any]] {
+                var ids: [Int32] = []
+                let text = rec["text"] as! String
+                _ = try text.withUTF8Bytes { try c.encode(text: $0, into: &ids) }
+                XCTAssertEqual(ids.map(Int.init), rec["ids"] as! [Int], "\(name): \(text)")
+                let logits = ids.withUnsafeBufferPointer { c.logits(tokens: $0, lengths: [ids.count]) }
+                let p = logits.withUnsafeBufferPointer { c.predict($0) }
+                let want = rec["probs"] as! [Double]
+                XCTAssertEqual(p.probs.count, want.count)
+                for (a, b) in zip(p.probs, want) { maxDiff = max(maxDiff, abs(a - b)) }
+            }
+            print("\(name): max |p - p_torch| = \(maxDiff)")
+            XCTAssertLessThan(maxDiff, 1e-5, name)
+        }
+    }
+
+    /// The same records in one batch through the job (packed, sorted by length) give the same
+    /// probabilities as PyTorch's batch.
+    func testBatchedJobMatchesPyTorch() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/torch_expected.json"))
+        let exp = (try JSONSerialization.jsonObject(with: data) as! [String: [String: Any]])["torch_lstm2_3class"]!
+        let c = try Classifier(checkpoint: Self.fixtures + "/torch_lstm2_3class.safetensors")
+        let records = exp["records"] as! [[String: Any]]
+        let input = records.map { "{\"text\":\"\($0["text"] as! String)\"}" }.joined(separator: "\n")
+        let (out, _) = try ClassifyTests.run(ClassifyJob(classifier: c, options: ClassifyOptions()), input)
+        let got = ClassifyTests.objects(out)
+        XCTAssertEqual(got.count, records.count)
+        for (g, r) in zip(got, records) {
+            let probs = g["probs"] as! [String: Double]
+            let want = r["probs"] as! [Double]
+            for (j, l) in ["a", "b", "c"].enumerated() { XCTAssertEqual(probs[l]!, want[j], accuracy: 1e-5) }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Export a PyTorch classifier as a checkpoint that rnn-classify runs (docs/FORMATS.md,
+"Checkpoints from PyTorch").
+
+The module is the one of REFERENCE.md section 4: children `embedding`, `rnn` (nn.RNN / nn.LSTM /
+nn.GRU, batch_first) and `fc`; its state_dict is saved with
+`safetensors.torch.save_file(model.state_dict(), path, metadata={...})` plus the metadata
+rnn-classify needs (format, version, kind, model, layers, hidden, bidirectional, vocab, labels;
+vocab_hash when the tokens come from an rnn-vocab file).
+
+Usage:
+    # a (randomly initialised, or your trained) model over an rnn-vocab vocabulary:
+    export_torch_classifier.py out.ckpt --vocab v.bin --model gru --bidirectional --hidden 128
+    # the committed test fixtures (tiny models + the probabilities PyTorch computes for a few inputs):
+    export_torch_classifier.py --fixtures Tests/RNNTrainTests/Fixtures
+
+Needs torch, safetensors and numpy (/work/venv/bin/python).
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class Classifier(nn.Module):
+    """embedding -> (bi)RNN/LSTM/GRU -> final hidden state(s) of the last layer -> dropout -> fc."""
+
+    def __init__(self, cell, V, E, H, layers=1, bidirectional=True, outputs=1, dropout=0.0, pad=1):
+        super().__init__()
+        self.embedding = nn.Embedding(V, E, padding_idx=pad)
+        self.rnn = CELLS[cell](E, H, num_layers=layers, bidirectional=bidirectional, batch_first=True,
+                               dropout=dropout if layers > 1 else 0.0)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(H * (2 if bidirectional else 1), outputs)
+        self.bidirectional = bidirectional
+
+    def forward(self, ids, lengths):
+        """ids [B, T] (any padding), lengths [B]: the packed computation (pads are skipped)."""
+        packed = pack_padded_sequence(self.embedding(ids), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        _, h = self.rnn(packed)
+        if isinstance(h, tuple):  # LSTM: (h_n, c_n)
+            h = h[0]
+        feat = torch.cat([h[-2], h[-1]], dim=1) if self.bidirectional else h[-1]
+        return self.fc(self.dropout(feat))
+
+
+def metadata(cell, layers, hidden, bidirectional, tokens, labels, vocab_hash="", **extra):
+    """The metadata rnn-classify reads (strings only). vocab_size, embed_dim and outputs may be
+    left out: they are read from the tensor shapes."""
+    m = {
+        "format": "rnn-checkpoint", "version": "1", "kind": "classifier",
+        "model": cell, "layers": str(layers), "hidden": str(hidden),
+        "bidirectional": "true" if bidirectional else "false",
+        "vocab": json.dumps(tokens, ensure_ascii=False), "labels": json.dumps(labels, ensure_ascii=False),
+        "vocab_hash": vocab_hash, "vocab_kind": "words", "padding_idx": "1",
+    }
+    m.update({k: str(v) for k, v in extra.items()})
+    return m
+
+
+def read_vocab(path):
+    """Tokens, labels, hash and vectors of an rnn-vocab file (docs/FORMATS.md section 2)."""
+    def strings(f, data, offsets):
+        b, o = f.get_tensor(data).tobytes(), f.get_tensor(offsets)
+        return [b[o[i]:o[i + 1]].decode("utf-8") for i in range(len(o) - 1)]
+    with safe_open(path, framework="np") as f:
+        meta = f.metadata()
+        assert meta["format"] == "rnn-vocab" and meta["version"] == "1", meta
+        vectors = f.get_tensor("vectors") if "vectors" in f.keys() else None
+        return strings(f, "tokens", "token_offsets"), strings(f, "labels", "label_offsets"), meta["hash"], vectors
+
+
+def export(args):
+    torch.manual_seed(args.seed)
+    if args.vocab:
+        tokens, labels, vhash, vectors = read_vocab(args.vocab)
+    else:
+        tokens = ["<unk>", "<pad>"] + [f"w{i}" for i in range(args.vocab_size - 2)]
+        labels, vhash, vectors = [], "", None
+    if args.labels:
+        labels = args.labels.split(",")
+    assert len(labels) >= 2, "need at least two labels (--labels a,b or a vocabulary with labels)"
+    E = vectors.shape[1] if vectors is not None and not args.embed_dim else (args.embed_dim or 50)
+    outputs = 1 if len(labels) == 2 else len(labels)
+    model = Classifier(args.model, len(tokens), E, args.hidden, args.layers, args.bidirectional, outputs)
+    if vectors is not None and E == vectors.shape[1]:
+        with torch.no_grad():
+            model.embedding.weight.copy_(torch.from_numpy(vectors))
+    extra = {"fix_length": args.fix_length} if args.fix_length else {}
+    save_file(model.state_dict(), args.output,
+              metadata=metadata(args.model, args.layers, args.hidden, args.bidirectional, tokens, labels, vhash, **extra))
+    print(f"wrote {args.output}: {args.model}, V={len(tokens)}, E={E}, H={args.hidden}, labels {labels}")
+
+
+# Fixtures: tiny models, a few texts, PyTorch's probabilities. Tokens are whitespace-split words.
+FIXTURE_TOKENS = ["<unk>", "<pad>", "the", "film", "good", "bad", "great", "plot", "awful", "a", "not", "was"]
+FIXTURE_TEXTS = [
+    "the film was good",
+    "a bad bad plot",
+    "great",
+    "the plot was not great but the film was awful and not good",
+    "unknown words map to unk film",
+    "good good good good good good good good good good good good good good good good bad",
+]
+FIXTURE_CASES = [
+    # name, cell, layers, bidirectional, labels, E, H, sizes in metadata
+    ("torch_bigru_binary", "gru", 1, True, ["neg", "pos"], 5, 4, False),
+    ("torch_lstm2_3class", "lstm", 2, False, ["a", "b", "c"], 6, 5, True),
+    ("torch_birnn2_binary", "rnn", 2, True, ["no", "yes"], 4, 3, True),
+]
+
+
+def fixtures(out):
+    os.makedirs(out, exist_ok=True)
+    stoi = {t: i for i, t in enumerate(FIXTURE_TOKENS)}
+    expected = {}
+    for i, (name, cell, layers, bi, labels, E, H, sizes) in enumerate(FIXTURE_CASES):
+        torch.manual_seed(100 + i)
+        outputs = 1 if len(labels) == 2 else len(labels)
+        model = Classifier(cell, len(FIXTURE_TOKENS), E, H, layers, bi, outputs, dropout=0.3).eval()
+        ids = [[stoi.get(w, 0) for w in t.split()] for t in FIXTURE_TEXTS]
+        lengths = torch.tensor([len(x) for x in ids])
+        padded = torch.full((len(ids), int(lengths.max())), 1, dtype=torch.long)
+        for r, x in enumerate(ids):
+            padded[r, :len(x)] = torch.tensor(x)
+        with torch.no_grad():
+            logits = model(padded, lengths)
+        probs = torch.sigmoid(logits[:, 0]) if outputs == 1 else torch.softmax(logits, dim=1)
+        extra = {"vocab_size": len(FIXTURE_TOKENS), "embed_dim": E, "outputs": outputs} if sizes else {}
+        path = os.path.join(out, name + ".safetensors")
+        save_file(model.state_dict(), path,
+                  metadata=metadata(cell, layers, H, bi, FIXTURE_TOKENS, labels, **extra))
+        expected[name] = {
+            "labels": labels,
+            "records": [{"text": t, "ids": x, "probs": ([1 - p, p] if outputs == 1 else p)}
+                        for t, x, p in zip(FIXTURE_TEXTS, ids, probs.double().tolist())],
+        }
+        print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+    with open(os.path.join(out, "torch_expected.json"), "w") as f:
+        json.dump(expected, f, indent=1)
+        f.write("\n")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("output", nargs="?", help="checkpoint to write")
+    p.add_argument("--fixtures", metavar="DIR", help="write the test fixtures to DIR instead")
+    p.add_argument("--vocab", help="rnn-vocab file: tokens, labels, hash (and vectors for the embedding)")
+    p.add_argument("--vocab-size", type=int, default=100, help="without --vocab: V of a dummy vocabulary")
+    p.add_argument("--labels", help="label names, comma-separated (default: the vocabulary's)")
+    p.add_argument("--model", choices=sorted(CELLS), default="gru")
+    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--embed-dim", type=int, default=0, help="E (default: the vectors' dimension, else 50)")
+    p.add_argument("--bidirectional", action="store_true")
+    p.add_argument("--fix-length", type=int, default=0, help="record the training fixed length (rnn-classify truncates to it)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    if args.fixtures:
+        fixtures(args.fixtures)
+    elif args.output:
+        export(args)
+    else:
+        p.error("give an output checkpoint or --fixtures DIR")
+
+
+if __name__ == "__main__":
+    main()
