@@ -426,7 +426,8 @@ public final class FitJob {
                 model.params.values.baseAddress!.update(from: kept.params.values.baseAddress!, count: kept.params.count)
             }
             do { testEval = try evaluateClassifier(model, on: test, batchSize: o.evalBatchSize) } catch is Interrupted { try stop() }
-            try sink.record(.note("test: loss \(formatFixed(testEval!.loss, 4)) accuracy \(formatFixed(testEval!.accuracy * 100, 2))% on \(formatThousands(testEval!.count)) reviews (\(test.dataset.path), checkpoint of epoch \(best?.epoch ?? 0))"))
+            try sink.record(.tested(path: test.dataset.path, epoch: best.map { Double($0.epoch) }, loss: testEval!.loss,
+                                    accuracy: testEval!.accuracy, items: testEval!.count))
         }
         try sink.record(.finished(best: best.map { _ in o.outputPath }, epoch: best.map { Double($0.epoch) }, validLoss: best?.loss,
                                   elapsed: monotonicSeconds() - start))
