@@ -107,6 +107,8 @@ public enum TrainingEvent: Sendable, Equatable {
     case epochStarted(epoch: Int, batches: Int)
     /// A batch finished.
     case batch(BatchProgress)
+    /// Evaluation on `items` validation (or test) items starts (drawn on a terminal only).
+    case evaluating(epoch: Double, items: Int)
     /// An evaluation point (every epoch end; language models may add fractional ones).
     case evaluated(EpochSummary)
     /// A checkpoint file was written (atomically). `best`: it is the best so far.
@@ -230,6 +232,10 @@ public final class ConsoleSink: TrainingSink {
             write("\r\u{1B}[Kepoch \(b.epoch)/\(plan.epochs) [\(bar)] \(Int(frac * 100))% \(b.done)/\(b.total)"
                   + " loss \(formatFixed(b.loss, 4)) \(formatThousands(Int(b.rate))) \(plan.itemUnit)/s ETA \(formatDuration(eta))")
             barShown = true
+        case .evaluating(let epoch, let items):
+            guard tty else { return }
+            write("\r\u{1B}[Kepoch \(formatEpoch(epoch))/\(plan.epochs) evaluating on \(formatThousands(items)) \(plan.itemUnit) ...")
+            barShown = true
         case .evaluated(let s):
             clearBar()
             var line = "epoch \(formatEpoch(s.epoch))/\(plan.epochs)  train loss \(loss(s.trainLoss))"
@@ -345,7 +351,7 @@ public final class JSONLinesLogSink: TrainingSink {
         case .finished(let best, let epoch, let vl, let elapsed):
             try emit([JSONMember("event", .string("end")), JSONMember("best", best.map { .string($0) } ?? .null),
                       JSONMember("epoch", n(epoch)), JSONMember("valid_loss", n(vl)), JSONMember("elapsed", n(elapsed))])
-        case .epochStarted, .batch, .stateWritten, .note:
+        case .epochStarted, .batch, .evaluating, .stateWritten, .note:
             break
         }
     }

@@ -390,6 +390,7 @@ public final class FitJob {
             let trainTime = monotonicSeconds() - epochStart
             var ev: Evaluation? = nil
             if let valid {
+                try sink.record(.evaluating(epoch: Double(epoch), items: valid.count))
                 do { ev = try evaluateClassifier(model, on: valid, batchSize: o.evalBatchSize) } catch is Interrupted { try stop() }
             }
             // Best = lowest validation loss; without validation data, the latest epoch.
@@ -418,6 +419,7 @@ public final class FitJob {
 
         var testEval: Evaluation? = nil
         if let test {
+            try sink.record(.evaluating(epoch: Double(best?.epoch ?? o.epochs), items: test.count))
             // The kept weights, read back from the checkpoint into the training model: a second
             // Model would grow a second set of evaluation buffers (hundreds of MB at 500 tokens).
             do {
