@@ -118,6 +118,12 @@ final class FitCLITests: XCTestCase {
         XCTAssertEqual(testEntry["accuracy"] as? Double ?? 0, acc / 100, accuracy: 0.0001)
         XCTAssertEqual(testEntry["items"] as? Int, 1000)
 
+        // rnn-classify on the same test reviews (as cleaned text) agrees with rnn-fit --test.
+        let c = try Support.tool("rnn-classify", ["-m", ckpt, "--metrics-json", dir + "/metrics.json", "-q", d.dir + "/test.jsonl"])
+        XCTAssertEqual(c.0, 0, c.2)
+        let metrics = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: dir + "/metrics.json"))) as! [String: Any]
+        XCTAssertEqual(metrics["accuracy"] as? Double ?? 0, acc / 100, accuracy: 0.0025, "\(metrics)")
+
         // --plot: a well-formed SVG with both series.
         let svg = try String(contentsOfFile: dir + "/c.svg", encoding: .utf8)
         let parser = XMLParser(data: Foundation.Data(svg.utf8))
