@@ -256,6 +256,27 @@ final class ClassifyTests: XCTestCase {
         fails("{\"text\":\"a\"}\nnope\n", [":2:", "not a JSON object"])
     }
 
+    /// Like any filter: the records before a bad line (or a missing file) are written before the
+    /// error, and a half-read encoded record leaves the batch consistent.
+    func testRecordsBeforeAnErrorAreWritten() throws {
+        let c = try Self.classifier()
+        let dir = NSTemporaryDirectory() + "rnn-classify-tests-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data("{\"id\":1,\"text\":\"good\"}\n{\"id\":2,\"ids\":[2,3]}\n{\"id\":3,\"ids\":[2,99]}\n".utf8)
+            .write(to: URL(fileURLWithPath: dir + "/bad.jsonl"))
+        try Data("{\"id\":0,\"text\":\"film\"}\n".utf8).write(to: URL(fileURLWithPath: dir + "/ok.jsonl"))
+        for (paths, expected) in [([dir + "/bad.jsonl"], [1, 2]), ([dir + "/ok.jsonl", dir + "/missing.jsonl"], [0])] {
+            let outPath = dir + "/partial.out"
+            let fd = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            let out = BufferedOutput(fd: fd, name: outPath)
+            XCTAssertThrowsError(try ClassifyJob(classifier: c, options: ClassifyOptions()).run(paths: paths, out: out))
+            try out.flush()
+            close(fd)
+            let got = Self.objects(try String(contentsOfFile: outPath, encoding: .utf8)).map { $0["id"] as! Int }
+            XCTAssertEqual(got, expected)
+        }
+    }
+
     func testUnknownGoldLabelIsAnErrorOnlyWithMetrics() throws {
         let c = try Self.classifier()
         let (out, _) = try Self.run(ClassifyJob(classifier: c, options: ClassifyOptions()), "{\"label\":\"meh\",\"text\":\"good\"}\n")
