@@ -260,11 +260,11 @@ final class ClassifyCLITests: XCTestCase {
 
     func testEmptyInputAndUsageErrors() throws {
         let dir = try setUp("empty")
-        let r = try sh("rnn-classify -m \(dir)/m.ckpt < /dev/null")
+        let r = try sh("printf '' | rnn-classify -m \(dir)/m.ckpt")
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.out, "")
         XCTAssertTrue(r.stderr.contains("0 records"), r.stderr)
-        let m = try sh("rnn-classify -m \(dir)/m.ckpt --metrics-json \(dir)/m.json < /dev/null")
+        let m = try sh("printf '' | rnn-classify -m \(dir)/m.ckpt --metrics-json \(dir)/m.json")
         Support.assertFails((m.status, m.out, m.stderr.split(separator: "\n").filter { $0.contains("error") }.joined(separator: "\n")),
                             tool: "rnn-classify", ["no record carries a label"], noFile: dir + "/m.json")
         for (args, msg) in [("--format csv", "--format must be"), ("--threads 3", "--threads"), ("--top-k 2 --format tsv", "--top-k"),
