@@ -14,6 +14,10 @@
 //   drop[k]     [N, D*H]  out[k] * mask[k] (input of layer k+1)
 //   hn, cn      [L*D, B, H] final states (the state after each sequence's last real token;
 //                          for the backward direction, after its first token)
+// Inference (training false) keeps no history: h and c live in stateH/stateC [D][B, H], updated
+// in place (a step reads row r of h_{t-1} in the GEMM before the gate math overwrites it), and
+// with a projection table layer 0's act rows are gathered per step into actStep [D][B, G*H], so
+// nothing of size N * G*H is written for layer 0.
 // Backward per direction: dG [N, G*H] (and dGh for GRU), carries dh/dc [B, H]; dW_ih, dW_hh as
 // one GEMM each over all N rows, dX as one GEMM (rows split over the two threads).
 //
@@ -41,14 +45,19 @@ final class RecurrentStack {
     private let dG: [FloatBuffer], dGh: [FloatBuffer]
     private let dIn: [FloatBuffer]               // ping-pong [N, D*H] gradients between layers
     private let packF: [FloatBuffer], packB: [FloatBuffer]  // W_hh^T / W_hh in 16-column panels (Gemm.swift)
+    private let stateH: [FloatBuffer], stateC: [FloatBuffer], actStep: [FloatBuffer]  // inference only
     /// Phase timings (EngineProfile); slot = direction or half.
     let profiler = Profiler()
     let hn = FloatBuffer(), cn = FloatBuffer()
     private var usedDropout = [Bool]()
     private var layout = PackedLayout(batch: 1, steps: 1)
     private var zeroState = FloatBuffer()
-    /// Rows of layer 0's input projection can be supplied by the caller (see `forward`).
-    typealias Projector = (_ d: Int, _ act: FPtr) -> Void
+    /// Layer 0's input projection of every vocabulary entry, per direction [V, G*H], and the token
+    /// id of every packed row [N] (inference; see Model.inputProjection).
+    struct ProjectionTable {
+        var tables: [UnsafePointer<Float>]
+        var ids: UnsafePointer<Int32>
+    }
 
     init(cell: CellKind, inputDim: Int, hidden: Int, layers: Int, directions: Int, dropout: Float, params: Parameters) {
         self.cell = cell; self.inputDim = inputDim; self.hidden = hidden; self.layers = layers
@@ -80,6 +89,9 @@ final class RecurrentStack {
         dIn = [FloatBuffer(), FloatBuffer()]
         packF = (0 ..< directions).map { _ in FloatBuffer() }
         packB = (0 ..< directions).map { _ in FloatBuffer() }
+        stateH = (0 ..< directions).map { _ in FloatBuffer() }
+        stateC = (0 ..< directions).map { _ in FloatBuffer() }
+        actStep = (0 ..< directions).map { _ in FloatBuffer() }
         usedDropout = [Bool](repeating: false, count: layers)
     }
 
@@ -126,10 +138,11 @@ final class RecurrentStack {
 
     /// Forward over a packed batch. x [N, E]; h0/c0 [L*D, B, H] in sorted order (nil = zeros).
     /// `training` keeps what backward needs; `rng` (non-nil only when training with dropout) draws
-    /// the inter-layer masks. `project`, when given, fills layer 0's act[d] [N, G*H] with x W_ih^T
-    /// instead of the GEMM (cached projections for inference; x is then not read).
+    /// the inter-layer masks. `table` (inference only) replaces layer 0's input GEMM by row lookups
+    /// (x is then not read).
     func forward(layout: PackedLayout, x: UnsafePointer<Float>, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
-                 training: Bool, rng: UnsafeMutablePointer<RNG>?, project: Projector? = nil) {
+                 training: Bool, rng: UnsafeMutablePointer<RNG>?, table: ProjectionTable? = nil) {
+        precondition(!training || table == nil, "projection tables are for inference")
         self.layout = layout
         self.layerInput0 = x
         let N = layout.tokens, B = layout.batch, H = hidden, D = directions
@@ -139,21 +152,35 @@ final class RecurrentStack {
         var inDim = inputDim
         for k in 0 ..< layers {
             let o = out[k].ensure(N * D * H)
+            let lookup = k == 0 ? table : nil
             for d in 0 ..< D {
-                act[k][d].ensure(N * G); hprev[k][d].ensure(N * H)
-                if cell == .lstm { cprev[k][d].ensure(N * H) }
-                if cell != .rnn { aux[k][d].ensure(N * H) }
+                if training {
+                    act[k][d].ensure(N * G); hprev[k][d].ensure(N * H)
+                    if cell == .lstm { cprev[k][d].ensure(N * H) }
+                    if cell != .rnn { aux[k][d].ensure(N * H) }
+                } else {
+                    if lookup == nil { act[k][d].ensure(N * G) } else { actStep[d].ensure(B * G) }
+                    stateH[d].ensure(B * H)
+                    if cell == .lstm { stateC[d].ensure(B * H) }
+                }
                 ghBuf[d].ensure(B * G)
             }
             let xin = input, ind = inDim
             // One step of a few streams (sampling): one-row products straight from the weights
             // (no packing, no BLAS call overhead).
             let single = layout.steps == 1 && N <= 4
+            // Splitting pays only when the layer's weights are far beyond the caches (a wake-up of
+            // the worker costs more than a 2 x 512 LSTM layer's step; measured on this machine).
+            if single && D == 1 && threads >= 2 && G * (ind + H) >= 1 << 22 {
+                oneStepSplit(k: k, xin: xin, ind: ind, lookup: lookup, h0: h0.map { $0 + k * B * H }, c0: c0.map { $0 + k * B * H },
+                             hn: hn.pointer + k * B * H, cn: cell == .lstm ? cn.pointer + k * B * H : nil, out: o, training: training)
+            } else {
             forEachDirection { d in
                 var probe = profiler.probe(d)
                 let a = act[k][d].pointer
-                if k == 0, let project { project(d, a) }
-                else if single {
+                if lookup != nil {
+                    // rows gathered per step in recurrenceForward
+                } else if single {
                     for r in 0 ..< N { rowProduct(y: a + r * G, x: xin + r * ind, w: weights[k][d].wih, k: ind, n: G) }
                 } else { sgemm(false, true, N, G, ind, 1, xin, ind, weights[k][d].wih, ind, 0, a, G) }
                 probe.lap(.bigGEMM)
@@ -161,7 +188,8 @@ final class RecurrentStack {
                 recurrenceForward(k: k, d: d, out: o,
                                   h0: h0.map { $0 + s * B * H }, c0: c0.map { $0 + s * B * H },
                                   hn: hn.pointer + s * B * H, cn: cell == .lstm ? cn.pointer + s * B * H : nil,
-                                  training: training, single: single)
+                                  training: training, single: single, lookup: lookup)
+            }
             }
             usedDropout[k] = false
             var probe = profiler.probe(0)
@@ -185,25 +213,72 @@ final class RecurrentStack {
         }
     }
 
-    /// y[0..<n] = W x for W [n, k] (one row of x W^T); split over the two threads for one
-    /// direction with big weights (each output is computed the same way either way).
+    /// y[0..<n] = W x for W [n, k] (one row of x W^T).
+    @inline(__always)
     private func rowProduct(y: FPtr, x: UnsafePointer<Float>, w: UnsafePointer<Float>, k: Int, n: Int) {
-        if directions == 1 && threads >= 2 && n * k >= 1 << 16 {
-            let half = (n / 2 + 3) & ~3
-            forBothHalves { part in
-                gemvRows(y: y, x: x, w: w, k: k, ldw: k, rows: part == 0 ? 0 ..< half : half ..< n, accumulate: false)
+        gemvRows(y: y, x: x, w: w, k: k, ldw: k, rows: 0 ..< n, accumulate: false)
+    }
+
+    /// One step (T = 1, a few streams) of a unidirectional layer on both threads (sampling): each
+    /// thread owns half of the hidden units, computes the gate rows of its units (x W_ih^T and
+    /// h W_hh^T as one-row products, reading half of every weight matrix) and their gate math, so a
+    /// layer costs one synchronisation. Every output is computed as on one thread (same bits).
+    /// With T = 1 every row ends at this step: h_t and c_t go to hn/cn, never over h_{t-1}.
+    private func oneStepSplit(k: Int, xin: UnsafePointer<Float>, ind: Int, lookup: ProjectionTable?,
+                              h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, hn: FPtr, cn: FPtr?, out o: FPtr, training: Bool) {
+        let B = layout.batch, H = hidden, GH = G, gates = cell.gates
+        let w = weights[k][0]
+        var probe = profiler.probe(0)
+        let hp = training ? hprev[k][0].pointer : stateH[0].pointer
+        let cp = cell == .lstm ? (training ? cprev[k][0].pointer : stateC[0].pointer) : nil
+        let ax = training && cell != .rnn ? aux[k][0].pointer : nil
+        if let h0 { hp.update(from: h0, count: B * H) } else { hp.update(repeating: 0, count: B * H) }
+        if let cp { if let c0 { cp.update(from: c0, count: B * H) } else { cp.update(repeating: 0, count: B * H) } }
+        let a = lookup == nil ? act[k][0].pointer : actStep[0].pointer
+        if let lookup {
+            for r in 0 ..< B { (a + r * GH).update(from: lookup.tables[0] + Int(lookup.ids[r]) * GH, count: GH) }
+        }
+        probe.lap(.copies)
+        let gh = ghBuf[0].pointer
+        let half = (H / 2 + 7) & ~7
+        forBothHalves { part in
+            var probe = profiler.probe(part)
+            let j0 = part == 0 ? 0 : half, j1 = part == 0 ? half : H
+            for r in 0 ..< B {
+                for g in 0 ..< gates {
+                    let rows = g * H + j0 ..< g * H + j1
+                    if lookup == nil {
+                        gemvRows(y: a + r * GH, x: xin + r * ind, w: w.wih, k: ind, ldw: ind, rows: rows, accumulate: false)
+                    }
+                    gemvRows(y: gh + r * GH, x: hp + r * H, w: w.whh, k: H, ldw: H, rows: rows, accumulate: false)
+                }
             }
-        } else {
-            gemvRows(y: y, x: x, w: w, k: k, ldw: k, rows: 0 ..< n, accumulate: false)
+            probe.lap(.stepGEMM)
+            let to = StepTargets(out: o + j0, ldo: H, split: 0, nextH: hn + j0, nextC: cn.map { $0 + j0 },
+                                 finalH: hn + j0, finalC: cn.map { $0 + j0 })
+            switch cell {
+            case .rnn:
+                rnnForwardRows(rows: B, H: H, act: a + j0, gh: gh + j0, bih: w.bih + j0, bhh: w.bhh + j0, to: to, width: j1 - j0)
+            case .lstm:
+                lstmForwardRows(rows: B, H: H, act: a + j0, gh: gh + j0, bih: w.bih + j0, bhh: w.bhh + j0, cprev: cp! + j0,
+                                tanhC: ax.map { $0 + j0 }, to: to, width: j1 - j0)
+            case .gru:
+                gruForwardRows(rows: B, H: H, act: a + j0, gh: gh + j0, bih: w.bih + j0, bhh: w.bhh + j0, hprev: hp + j0,
+                               hnOut: ax.map { $0 + j0 }, to: to, width: j1 - j0)
+            }
+            probe.lap(.gates)
         }
     }
 
     private func recurrenceForward(k: Int, d: Int, out o: FPtr, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
-                                   hn: FPtr, cn: FPtr?, training: Bool, single: Bool) {
+                                   hn: FPtr, cn: FPtr?, training: Bool, single: Bool, lookup: ProjectionTable?) {
         let L = layout, T = L.steps, H = hidden, D = directions, GH = G
         let w = weights[k][d]
-        let a = act[k][d].pointer, hp = hprev[k][d].pointer
-        let cp = cell == .lstm ? cprev[k][d].pointer : nil
+        // training: h_{t-1}, c_{t-1} of every packed row (kept for backward); inference: [B, H] in place
+        let hp = training ? hprev[k][d].pointer : stateH[d].pointer
+        let cp = cell == .lstm ? (training ? cprev[k][d].pointer : stateC[d].pointer) : nil
+        @inline(__always) func stateRow(_ base: Int) -> Int { training ? base : 0 }
+        let a = lookup == nil ? act[k][d].pointer : actStep[d].pointer
         let ax = cell != .rnn ? aux[k][d].pointer : nil
         let gh = ghBuf[d].pointer
         var probe = profiler.probe(d)
@@ -215,42 +290,50 @@ final class RecurrentStack {
             // rows that start here take the initial state: all rows at t = 0 forward; for the
             // backward direction the sequences of length t+1 (rows bs[t+1]..<bs[t]).
             let fresh = d == 0 ? (t == 0 ? 0 : bs) : L.batchSizes[t + 1]
+            let sb = stateRow(base)
             if fresh < bs {
                 let n = (bs - fresh) * H
-                if let h0 { (hp + (base + fresh) * H).update(from: h0 + fresh * H, count: n) }
-                else { (hp + (base + fresh) * H).update(repeating: 0, count: n) }
+                if let h0 { (hp + (sb + fresh) * H).update(from: h0 + fresh * H, count: n) }
+                else { (hp + (sb + fresh) * H).update(repeating: 0, count: n) }
                 if let cp {
-                    if let c0 { (cp + (base + fresh) * H).update(from: c0 + fresh * H, count: n) }
-                    else { (cp + (base + fresh) * H).update(repeating: 0, count: n) }
+                    if let c0 { (cp + (sb + fresh) * H).update(from: c0 + fresh * H, count: n) }
+                    else { (cp + (sb + fresh) * H).update(repeating: 0, count: n) }
                 }
+            }
+            let arow: FPtr
+            if let lookup {
+                let tb = lookup.tables[d]
+                for r in 0 ..< bs { (a + r * GH).update(from: tb + Int(lookup.ids[base + r]) * GH, count: GH) }
+                arow = a
+            } else {
+                arow = a + base * GH
             }
             probe.lap(.copies)
             if single {
-                for r in 0 ..< bs { rowProduct(y: gh + r * GH, x: hp + (base + r) * H, w: w.whh, k: H, n: GH) }
+                for r in 0 ..< bs { rowProduct(y: gh + r * GH, x: hp + (sb + r) * H, w: w.whh, k: H, n: GH) }
             } else {
-                gemmPacked(m: bs, n: GH, k: H, a: hp + base * H, lda: H, packed: pk, c: gh, ldc: GH, accumulate: false)
+                gemmPacked(m: bs, n: GH, k: H, a: hp + sb * H, lda: H, packed: pk, c: gh, ldc: GH, accumulate: false)
             }
             probe.lap(.stepGEMM)
             var to: StepTargets
             if d == 0 {
-                let nb = t + 1 < T ? L.offsets[t + 1] : 0
+                let nb = t + 1 < T ? stateRow(L.offsets[t + 1]) : 0
                 to = StepTargets(out: o + base * D * H, ldo: D * H, split: L.batchSizes[t + 1],
                                  nextH: hp + nb * H, nextC: cp.map { $0 + nb * H }, finalH: hn, finalC: cn)
             } else {
-                let nb = t > 0 ? L.offsets[t - 1] : 0
+                let nb = t > 0 ? stateRow(L.offsets[t - 1]) : 0
                 to = StepTargets(out: o + base * D * H + H, ldo: D * H, split: t > 0 ? bs : 0,
                                  nextH: hp + nb * H, nextC: cp.map { $0 + nb * H }, finalH: hn, finalC: cn)
             }
-            let arow = a + base * GH
             switch cell {
             case .rnn:
-                rnnForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, to: to)
+                rnnForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, to: to, width: H)
             case .lstm:
-                lstmForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, cprev: cp! + base * H,
-                                tanhC: training ? ax! + base * H : nil, to: to)
+                lstmForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, cprev: cp! + sb * H,
+                                tanhC: training ? ax! + base * H : nil, to: to, width: H)
             case .gru:
-                gruForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, hprev: hp + base * H,
-                               hnOut: training ? ax! + base * H : nil, to: to)
+                gruForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, hprev: hp + sb * H,
+                               hnOut: training ? ax! + base * H : nil, to: to, width: H)
             }
             probe.lap(.gates)
         }

@@ -280,6 +280,7 @@ public final class JSONLinesLogSink: TrainingSink {
     /// Path of the log.
     public let path: String
     private let fd: Int32
+    private let out: BufferedOutput
     private var plan: TrainingPlan?
 
     /// Creates (truncates) the log, or appends to it when `append` (resumed runs).
@@ -287,6 +288,7 @@ public final class JSONLinesLogSink: TrainingSink {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
         if fd < 0 { throw RNNError(path: path, "cannot create log file: \(String(cString: strerror(errno)))") }
+        out = BufferedOutput(fd: fd, name: path)
     }
 
     deinit { close(fd) }
@@ -295,17 +297,8 @@ public final class JSONLinesLogSink: TrainingSink {
         var bytes: [UInt8] = []
         JSONWriter.append(.object(members), into: &bytes)
         bytes.append(0x0A)
-        try bytes.withUnsafeBytes { p in
-            var off = 0
-            while off < p.count {
-                let n = Glibc.write(fd, p.baseAddress! + off, p.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw RNNError(path: path, "cannot write log: \(String(cString: strerror(errno)))")
-                }
-                off += n
-            }
-        }
+        try out.write(bytes)
+        try out.flush()
     }
 
     private static func num(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }

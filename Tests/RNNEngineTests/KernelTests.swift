@@ -79,4 +79,37 @@ final class KernelTests: XCTestCase {
             XCTAssertLessThan(relDiff(run(), stepped).rel, 1e-6, "\(cell): cache not rebuilt after Adam")
         }
     }
+
+    /// Sampling steps split over two threads (oneStepSplit) give the bits of one thread, and the
+    /// same logits as running the sequence in one call.
+    func testSplitSamplingStepMatchesOneThread() {
+        for cell in CellKind.allCases {
+            // layer 1 big enough for the split (G * (in + H) >= 2^22)
+            let H = cell == .rnn ? 1456 : 1032
+            let cfg = ModelConfig(cell: cell, task: .languageModel, vocabSize: 20, embedDim: 10, hidden: H, layers: 2, bidirectional: false,
+                                  dropout: 0, headDropout: 0, outputs: 20, paddingIndex: nil, freezeEmbedding: false)
+            for B in [1, 2] {
+                var results: [[Float]] = []
+                var states: [RecurrentState] = []
+                for threads in [1, 2] {
+                    let model = Model(config: cfg, seed: 8)
+                    model.threads = threads
+                    var state = RecurrentState.zeros(cfg, batch: B)
+                    var all: [Float] = []
+                    for t in 0 ..< 6 { all += model.stepLM(tokens: (0 ..< B).map { Int32((t * 7 + $0 * 3) % 20) }, state: &state) }
+                    results.append(all); states.append(state)
+                }
+                XCTAssertEqual(results[0], results[1], "\(cell) B=\(B): threads 2 differs from threads 1")
+                XCTAssertEqual(states[0].h, states[1].h); XCTAssertEqual(states[0].c, states[1].c)
+                // the whole sequence in one call (packed kernels) agrees to rounding
+                let model = Model(config: cfg, seed: 8)
+                var whole = RecurrentState.zeros(cfg, batch: B)
+                let inputs = (0 ..< B).flatMap { b in (0 ..< 6).map { t in Int32((t * 7 + b * 3) % 20) } }
+                let losses = inputs.withUnsafeBufferPointer { i in inputs.withUnsafeBufferPointer { tg in
+                    model.lossesLM(inputs: i, targets: tg, batch: B, steps: 6, state: &whole) } }
+                XCTAssertEqual(losses.count, B * 6)
+                XCTAssertLessThan(relDiff(states[1].h, whole.h).rel, 1e-5, "\(cell) B=\(B): state after 6 steps")
+            }
+        }
+    }
 }
