@@ -248,7 +248,7 @@ public final class ClassifyJob {
                 }
             }
         }
-        classifier.truncate(&ids, from: start)
+        classifier.prepare(&ids, from: start)
     }
 
     /// Reads the record's own `label`: a name, or a label id (rnn-encode output).

@@ -102,6 +102,16 @@ final class ClassifyTests: XCTestCase {
         let last = try Self.classifier(maxLength: 4, truncateFirst: true)
         _ = try text.withUTF8Bytes { try last.encode(text: $0, into: &ids) }
         XCTAssertEqual(ids, [42, 4, 0, 7, 6])
+        // the padded view of rnn-fit --padded checkpoints: exactly maxLength steps
+        for (padFirst, want) in [(true, [Int32](arrayLiteral: 42, 1, 1, 1, 1, 2, 4)), (false, [42, 2, 4, 1, 1, 1, 1])] {
+            let pc = try Classifier(model: Self.model(), labels: ["neg", "pos"], vocabHash: "", maxLength: 6, padded: true,
+                                    padFirst: padFirst, tokens: { Self.tokens })
+            ids = [42]
+            XCTAssertEqual(try "good film".withUTF8Bytes { try pc.encode(text: $0, into: &ids) }, 6)
+            XCTAssertEqual(ids, want)
+            ids = [42]
+            XCTAssertEqual(try "   ".withUTF8Bytes { try pc.encode(text: $0, into: &ids) }, 0, "no token: nothing to classify")
+        }
     }
 
     /// Many records of different lengths, batched, come out in input order with the probability
