@@ -58,7 +58,7 @@ public struct ClassifySummary: Sendable {
 
     /// One line for stderr: records, time, speed.
     public func describe(seconds: Double) -> String {
-        var s = "\(formatThousands(records)) records"
+        var s = "\(formatThousands(records)) record\(records == 1 ? "" : "s")"
         if empty > 0 { s += " (\(formatThousands(empty)) without tokens: label null)" }
         s += " in \(formatFixed(seconds, 2)) s"
         if seconds > 0 && records > 0 { s += ", \(formatThousands(Int((Double(records) / seconds).rounded()))) records/s" }
