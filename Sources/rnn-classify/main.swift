@@ -16,7 +16,8 @@ struct Command: ParsableCommand {
             Reads cleaned text records (rnn-clean output, or plain text lines), which are encoded with \
             the vocabulary embedded in the checkpoint (unknown tokens: <unk>), or encoded records \
             (rnn-encode JSON output), whose vocabulary hash must be the checkpoint's. Records longer \
-            than the training data's fixed length keep its first (or, as in training, last) tokens. \
+            than the training data's fixed length keep its first (or, as in training, last) tokens, and a \
+            checkpoint trained on the padded view (rnn-fit --padded) is fed that padded view. \
             Writes one line per input record, in input order: every input member except \
             ids/length/vocab, the record's own label as "gold", then "label" (predicted), "prob" (its \
             probability) and, with more than two labels, "probs" {label: probability}. A record without \
@@ -55,7 +56,7 @@ struct Command: ParsableCommand {
     @Option(help: "Write the metrics as JSON to this file.")
     var metricsJson: String?
 
-    @Option(help: "Keep at most N tokens per record (default: the training data's fixed length from the checkpoint; 0: all).")
+    @Option(help: "Keep at most N tokens per record (default: the training data's fixed length from the checkpoint; 0: all, packed).")
     var maxLength: Int?
 
     @Option(help: "Largest number of records classified together.")

@@ -102,6 +102,16 @@ final class ClassifyTests: XCTestCase {
         let last = try Self.classifier(maxLength: 4, truncateFirst: true)
         _ = try text.withUTF8Bytes { try last.encode(text: $0, into: &ids) }
         XCTAssertEqual(ids, [42, 4, 0, 7, 6])
+        // the padded view of rnn-fit --padded checkpoints: exactly maxLength steps
+        for (padFirst, want) in [(true, [Int32](arrayLiteral: 42, 1, 1, 1, 1, 2, 4)), (false, [42, 2, 4, 1, 1, 1, 1])] {
+            let pc = try Classifier(model: Self.model(), labels: ["neg", "pos"], vocabHash: "", maxLength: 6, padded: true,
+                                    padFirst: padFirst, tokens: { Self.tokens })
+            ids = [42]
+            XCTAssertEqual(try "good film".withUTF8Bytes { try pc.encode(text: $0, into: &ids) }, 6)
+            XCTAssertEqual(ids, want)
+            ids = [42]
+            XCTAssertEqual(try "   ".withUTF8Bytes { try pc.encode(text: $0, into: &ids) }, 0, "no token: nothing to classify")
+        }
     }
 
     /// Many records of different lengths, batched, come out in input order with the probability
@@ -254,6 +264,27 @@ final class ClassifyTests: XCTestCase {
         fails("{\"ids\":[2],\"label\":2}\n", [":1:", "label id 2"])
         fails("{\"id\":1}\n", [":1:", "neither \"text\""])
         fails("{\"text\":\"a\"}\nnope\n", [":2:", "not a JSON object"])
+    }
+
+    /// Like any filter: the records before a bad line (or a missing file) are written before the
+    /// error, and a half-read encoded record leaves the batch consistent.
+    func testRecordsBeforeAnErrorAreWritten() throws {
+        let c = try Self.classifier()
+        let dir = NSTemporaryDirectory() + "rnn-classify-tests-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data("{\"id\":1,\"text\":\"good\"}\n{\"id\":2,\"ids\":[2,3]}\n{\"id\":3,\"ids\":[2,99]}\n".utf8)
+            .write(to: URL(fileURLWithPath: dir + "/bad.jsonl"))
+        try Data("{\"id\":0,\"text\":\"film\"}\n".utf8).write(to: URL(fileURLWithPath: dir + "/ok.jsonl"))
+        for (paths, expected) in [([dir + "/bad.jsonl"], [1, 2]), ([dir + "/ok.jsonl", dir + "/missing.jsonl"], [0])] {
+            let outPath = dir + "/partial.out"
+            let fd = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            let out = BufferedOutput(fd: fd, name: outPath)
+            XCTAssertThrowsError(try ClassifyJob(classifier: c, options: ClassifyOptions()).run(paths: paths, out: out))
+            try out.flush()
+            close(fd)
+            let got = Self.objects(try String(contentsOfFile: outPath, encoding: .utf8)).map { $0["id"] as! Int }
+            XCTAssertEqual(got, expected)
+        }
     }
 
     func testUnknownGoldLabelIsAnErrorOnlyWithMetrics() throws {
