@@ -29,6 +29,12 @@ public struct LMTrainingOptions: Sendable, Equatable {
     public var lr: Float = 2e-3
     /// Learning rate multiplied by this after every epoch.
     public var lrDecay: Float = 1
+    /// Cosine annealing: the learning rate falls from `lr` to `lr * lrFloor` along a half cosine
+    /// over the run (its progress is the larger of steps / (epochs x steps per epoch) and elapsed
+    /// time / `maxTime`), on top of `lrDecay`.
+    public var cosine = false
+    /// Final fraction of the learning rate with `cosine`.
+    public var lrFloor: Float = 0.05
     /// Gradient-norm clipping (0: none).
     public var clip: Float = 5
     public var weightDecay: Float = 0
@@ -116,6 +122,12 @@ public final class LMTrainer {
     /// Path of the resume state of checkpoint `path`.
     public static func statePath(_ path: String) -> String { path + ".state" }
 
+    /// The cosine schedule's multiplier at `progress` in [0, 1]: 1 at the start, `floor` at the end.
+    public static func cosineFactor(progress: Double, floor: Float) -> Float {
+        let f = Float(0.5 * (1 + _cos(Double.pi * min(1, max(0, progress)))))
+        return floor + (1 - floor) * f
+    }
+
     /// Chunks per epoch for `n` training ids.
     static func chunksPerEpoch(n: Int, batch: Int, seqLen: Int) -> Int {
         let S = (n - 1 - seqLen) / batch     // room for an offset of up to T-1
@@ -161,6 +173,8 @@ public final class LMTrainer {
             try sink.record(.note("resuming from epoch \(epoch), step \(formatThousands(step))" + (bestLoss.map { ", best valid loss \(formatFixed($0, 4))" } ?? "")))
         }
         adam.lr = lr
+        var epochLR = lr            // lr of this epoch before the cosine factor
+        let plannedSteps = Double(o.epochs * chunks)
         try sink.record(.started(TrainingPlan(task: "lm", epochs: o.epochs, firstEpoch: epoch, batchesPerEpoch: chunks,
                                               itemsPerEpoch: chunks * B * T, itemUnit: "chars", validItems: corpus.valid.count,
                                               hasAccuracy: false, showBits: true)))
@@ -186,7 +200,7 @@ public final class LMTrainer {
                                                     rate: rate, elapsed: clock() - t0, isBest: isBest && vl != nil)))
             if isBest { try sink.record(.checkpointWritten(path: output, epoch: epochPos, validLoss: vl, best: true)) }
             try LMResumeState(model: model, adam: adam, rng: rng.state, state: state, epoch: nextEpoch, chunk: nextChunk, step: step,
-                              lr: adam.lr, bestLoss: bestLoss, bestEpoch: bestEpoch, options: o, alphabet: corpus.alphabet)
+                              lr: epochLR, bestLoss: bestLoss, bestEpoch: bestEpoch, options: o, alphabet: corpus.alphabet)
                 .write(to: statePath)
             try sink.record(.stateWritten(path: statePath, epoch: nextEpoch))
             sinceEvalLoss = 0; sinceEvalSteps = 0; sinceEvalTime = 0
@@ -210,6 +224,11 @@ public final class LMTrainer {
                     }
                 }
                 if o.clip > 0 { clipGradNorm(model.params, maxNorm: o.clip) }
+                if o.cosine {
+                    var progress = Double(step) / plannedSteps
+                    if let mt = o.maxTime { progress = max(progress, (clock() - t0) / mt) }
+                    adam.lr = epochLR * LMTrainer.cosineFactor(progress: progress, floor: o.lrFloor)
+                }
                 adam.update(model.params)
                 step += 1; chunk += 1
                 let now = clock()
@@ -240,7 +259,8 @@ public final class LMTrainer {
             }
             chunk = 0
             epoch += 1
-            adam.lr *= o.lrDecay
+            epochLR *= o.lrDecay
+            adam.lr = epochLR
             try evaluationPoint(epochPos: Double(epoch - 1), isEpochEnd: true, nextEpoch: epoch, nextChunk: 0)
         }
         let result = LMTrainingResult(checkpoint: kept, bestLoss: bestLoss, bestEpoch: bestEpoch, steps: step,
@@ -352,3 +372,11 @@ public func parseDuration(_ text: String) -> Double? {
     guard let v = Double(s), v.isFinite, v > 0 else { return nil }
     return v * scale
 }
+
+#if canImport(Glibc)
+import Glibc
+@inline(__always) private func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+#elseif canImport(Darwin)
+import Darwin
+@inline(__always) private func _cos(_ x: Double) -> Double { Darwin.cos(x) }
+#endif

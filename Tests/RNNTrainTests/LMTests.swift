@@ -142,6 +142,22 @@ final class LMTests: XCTestCase {
         XCTAssertNotNil(t.bestLoss)
     }
 
+    func testCosineScheduleFallsFromOneToTheFloor() throws {
+        XCTAssertEqual(LMTrainer.cosineFactor(progress: 0, floor: 0.05), 1)
+        XCTAssertEqual(LMTrainer.cosineFactor(progress: 0.5, floor: 0.05), 0.525, accuracy: 1e-6)
+        XCTAssertEqual(LMTrainer.cosineFactor(progress: 1, floor: 0.05), 0.05, accuracy: 1e-7)
+        XCTAssertEqual(LMTrainer.cosineFactor(progress: 3, floor: 0.05), 0.05, accuracy: 1e-7)
+        // the schedule changes training (same seed otherwise)
+        let corpus = try LMCorpus(text: try shakespeare(12_000), alphabet: nil, validSplit: 0.1)
+        var o = smallOptions()
+        o.epochs = 2
+        let d = tempDir("cosine")
+        let a = try LMTrainer(corpus: corpus, options: o, output: d + "/a.ckpt", commandLine: "", sink: EventRecorder()).run()
+        o.cosine = true
+        let b = try LMTrainer(corpus: corpus, options: o, output: d + "/b.ckpt", commandLine: "", sink: EventRecorder()).run()
+        XCTAssertNotEqual(a.bestLoss, b.bestLoss)
+    }
+
     func testTooShortTextIsAnErrorNamingTheOptions() throws {
         let corpus = try LMCorpus(text: Array("short text".utf8), alphabet: nil, validSplit: 0)
         XCTAssertThrowsError(try LMTrainer(corpus: corpus, options: smallOptions(), output: tempDir("short") + "/x", commandLine: "",
