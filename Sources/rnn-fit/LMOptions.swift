@@ -94,7 +94,8 @@ func runLM(_ s: LMSharedSettings, _ lm: LMOptions) throws {
 
     let sinks = SinkList([ConsoleSink()])
     if let log = s.log { sinks.append(try JSONLinesLogSink(path: log, append: s.resume)) }
-    if let plot = s.plot { sinks.append(SVGPlot(path: plot, title: "character LM: \(Checkpoint.describe(config))")) }
+    if let plot = s.plot { sinks.append(SVGPlot(path: plot, title: "character LM: \(Checkpoint.describe(config))",
+                                         points: s.resume ? LMTrainer.earlierHistory(checkpoint: s.output) : [])) }
     InterruptFlag.install()
     let trainer = LMTrainer(corpus: corpus, options: o, output: s.output, commandLine: s.commandLine,
                             sink: sinks, shouldStop: { InterruptFlag.isSet })

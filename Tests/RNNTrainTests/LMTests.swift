@@ -110,6 +110,10 @@ final class LMTests: XCTestCase {
         let a = try SafeTensorsFile(path: LMTrainer.statePath(d1 + "/lm.ckpt")), b = try SafeTensorsFile(path: LMTrainer.statePath(d2 + "/lm.ckpt"))
         XCTAssertEqual(try a.floats("params"), try b.floats("params"))
         XCTAssertEqual(a.metadata["lr"], String(Float(o.lr * 0.25)))
+        // the evaluation history survives the resume (for --plot)
+        XCTAssertEqual(LMTrainer.earlierHistory(checkpoint: d2 + "/lm.ckpt").map(\.epoch), [1, 2])
+        XCTAssertEqual(LMTrainer.earlierHistory(checkpoint: d1 + "/lm.ckpt").map(\.validLoss),
+                       LMTrainer.earlierHistory(checkpoint: d2 + "/lm.ckpt").map(\.validLoss))
         // a state from another configuration is refused
         var other = o
         other.hidden = 32
