@@ -446,7 +446,8 @@ public final class SVGPlot: TrainingSink {
         lo = min(lo, yt.first ?? lo); hi = max(hi, yt.last ?? hi)
         let xt = niceTicks(minEpoch, maxEpoch, count: min(10, max(2, Int(maxEpoch - minEpoch) + 1)))
             .filter { $0 >= minEpoch - 1e-9 && $0 <= maxEpoch + 1e-9 }
-        func X(_ e: Double) -> Double { x0 + (e - minEpoch) / max(maxEpoch - minEpoch, 1e-9) * w }
+        let xEnd = maxEpoch + (maxEpoch - minEpoch) * 0.03   // room for the last point's marker
+        func X(_ e: Double) -> Double { x0 + (e - minEpoch) / max(xEnd - minEpoch, 1e-9) * w }
         func Y(_ v: Double) -> Double { y0 + h - (v - lo) / max(hi - lo, 1e-12) * h }
         var s = "<g class=\"panel\" id=\"\(name)\">\n"
         s += "<text x=\"\(f(x0 + w / 2))\" y=\"\(f(y0 - 10))\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">\(name)</text>\n"

@@ -61,8 +61,7 @@ public struct FitOptions: Sendable {
     public var outputPath: String
     /// Recorded in the checkpoint metadata.
     public var commandLine = ""
-    /// Batch size for evaluation (no gradients). The engine's buffers grow with the tokens of a
-    /// batch (~3 KB per token for a bi-GRU with H = 128), so this bounds peak memory.
+    /// Batch size for evaluation (no gradients; at most 32k tokens a batch, see evaluateClassifier).
     public var evalBatchSize = 128
 
     /// Options with the defaults above.
@@ -155,13 +154,23 @@ func correctPredictions(logits: [Float], labels: [Int32], outputs O: Int) -> Int
 
 /// Mean loss and accuracy of `model` on `data` (no dropout, no gradients). Polls
 /// ``InterruptFlag`` between batches and throws ``Interrupted`` when it is set.
-public func evaluateClassifier(_ model: Model, on data: ClassificationData, batchSize: Int) throws -> Evaluation {
+///
+/// A batch holds at most `batchSize` records and, past its first record, at most `maxTokens`
+/// time steps in all: the engine's buffers grow with the tokens of a batch, so this bounds the
+/// memory of evaluation (padded batches of 500 steps would otherwise need twice as much).
+public func evaluateClassifier(_ model: Model, on data: ClassificationData, batchSize: Int, maxTokens: Int = 32_768) throws -> Evaluation {
     var tokens: [Int32] = [], lengths: [Int] = [], labels: [Int32] = []
     var lossSum = 0.0, right = 0
     var i = 0
     while i < data.count {
         if InterruptFlag.isSet { throw Interrupted() }
-        let j = min(i + batchSize, data.count)
+        var j = i, steps = 0
+        while j < data.count && j - i < batchSize {
+            let n = data.padded ? data.dataset.fixLength! : data.dataset.length(data.indices[j])
+            if j > i && steps + n > maxTokens { break }
+            steps += n
+            j += 1
+        }
         data.gather(data.indices[i ..< j], tokens: &tokens, lengths: &lengths, labels: &labels)
         let (loss, logits) = tokens.withUnsafeBufferPointer { model.evaluateClassifier(tokens: $0, lengths: lengths, labels: labels) }
         lossSum += Double(loss) * Double(j - i)

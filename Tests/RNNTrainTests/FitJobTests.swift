@@ -182,6 +182,24 @@ final class FitJobTests: XCTestCase {
         XCTAssertTrue(Set(t1).isDisjoint(with: v1))
     }
 
+    func testEvaluationDoesNotDependOnHowRecordsAreBatched() throws {
+        let (_, d) = try makeData(labels: ["neg", "pos"], records: 60, fixLength: 10)
+        let ds = try EncodedDataset(path: d)
+        for padded in [false, true] {
+            let data = try ClassificationData(dataset: ds, indices: Array(0 ..< ds.count), padded: padded, labelCount: 2)
+            let model = Model(config: ModelConfig(cell: .lstm, task: .classifier, vocabSize: ds.vocabSize, embedDim: 4, hidden: 5, layers: 1,
+                                                  bidirectional: true, dropout: 0, headDropout: 0, outputs: 1, paddingIndex: 1,
+                                                  freezeEmbedding: false), seed: 3)
+            let whole = try evaluateClassifier(model, on: data, batchSize: 1000, maxTokens: 1 << 30)
+            let single = try evaluateClassifier(model, on: data, batchSize: 1000, maxTokens: 1)
+            let small = try evaluateClassifier(model, on: data, batchSize: 7)
+            XCTAssertEqual(whole.count, 60)
+            XCTAssertEqual(single.loss, whole.loss, accuracy: 1e-5)
+            XCTAssertEqual(small.loss, whole.loss, accuracy: 1e-5)
+            XCTAssertEqual(single.accuracy, whole.accuracy)
+        }
+    }
+
     func testCorrectPredictions() {
         XCTAssertEqual(correctPredictions(logits: [2, -1, 0.5, -3], labels: [1, 0, 0, 0], outputs: 1), 3)
         XCTAssertEqual(correctPredictions(logits: [0, 1, 2, 5, 1, 0], labels: [2, 1], outputs: 3), 1)
