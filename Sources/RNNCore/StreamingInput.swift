@@ -28,7 +28,8 @@ public final class StreamingLineReader {
     private let file: ByteSource?
     /// Pipes, terminals, sockets: the descriptor read with read(2).
     private let fd: Int32
-    private let lines = LineSplitter(capacity: 1 << 16)
+    /// Lines; files are read 1 MB at a time (like ``LineReader``), streams as data arrives.
+    private let lines: LineSplitter
     /// Bytes delivered so far (decompressed), for messages.
     private var offset = 0
 
@@ -50,6 +51,7 @@ public final class StreamingLineReader {
             } else {
                 file = nil; fd = 0
             }
+            lines = LineSplitter(capacity: file != nil ? 1 << 20 : 1 << 16)
         } else {
             name = path
             if stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG && (st.st_mode & S_IFMT) != S_IFDIR {
@@ -61,6 +63,7 @@ public final class StreamingLineReader {
                 file = try ByteSource(path: path)
                 fd = -1
             }
+            lines = LineSplitter(capacity: file != nil ? 1 << 20 : 1 << 16)
         }
     }
 
