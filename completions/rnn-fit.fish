@@ -20,7 +20,7 @@ function __rnn-fit_parse_tokens -S
     set -l unparsed_tokens (__rnn-fit_tokens -pc)
     switch $unparsed_tokens[1]
     case 'rnn-fit'
-        __rnn-fit_parse_subcommand -r 1 'vocab=' 'o/output=' 'model=' 'layers=' 'bidirectional' 'hidden=' 'embed-dim=' 'freeze-embeddings' 'dropout=' 'head-dropout=' 'epochs=' 'batch-size=' 'lr=' 'weight-decay=' 'clip=' 'lr-decay=' 'valid=' 'valid-split=' 'test=' 'seed=' 'threads=' 'padded' 'resume=' 'log=' 'plot=' 'lm' 'seq-len=' 'eval-every=' 'max-time=' 'h/help'
+        __rnn-fit_parse_subcommand -r 1 'vocab=' 'o/output=' 'model=' 'layers=' 'bidirectional' 'hidden=' 'embed-dim=' 'freeze-embeddings' 'dropout=' 'head-dropout=' 'epochs=' 'batch-size=' 'lr=' 'weight-decay=' 'clip=' 'lr-decay=' 'valid=' 'valid-split=' 'test=' 'seed=' 'threads=' 'padded' 'resume=' 'log=' 'plot=' 'lm' 'seq-len=' 'eval-every=' 'max-time=' 'lr-schedule=' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __rnn-fit_parse_subcommand -r 1 
@@ -106,5 +106,6 @@ complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_option
 complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" seq-len' -l 'seq-len' -d 'Language model: characters per training chunk (truncated backpropagation through time; the state is carried between chunks).' -rfka ''
 complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" eval-every' -l 'eval-every' -d 'Language model: also evaluate (and keep the best checkpoint) every this many steps (0: at epoch ends only).' -rfka ''
 complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" max-time' -l 'max-time' -d 'Language model: wall-clock budget, e.g. 600, 90s, 10m, 1.5h; when it is reached the model is evaluated, the best checkpoint kept and training stops.' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" lr-schedule' -l 'lr-schedule' -d 'Language model: learning-rate schedule: constant, or cosine (falls along a half cosine to 5% of --lr over the run: --epochs, or --max-time when that comes first).' -rfka ''
 complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_positional "rnn-fit" -eq 1' -fa 'help' -d 'Show subcommand help information.'

@@ -20,6 +20,14 @@
 // nothing of size N * G*H is written for layer 0.
 // Backward per direction: dG [N, G*H] (and dGh for GRU), carries dh/dc [B, H]; dW_ih, dW_hh as
 // one GEMM each over all N rows, dX as one GEMM (rows split over the two threads).
+//   packF[d] [ceil(G*H/16), H, 16]  W_hh^T in panels for the forward step products (Gemm.swift)
+//   packB[d] [ceil(H/16), G*H, 16]  W_hh in panels for the backward dh_{t-1} = dG W_hh
+//
+// Where the work goes: the per-step products (at most B rows) run on the hand-written kernel of
+// Gemm.swift; everything over all N rows (input projections, weight gradients, dX) on OpenBLAS with
+// one thread per direction. The two directions of a layer are independent recurrences and run on
+// the two cores (forEachDirection); a unidirectional stack gives OpenBLAS both threads instead.
+// A single step of at most 4 streams (sampling) uses one-row products on the unpacked weights.
 //
 // Direction d = 0 walks t = 0..<T; d = 1 walks t = T-1...0 and starts the sequences of length
 // t+1 from the initial state at step t, so it begins at each sequence's real last token.
@@ -51,7 +59,6 @@ final class RecurrentStack {
     let hn = FloatBuffer(), cn = FloatBuffer()
     private var usedDropout = [Bool]()
     private var layout = PackedLayout(batch: 1, steps: 1)
-    private var zeroState = FloatBuffer()
     /// Layer 0's input projection of every vocabulary entry, per direction [V, G*H], and the token
     /// id of every packed row [N] (inference; see Model.inputProjection).
     struct ProjectionTable {
@@ -113,6 +120,7 @@ final class RecurrentStack {
         }
     }
 
+    /// Runs body(0) and body(1), on two threads when allowed (OpenBLAS then gets one thread each).
     private func forBothHalves(_ body: (Int) -> Void) {
         if threads >= 2 {
             setBLASThreads(1)
@@ -122,6 +130,13 @@ final class RecurrentStack {
             setBLASThreads(1)
             body(0); body(1)
         }
+    }
+
+    /// The two row halves of one step on the two threads (the caller checked threads >= 2). The
+    /// job is formed once per recurrence and calls no BLAS, so nothing is allocated or reset per step.
+    private func runStepHalves(_ job: @escaping (Int) -> Void) {
+        if worker == nil { worker = Worker() }
+        worker!.run2Escaping(job)
     }
 
     /// tables[d] [V, G*H] = emb [V, E] W_ih^T of layer 0 for direction d: the input projection of
@@ -270,6 +285,16 @@ final class RecurrentStack {
         }
     }
 
+    /// Steps of a unidirectional layer are split by rows over the two threads when the step
+    /// product is big enough to pay for one synchronisation per step (H >= 256 for an LSTM, e.g.
+    /// the 2 x 512 character LM): rows are independent within a step, and each thread runs the
+    /// product and the gate math of its own rows, so the bits do not change.
+    private func splitSteps(_ single: Bool) -> Bool {
+        directions == 1 && threads >= 2 && !single && G * hidden >= rowSplitMinimum
+    }
+    /// G*H from which unidirectional steps are split by rows (tests lower or raise it).
+    var rowSplitMinimum = 1 << 18
+
     private func recurrenceForward(k: Int, d: Int, out o: FPtr, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
                                    hn: FPtr, cn: FPtr?, training: Bool, single: Bool, lookup: ProjectionTable?) {
         let L = layout, T = L.steps, H = hidden, D = directions, GH = G
@@ -284,38 +309,65 @@ final class RecurrentStack {
         var probe = profiler.probe(d)
         let pk = packF[d].ensure(single ? 16 : packedCount(k: H, n: GH))
         if !single { packTransposed(w.whh, n: GH, k: H, ldw: H, into: pk) }
-        for s in 0 ..< T {
-            let t = d == 0 ? s : T - 1 - s
-            let bs = L.batchSizes[t], base = L.offsets[t]
-            // rows that start here take the initial state: all rows at t = 0 forward; for the
-            // backward direction the sequences of length t+1 (rows bs[t+1]..<bs[t]).
-            let fresh = d == 0 ? (t == 0 ? 0 : bs) : L.batchSizes[t + 1]
-            let sb = stateRow(base)
-            if fresh < bs {
-                let n = (bs - fresh) * H
-                if let h0 { (hp + (sb + fresh) * H).update(from: h0 + fresh * H, count: n) }
-                else { (hp + (sb + fresh) * H).update(repeating: 0, count: n) }
+        probe.lap(.copies)
+        let split = splitSteps(single)
+        // Per-step values live outside the loop, so the closure handed to the worker is formed
+        // once per call (a closure formed per step allocated its context every step).
+        var bs = 0, base = 0, fresh = 0, sb = 0
+        var to = StepTargets(out: o, ldo: D * H, split: 0, nextH: hp, nextC: nil, finalH: hn, finalC: nil)
+        /// Rows r0..<r1 of this step: initial states, input rows, h W_hh^T, gate math.
+        func stepRows(_ r0: Int, _ r1: Int, _ slot: Int) {
+            var probe = profiler.probe(slot)
+            let f0 = max(fresh, r0)
+            if f0 < r1 {
+                let n = (r1 - f0) * H
+                if let h0 { (hp + (sb + f0) * H).update(from: h0 + f0 * H, count: n) }
+                else { (hp + (sb + f0) * H).update(repeating: 0, count: n) }
                 if let cp {
-                    if let c0 { (cp + (sb + fresh) * H).update(from: c0 + fresh * H, count: n) }
-                    else { (cp + (sb + fresh) * H).update(repeating: 0, count: n) }
+                    if let c0 { (cp + (sb + f0) * H).update(from: c0 + f0 * H, count: n) }
+                    else { (cp + (sb + f0) * H).update(repeating: 0, count: n) }
                 }
             }
             let arow: FPtr
             if let lookup {
                 let tb = lookup.tables[d]
-                for r in 0 ..< bs { (a + r * GH).update(from: tb + Int(lookup.ids[base + r]) * GH, count: GH) }
-                arow = a
+                for r in r0 ..< r1 { (a + r * GH).update(from: tb + Int(lookup.ids[base + r]) * GH, count: GH) }
+                arow = a + r0 * GH
             } else {
-                arow = a + base * GH
+                arow = a + (base + r0) * GH
             }
             probe.lap(.copies)
+            let ghr = gh + r0 * GH, m = r1 - r0
             if single {
-                for r in 0 ..< bs { rowProduct(y: gh + r * GH, x: hp + (sb + r) * H, w: w.whh, k: H, n: GH) }
+                for r in r0 ..< r1 { rowProduct(y: gh + r * GH, x: hp + (sb + r) * H, w: w.whh, k: H, n: GH) }
             } else {
-                gemmPacked(m: bs, n: GH, k: H, a: hp + sb * H, lda: H, packed: pk, c: gh, ldc: GH, accumulate: false)
+                gemmPacked(m: m, n: GH, k: H, a: hp + (sb + r0) * H, lda: H, packed: pk, c: ghr, ldc: GH, accumulate: false)
             }
             probe.lap(.stepGEMM)
-            var to: StepTargets
+            var tr = to
+            tr.out += r0 * to.ldo; tr.split -= r0
+            tr.nextH += r0 * H; tr.nextC = to.nextC.map { $0 + r0 * H }
+            tr.finalH += r0 * H; tr.finalC = to.finalC.map { $0 + r0 * H }
+            switch cell {
+            case .rnn:
+                rnnForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, to: tr, width: H)
+            case .lstm:
+                lstmForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, cprev: cp! + (sb + r0) * H,
+                                tanhC: training ? ax! + (base + r0) * H : nil, to: tr, width: H)
+            case .gru:
+                gruForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, hprev: hp + (sb + r0) * H,
+                               hnOut: training ? ax! + (base + r0) * H : nil, to: tr, width: H)
+            }
+            probe.lap(.gates)
+        }
+        let halves: (Int) -> Void = { part in part == 0 ? stepRows(0, bs / 2, 0) : stepRows(bs / 2, bs, 1) }
+        for s in 0 ..< T {
+            let t = d == 0 ? s : T - 1 - s
+            bs = L.batchSizes[t]; base = L.offsets[t]
+            // rows that start here take the initial state: all rows at t = 0 forward; for the
+            // backward direction the sequences of length t+1 (rows bs[t+1]..<bs[t]).
+            fresh = d == 0 ? (t == 0 ? 0 : bs) : L.batchSizes[t + 1]
+            sb = stateRow(base)
             if d == 0 {
                 let nb = t + 1 < T ? stateRow(L.offsets[t + 1]) : 0
                 to = StepTargets(out: o + base * D * H, ldo: D * H, split: L.batchSizes[t + 1],
@@ -325,17 +377,7 @@ final class RecurrentStack {
                 to = StepTargets(out: o + base * D * H + H, ldo: D * H, split: t > 0 ? bs : 0,
                                  nextH: hp + nb * H, nextC: cp.map { $0 + nb * H }, finalH: hn, finalC: cn)
             }
-            switch cell {
-            case .rnn:
-                rnnForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, to: to, width: H)
-            case .lstm:
-                lstmForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, cprev: cp! + sb * H,
-                                tanhC: training ? ax! + base * H : nil, to: to, width: H)
-            case .gru:
-                gruForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, hprev: hp + sb * H,
-                               hnOut: training ? ax! + base * H : nil, to: to, width: H)
-            }
-            probe.lap(.gates)
+            if split && bs >= 2 { runStepHalves(halves) } else { stepRows(0, bs, d) }
         }
     }
 
@@ -415,29 +457,38 @@ final class RecurrentStack {
         packPlain(w.whh, k: GH, n: H, ldw: H, into: pk)
         probe.lap(.copies)
         let ldd = D * H
-        for s in 0 ..< T {
-            let t = d == 0 ? T - 1 - s : s
-            let bs = L.batchSizes[t], base = L.offsets[t]
-            let dO: FPtr? = dOut.map { FPtr(mutating: $0) + base * ldd + d * H }
+        let split = splitSteps(false)
+        let auxp = aux[k][d].pointer, cpp = cprev[k][d].pointer, dgh = dGh[d].pointer
+        var bs = 0, base = 0   // per-step values outside the loop: the worker's closure is formed once
+        /// Rows r0..<r1 of this step: gate gradients, then dh_{t-1} = dGh W_hh for these rows.
+        func stepRows(_ r0: Int, _ r1: Int, _ slot: Int) {
+            var probe = profiler.probe(slot)
+            let m = r1 - r0, rb = base + r0
+            let dO: FPtr? = dOut.map { FPtr(mutating: $0) + rb * ldd + d * H }
             let gs: FPtr   // the gradient that flows through W_hh
             switch cell {
             case .rnn:
-                rnnBackwardRows(rows: bs, H: H, act: a + base * GH, dOut: dO, ldd: ldd, carryH: ch, dG: g + base * GH)
-                gs = g + base * GH
+                rnnBackwardRows(rows: m, H: H, act: a + rb * GH, dOut: dO, ldd: ldd, carryH: ch + r0 * H, dG: g + rb * GH)
+                gs = g + rb * GH
             case .lstm:
-                lstmBackwardRows(rows: bs, H: H, act: a + base * GH, tanhC: aux[k][d].pointer + base * H,
-                                 cprev: cprev[k][d].pointer + base * H, dOut: dO, ldd: ldd, carryH: ch, carryC: cc!, dG: g + base * GH)
-                gs = g + base * GH
+                lstmBackwardRows(rows: m, H: H, act: a + rb * GH, tanhC: auxp + rb * H, cprev: cpp + rb * H,
+                                 dOut: dO, ldd: ldd, carryH: ch + r0 * H, carryC: cc! + r0 * H, dG: g + rb * GH)
+                gs = g + rb * GH
             case .gru:
-                let gh = dGh[d].pointer
-                gruBackwardRows(rows: bs, H: H, act: a + base * GH, hnSaved: aux[k][d].pointer + base * H,
-                                hprev: hp + base * H, dOut: dO, ldd: ldd, carryH: ch, dG: g + base * GH, dGh: gh + base * GH)
-                gs = gh + base * GH
+                gruBackwardRows(rows: m, H: H, act: a + rb * GH, hnSaved: auxp + rb * H, hprev: hp + rb * H,
+                                dOut: dO, ldd: ldd, carryH: ch + r0 * H, dG: g + rb * GH, dGh: dgh + rb * GH)
+                gs = dgh + rb * GH
             }
             probe.lap(.gates)
             // GRU: carryH already holds the direct path dh * z; the others overwrite it
-            gemmPacked(m: bs, n: H, k: GH, a: gs, lda: GH, packed: pk, c: ch, ldc: H, accumulate: cell == .gru)
+            gemmPacked(m: m, n: H, k: GH, a: gs, lda: GH, packed: pk, c: ch + r0 * H, ldc: H, accumulate: cell == .gru)
             probe.lap(.stepGEMM)
+        }
+        let halves: (Int) -> Void = { part in part == 0 ? stepRows(0, bs / 2, 0) : stepRows(bs / 2, bs, 1) }
+        for s in 0 ..< T {
+            let t = d == 0 ? T - 1 - s : s
+            bs = L.batchSizes[t]; base = L.offsets[t]
+            if split && bs >= 2 { runStepHalves(halves) } else { stepRows(0, bs, d) }
         }
     }
 }

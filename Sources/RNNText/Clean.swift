@@ -215,16 +215,7 @@ public final class TextCleaner {
                 continue
             }
             let (cp, len) = TextCleaner.decode(s, i)
-            if cp == 0x130 {
-                out[o] = 0x69; out[o + 1] = 0xCC; out[o + 2] = 0x87; o += 3
-            } else if cp == 0x3A3 {
-                out[o] = 0xCF; out[o + 1] = TextCleaner.isFinalSigma(s, n, i) ? 0x82 : 0x83; o += 2
-            } else if let lc = UnicodeCase.lower(cp) {
-                o += TextCleaner.encode(lc, out + o)
-            } else {
-                for k in 0..<len { out[o + k] = s[i + k] }
-                o += len
-            }
+            o += TextCleaner.lowerScalar(cp, len, s, n, i, out + o)
             i += len
         }
         return o
@@ -298,19 +289,24 @@ public final class TextCleaner {
             if keepCase {
                 for k in 0..<len { out[o + k] = s[i + k] }
                 o += len
-            } else if cp == 0x130 {
-                out[o] = 0x69; out[o + 1] = 0xCC; out[o + 2] = 0x87; o += 3
-            } else if cp == 0x3A3 {
-                out[o] = 0xCF; out[o + 1] = TextCleaner.isFinalSigma(s, n, i) ? 0x82 : 0x83; o += 2
-            } else if let lc = UnicodeCase.lower(cp) {
-                o += TextCleaner.encode(lc, out + o)
             } else {
-                for k in 0..<len { out[o + k] = s[i + k] }
-                o += len
+                o += TextCleaner.lowerScalar(cp, len, s, n, i, out + o)
             }
             i += len
         }
         return o
+    }
+
+    /// Writes Python's lowercase of the non-ASCII scalar `cp` (`len` bytes at `i` of `s`, length `n`)
+    /// to `o`; returns the bytes written. U+0130 becomes "i\u{307}"; U+03A3 follows Final_Sigma.
+    @inline(__always)
+    static func lowerScalar(_ cp: UInt32, _ len: Int, _ s: UnsafePointer<UInt8>, _ n: Int, _ i: Int,
+                            _ o: UnsafeMutablePointer<UInt8>) -> Int {
+        if cp == 0x130 { o[0] = 0x69; o[1] = 0xCC; o[2] = 0x87; return 3 }
+        if cp == 0x3A3 { o[0] = 0xCF; o[1] = isFinalSigma(s, n, i) ? 0x82 : 0x83; return 2 }
+        if let lc = UnicodeCase.lower(cp) { return encode(lc, o) }
+        for k in 0..<len { o[k] = s[i + k] }
+        return len
     }
 
     @inline(__always)

@@ -390,6 +390,7 @@ public final class FitJob {
             let trainTime = monotonicSeconds() - epochStart
             var ev: Evaluation? = nil
             if let valid {
+                try sink.record(.evaluating(epoch: Double(epoch), items: valid.count))
                 do { ev = try evaluateClassifier(model, on: valid, batchSize: o.evalBatchSize) } catch is Interrupted { try stop() }
             }
             // Best = lowest validation loss; without validation data, the latest epoch.
@@ -418,6 +419,7 @@ public final class FitJob {
 
         var testEval: Evaluation? = nil
         if let test {
+            try sink.record(.evaluating(epoch: Double(best?.epoch ?? o.epochs), items: test.count))
             // The kept weights, read back from the checkpoint into the training model: a second
             // Model would grow a second set of evaluation buffers (hundreds of MB at 500 tokens).
             do {
@@ -426,7 +428,8 @@ public final class FitJob {
                 model.params.values.baseAddress!.update(from: kept.params.values.baseAddress!, count: kept.params.count)
             }
             do { testEval = try evaluateClassifier(model, on: test, batchSize: o.evalBatchSize) } catch is Interrupted { try stop() }
-            try sink.record(.note("test: loss \(formatFixed(testEval!.loss, 4)) accuracy \(formatFixed(testEval!.accuracy * 100, 2))% on \(formatThousands(testEval!.count)) reviews (\(test.dataset.path), checkpoint of epoch \(best?.epoch ?? 0))"))
+            try sink.record(.tested(path: test.dataset.path, epoch: best.map { Double($0.epoch) }, loss: testEval!.loss,
+                                    accuracy: testEval!.accuracy, items: testEval!.count))
         }
         try sink.record(.finished(best: best.map { _ in o.outputPath }, epoch: best.map { Double($0.epoch) }, validLoss: best?.loss,
                                   elapsed: monotonicSeconds() - start))

@@ -29,6 +29,12 @@ public struct LMTrainingOptions: Sendable, Equatable {
     public var lr: Float = 2e-3
     /// Learning rate multiplied by this after every epoch.
     public var lrDecay: Float = 1
+    /// Cosine annealing: the learning rate falls from `lr` to `lr * lrFloor` along a half cosine
+    /// over the run (its progress is the larger of steps / (epochs x steps per epoch) and elapsed
+    /// time / `maxTime`), on top of `lrDecay`.
+    public var cosine = false
+    /// Final fraction of the learning rate with `cosine`.
+    public var lrFloor: Float = 0.05
     /// Gradient-norm clipping (0: none).
     public var clip: Float = 5
     public var weightDecay: Float = 0
@@ -116,6 +122,19 @@ public final class LMTrainer {
     /// Path of the resume state of checkpoint `path`.
     public static func statePath(_ path: String) -> String { path + ".state" }
 
+    /// The evaluation points saved in the resume state of checkpoint `path` (empty when there is
+    /// none): what a resumed run's --plot starts from.
+    public static func earlierHistory(checkpoint path: String) -> [EpochSummary] {
+        guard let f = try? SafeTensorsFile(path: statePath(path), what: "training state") else { return [] }
+        return LMResumeState.earlierHistory(f.metadata)
+    }
+
+    /// The cosine schedule's multiplier at `progress` in [0, 1]: 1 at the start, `floor` at the end.
+    public static func cosineFactor(progress: Double, floor: Float) -> Float {
+        let f = Float(0.5 * (1 + _cos(Double.pi * min(1, max(0, progress)))))
+        return floor + (1 - floor) * f
+    }
+
     /// Chunks per epoch for `n` training ids.
     static func chunksPerEpoch(n: Int, batch: Int, seqLen: Int) -> Int {
         let S = (n - 1 - seqLen) / batch     // room for an offset of up to T-1
@@ -149,6 +168,7 @@ public final class LMTrainer {
         var lr = o.lr
         var bestLoss: Double? = nil, bestEpoch: Double? = nil
         var kept: String? = nil
+        var history: [EpochSummary] = []
         let statePath = LMTrainer.statePath(output)
         if resume {
             let r = try LMResumeState.load(path: statePath, model: model, options: o, alphabet: corpus.alphabet)
@@ -157,10 +177,13 @@ public final class LMTrainer {
             state = r.state
             epoch = r.epoch; chunk = r.chunk; step = r.step; lr = r.lr
             bestLoss = r.bestLoss; bestEpoch = r.bestEpoch
+            history = r.history
             kept = r.bestLoss != nil ? output : nil
             try sink.record(.note("resuming from epoch \(epoch), step \(formatThousands(step))" + (bestLoss.map { ", best valid loss \(formatFixed($0, 4))" } ?? "")))
         }
         adam.lr = lr
+        var epochLR = lr            // lr of this epoch before the cosine factor
+        let plannedSteps = Double(o.epochs * chunks)
         try sink.record(.started(TrainingPlan(task: "lm", epochs: o.epochs, firstEpoch: epoch, batchesPerEpoch: chunks,
                                               itemsPerEpoch: chunks * B * T, itemUnit: "chars", validItems: corpus.valid.count,
                                               hasAccuracy: false, showBits: true)))
@@ -182,11 +205,14 @@ public final class LMTrainer {
                 try Checkpoint.write(model: model, info: info(model: model, epoch: epochPos, validLoss: vl), to: output)
                 kept = output
             }
-            try sink.record(.evaluated(EpochSummary(epoch: epochPos, isEpochEnd: isEpochEnd, trainLoss: trainLoss, validLoss: vl,
-                                                    rate: rate, elapsed: clock() - t0, isBest: isBest && vl != nil)))
+            let summary = EpochSummary(epoch: epochPos, isEpochEnd: isEpochEnd, trainLoss: trainLoss, validLoss: vl,
+                                       rate: rate, elapsed: clock() - t0, isBest: isBest && vl != nil)
+            history.append(summary)
+            try sink.record(.evaluated(summary))
             if isBest { try sink.record(.checkpointWritten(path: output, epoch: epochPos, validLoss: vl, best: true)) }
             try LMResumeState(model: model, adam: adam, rng: rng.state, state: state, epoch: nextEpoch, chunk: nextChunk, step: step,
-                              lr: adam.lr, bestLoss: bestLoss, bestEpoch: bestEpoch, options: o, alphabet: corpus.alphabet)
+                              lr: epochLR, bestLoss: bestLoss, bestEpoch: bestEpoch, options: o, alphabet: corpus.alphabet,
+                              history: history)
                 .write(to: statePath)
             try sink.record(.stateWritten(path: statePath, epoch: nextEpoch))
             sinceEvalLoss = 0; sinceEvalSteps = 0; sinceEvalTime = 0
@@ -210,6 +236,11 @@ public final class LMTrainer {
                     }
                 }
                 if o.clip > 0 { clipGradNorm(model.params, maxNorm: o.clip) }
+                if o.cosine {
+                    var progress = Double(step) / plannedSteps
+                    if let mt = o.maxTime { progress = max(progress, (clock() - t0) / mt) }
+                    adam.lr = epochLR * LMTrainer.cosineFactor(progress: progress, floor: o.lrFloor)
+                }
                 adam.update(model.params)
                 step += 1; chunk += 1
                 let now = clock()
@@ -240,7 +271,8 @@ public final class LMTrainer {
             }
             chunk = 0
             epoch += 1
-            adam.lr *= o.lrDecay
+            epochLR *= o.lrDecay
+            adam.lr = epochLR
             try evaluationPoint(epochPos: Double(epoch - 1), isEpochEnd: true, nextEpoch: epoch, nextChunk: 0)
         }
         let result = LMTrainingResult(checkpoint: kept, bestLoss: bestLoss, bestEpoch: bestEpoch, steps: step,
@@ -267,6 +299,8 @@ struct LMResumeState {
     var lr: Float
     var bestLoss: Double?, bestEpoch: Double?
     var fingerprint: String
+    /// Every evaluation point so far (for --plot after --resume).
+    var history: [EpochSummary]
 
     /// What must not change between the run that wrote the state and the one resuming it.
     static func fingerprint(options o: LMTrainingOptions, config: ModelConfig, alphabet: CharAlphabet) -> String {
@@ -275,8 +309,9 @@ struct LMResumeState {
     }
 
     init(model: Model, adam: Adam, rng: [UInt64], state: RecurrentState, epoch: Int, chunk: Int, step: Int, lr: Float,
-         bestLoss: Double?, bestEpoch: Double?, options: LMTrainingOptions, alphabet: CharAlphabet) {
+         bestLoss: Double?, bestEpoch: Double?, options: LMTrainingOptions, alphabet: CharAlphabet, history: [EpochSummary] = []) {
         params = Array(model.params.values); m = adam.m; v = adam.v; adamStep = adam.step
+        self.history = history
         self.rng = rng; self.state = state; self.epoch = epoch; self.chunk = chunk; self.step = step; self.lr = lr
         self.bestLoss = bestLoss; self.bestEpoch = bestEpoch
         fingerprint = LMResumeState.fingerprint(options: options, config: model.config, alphabet: alphabet)
@@ -298,7 +333,13 @@ struct LMResumeState {
         w.setMetadata("lr", String(lr))
         if let b = bestLoss { w.setMetadata("best_loss", String(b)) }
         if let b = bestEpoch { w.setMetadata("best_epoch", String(b)) }
+        w.setMetadata("history", JSONWriter.string(.array(history.map(TrainingState.json))))
         try w.write(to: path)
+    }
+
+    /// The evaluation points recorded in a state's metadata.
+    static func earlierHistory(_ meta: [String: String]) -> [EpochSummary] {
+        ((try? JSONScanner.parse(meta["history"] ?? "[]"))?.arrayValue ?? []).compactMap(TrainingState.summary)
     }
 
     /// Loads the state into `model` and checks it belongs to this run.
@@ -332,6 +373,7 @@ struct LMResumeState {
         guard r.rng.count == 4 else { throw RNNError(path: path, "corrupt training state: rng") }
         r.state.h = try f.floats("state.h", shape: [r.state.h.count])
         r.state.c = try f.floats("state.c", shape: [r.state.c.count])
+        r.history = earlierHistory(meta)
         params.withUnsafeBufferPointer { model.params.values.baseAddress!.update(from: $0.baseAddress!, count: count) }
         r.params = params
         return r
@@ -352,3 +394,11 @@ public func parseDuration(_ text: String) -> Double? {
     guard let v = Double(s), v.isFinite, v > 0 else { return nil }
     return v * scale
 }
+
+#if canImport(Glibc)
+import Glibc
+@inline(__always) private func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+#elseif canImport(Darwin)
+import Darwin
+@inline(__always) private func _cos(_ x: Double) -> Double { Darwin.cos(x) }
+#endif

@@ -19,7 +19,11 @@ struct LMOptions: ParsableArguments {
     @Option(help: "Language model: wall-clock budget, e.g. 600, 90s, 10m, 1.5h; when it is reached the model is evaluated, the best checkpoint kept and training stops.")
     var maxTime: String?
 
+    @Option(help: "Language model: learning-rate schedule: constant, or cosine (falls along a half cosine to 5% of --lr over the run: --epochs, or --max-time when that comes first).")
+    var lrSchedule: String = "constant"
+
     func validateLM() throws {
+        guard ["constant", "cosine"].contains(lrSchedule) else { throw ValidationError("--lr-schedule must be constant or cosine") }
         guard seqLen >= 1 else { throw ValidationError("--seq-len must be at least 1") }
         guard evalEvery >= 0 else { throw ValidationError("--eval-every must not be negative") }
         if let maxTime, parseDuration(maxTime) == nil {
@@ -69,6 +73,7 @@ func runLM(_ s: LMSharedSettings, _ lm: LMOptions) throws {
     if let v = s.lr { o.lr = v }
     if let v = s.seed { o.seed = v }
     if let v = s.threads { o.threads = v }
+    o.cosine = lm.lrSchedule == "cosine"
     o.seqLen = lm.seqLen; o.lrDecay = s.lrDecay; o.evalEvery = lm.evalEvery
     if let v = s.clip { o.clip = v }
     o.weightDecay = s.weightDecay
@@ -89,7 +94,8 @@ func runLM(_ s: LMSharedSettings, _ lm: LMOptions) throws {
 
     let sinks = SinkList([ConsoleSink()])
     if let log = s.log { sinks.append(try JSONLinesLogSink(path: log, append: s.resume)) }
-    if let plot = s.plot { sinks.append(SVGPlot(path: plot, title: "character LM: \(Checkpoint.describe(config))")) }
+    if let plot = s.plot { sinks.append(SVGPlot(path: plot, title: "character LM: \(Checkpoint.describe(config))",
+                                         points: s.resume ? LMTrainer.earlierHistory(checkpoint: s.output) : [])) }
     InterruptFlag.install()
     let trainer = LMTrainer(corpus: corpus, options: o, output: s.output, commandLine: s.commandLine,
                             sink: sinks, shouldStop: { InterruptFlag.isSet })

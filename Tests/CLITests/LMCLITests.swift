@@ -34,6 +34,25 @@ final class LMCLITests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: m.ckpt + ".state"))
     }
 
+    func testAlphabetFromACharVocabularyAndGzipTextOnStdin() throws {
+        let m = try model()
+        let dir = Support.tempDir("lm-vocab")
+        let r = try E2E.sh("""
+            set -e
+            rnn-vocab --chars '\(m.dir)/ts.txt' -o '\(dir)/v.bin' 2>/dev/null
+            gzip -c '\(m.dir)/ts.txt' | rnn-fit --lm --vocab '\(dir)/v.bin' --epochs 1 -o '\(dir)/m.ckpt' \(LMCLITests.small.joined(separator: " "))
+            """)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("rnn-fit: <stdin>: 20,000 characters"), r.stderr)
+        let v = try SafeTensorsFile(path: dir + "/v.bin"), c = try SafeTensorsFile(path: dir + "/m.ckpt")
+        XCTAssertEqual(c.metadata["vocab_hash"], v.metadata["hash"])
+        XCTAssertEqual(c.tensors["embedding.weight"]?.shape.first, Int(v.metadata["size"] ?? ""))
+        // a word vocabulary is refused
+        let w = try E2E.sh("rnn-vocab '\(m.dir)/ts.txt' -o '\(dir)/w.bin' 2>/dev/null && rnn-fit --lm '\(m.dir)/ts.txt' --vocab '\(dir)/w.bin' -o '\(dir)/x.ckpt'")
+        XCTAssertEqual(w.status, 1)
+        XCTAssertTrue(w.stderr.contains("rnn-vocab --chars"), w.stderr)
+    }
+
     func testSamplesRepeatWithTheSeedAndAtTemperatureZero() throws {
         let m = try model()
         let args = ["-m", m.ckpt, "--prime", "ROMEO:", "--length", "300"]

@@ -154,6 +154,22 @@ final class FitJobTests: XCTestCase {
         }
     }
 
+    func testWithoutValidationTheLastEpochIsKept() throws {
+        let (v, d) = try makeData(labels: ["neg", "pos"], records: 100)
+        var o = options(v, d)
+        o.validSplit = 0
+        o.epochs = 2
+        let job = try FitJob(options: o)
+        XCTAssertEqual(job.sizes.valid, 0)
+        let r = try job.run(sink: EventRecorder())
+        XCTAssertEqual(r.bestEpoch, 2)
+        XCTAssertNil(r.bestValidLoss)
+        XCTAssertTrue(r.history.allSatisfy { $0.validLoss == nil && $0.isBest })
+        let (_, info) = try Checkpoint.load(path: dir + "/best.ckpt")
+        XCTAssertEqual(info.epoch, 2)
+        XCTAssertNil(info.validLoss)
+    }
+
     func testValidationSplitIsSeededAndDisjoint() {
         let (t1, v1) = validationSplit(count: 100, fraction: 0.2, seed: 3)
         let (t2, v2) = validationSplit(count: 100, fraction: 0.2, seed: 3)

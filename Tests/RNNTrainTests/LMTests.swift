@@ -110,6 +110,10 @@ final class LMTests: XCTestCase {
         let a = try SafeTensorsFile(path: LMTrainer.statePath(d1 + "/lm.ckpt")), b = try SafeTensorsFile(path: LMTrainer.statePath(d2 + "/lm.ckpt"))
         XCTAssertEqual(try a.floats("params"), try b.floats("params"))
         XCTAssertEqual(a.metadata["lr"], String(Float(o.lr * 0.25)))
+        // the evaluation history survives the resume (for --plot)
+        XCTAssertEqual(LMTrainer.earlierHistory(checkpoint: d2 + "/lm.ckpt").map(\.epoch), [1, 2])
+        XCTAssertEqual(LMTrainer.earlierHistory(checkpoint: d1 + "/lm.ckpt").map(\.validLoss),
+                       LMTrainer.earlierHistory(checkpoint: d2 + "/lm.ckpt").map(\.validLoss))
         // a state from another configuration is refused
         var other = o
         other.hidden = 32
@@ -140,6 +144,22 @@ final class LMTests: XCTestCase {
         XCTAssertGreaterThan(t.steps, 0)
         XCTAssertLessThan(t.steps, 10)
         XCTAssertNotNil(t.bestLoss)
+    }
+
+    func testCosineScheduleFallsFromOneToTheFloor() throws {
+        XCTAssertEqual(LMTrainer.cosineFactor(progress: 0, floor: 0.05), 1)
+        XCTAssertEqual(LMTrainer.cosineFactor(progress: 0.5, floor: 0.05), 0.525, accuracy: 1e-6)
+        XCTAssertEqual(LMTrainer.cosineFactor(progress: 1, floor: 0.05), 0.05, accuracy: 1e-7)
+        XCTAssertEqual(LMTrainer.cosineFactor(progress: 3, floor: 0.05), 0.05, accuracy: 1e-7)
+        // the schedule changes training (same seed otherwise)
+        let corpus = try LMCorpus(text: try shakespeare(12_000), alphabet: nil, validSplit: 0.1)
+        var o = smallOptions()
+        o.epochs = 2
+        let d = tempDir("cosine")
+        let a = try LMTrainer(corpus: corpus, options: o, output: d + "/a.ckpt", commandLine: "", sink: EventRecorder()).run()
+        o.cosine = true
+        let b = try LMTrainer(corpus: corpus, options: o, output: d + "/b.ckpt", commandLine: "", sink: EventRecorder()).run()
+        XCTAssertNotEqual(a.bestLoss, b.bestLoss)
     }
 
     func testTooShortTextIsAnErrorNamingTheOptions() throws {
