@@ -97,13 +97,7 @@ public final class ByteSource {
 public final class LineReader {
     /// The underlying stream.
     public let source: ByteSource
-    /// 1-based number of the line last returned.
-    public private(set) var lineNumber = 0
-    private var buf: UnsafeMutableRawPointer
-    private var cap: Int
-    private var start = 0
-    private var end = 0
-    private var eof = false
+    private let lines = LineSplitter(capacity: 1 << 20)
 
     /// Opens `path` (`nil` or `"-"`: stdin).
     public convenience init(path: String?) throws { try self.init(source: ByteSource(path: path)) }
@@ -111,40 +105,55 @@ public final class LineReader {
     /// Reads lines from an open source.
     public init(source: ByteSource) {
         self.source = source
-        cap = 1 << 20
+    }
+
+    /// The name of the input for messages.
+    public var name: String { source.name }
+
+    /// 1-based number of the line last returned.
+    public var lineNumber: Int { lines.lineNumber }
+
+    /// The next line, or nil at the end of input.
+    public func next() throws -> UnsafeRawBufferPointer? {
+        try lines.next { [source] in try source.read(into: $0, count: $1) }
+    }
+}
+
+/// The line splitting behind ``LineReader`` and ``StreamingLineReader``: a growable buffer that
+/// hands out views of complete lines (no `\n`, no `\r` before it) and asks `fill` for more bytes
+/// only when it holds no complete line.
+final class LineSplitter {
+    /// 1-based number of the line last returned.
+    private(set) var lineNumber = 0
+    private var buf: UnsafeMutableRawPointer
+    private var cap: Int
+    private var start = 0
+    private var end = 0
+    /// `fill` returned 0: everything buffered is the rest of the input.
+    private(set) var eof = false
+
+    init(capacity: Int) {
+        cap = capacity
         buf = UnsafeMutableRawPointer.allocate(byteCount: cap, alignment: 64)
     }
 
     deinit { buf.deallocate() }
 
-    /// The name of the input for messages.
-    public var name: String { source.name }
+    /// True when ``next(_:)`` returns without calling `fill` (a complete line, or the end).
+    var hasLine: Bool { eof || (end > start && memchr(buf + start, 0x0A, end - start) != nil) }
 
-    /// The next line, or nil at the end of input.
-    public func next() throws -> UnsafeRawBufferPointer? {
+    /// The next line, or nil at the end of input. `fill(p, n)` writes up to n bytes at p and
+    /// returns how many (0 only at the end of input).
+    @inline(__always)
+    func next(_ fill: (UnsafeMutableRawPointer, Int) throws -> Int) rethrows -> UnsafeRawBufferPointer? {
         var scanFrom = start
         while true {
             if scanFrom < end, let nl = memchr(buf + scanFrom, 0x0A, end - scanFrom) {
                 let pos = buf.distance(to: nl)
-                var lineEnd = pos
-                if lineEnd > start && buf.load(fromByteOffset: lineEnd - 1, as: UInt8.self) == 0x0D { lineEnd -= 1 }
-                let line = UnsafeRawBufferPointer(start: buf + start, count: lineEnd - start)
-                start = pos + 1
-                lineNumber += 1
-                return line
+                return take(upTo: pos, next: pos + 1)
             }
             scanFrom = end
-            if eof {
-                if start < end {
-                    var lineEnd = end
-                    if buf.load(fromByteOffset: lineEnd - 1, as: UInt8.self) == 0x0D { lineEnd -= 1 }
-                    let line = UnsafeRawBufferPointer(start: buf + start, count: lineEnd - start)
-                    start = end
-                    lineNumber += 1
-                    return line
-                }
-                return nil
-            }
+            if eof { return start < end ? take(upTo: end, next: end) : nil }
             // Compact, grow if one line fills the buffer, refill.
             if start > 0 {
                 if end > start { memmove(buf, buf + start, end - start) }
@@ -157,8 +166,17 @@ public final class LineReader {
                 buf.deallocate()
                 buf = nb; cap = ncap
             }
-            let n = try source.read(into: buf + end, count: cap - end)
+            let n = try fill(buf + end, cap - end)
             if n == 0 { eof = true } else { end += n }
         }
+    }
+
+    private func take(upTo lineEnd: Int, next: Int) -> UnsafeRawBufferPointer {
+        var e = lineEnd
+        if e > start && buf.load(fromByteOffset: e - 1, as: UInt8.self) == 0x0D { e -= 1 }
+        let line = UnsafeRawBufferPointer(start: buf + start, count: e - start)
+        start = next
+        lineNumber += 1
+        return line
     }
 }

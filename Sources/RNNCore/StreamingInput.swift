@@ -22,17 +22,14 @@ public final class StreamingLineReader {
     /// How the input is named in messages: the path, or `<stdin>`.
     public let name: String
     /// 1-based number of the line last returned.
-    public private(set) var lineNumber = 0
+    public var lineNumber: Int { lines.lineNumber }
 
     /// Regular files: blocking reads are fine (the data is all there).
     private let file: ByteSource?
     /// Pipes, terminals, sockets: the descriptor read with read(2).
     private let fd: Int32
-    private var buf: UnsafeMutableRawPointer
-    private var cap: Int
-    private var start = 0
-    private var end = 0
-    private var eof = false
+    /// Lines; files are read 1 MB at a time (like ``LineReader``), streams as data arrives.
+    private let lines: LineSplitter
     /// Bytes delivered so far (decompressed), for messages.
     private var offset = 0
 
@@ -46,8 +43,6 @@ public final class StreamingLineReader {
 
     /// Opens `path` (`"-"`: standard input).
     public init(path: String) throws {
-        cap = 1 << 16
-        buf = UnsafeMutableRawPointer.allocate(byteCount: cap, alignment: 64)
         var st = stat()
         if path == "-" {
             name = "<stdin>"
@@ -56,22 +51,23 @@ public final class StreamingLineReader {
             } else {
                 file = nil; fd = 0
             }
+            lines = LineSplitter(capacity: file != nil ? 1 << 20 : 1 << 16)
         } else {
             name = path
             if stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG && (st.st_mode & S_IFMT) != S_IFDIR {
                 // a named pipe or a device: stream it
                 let f = open(path, O_RDONLY | O_CLOEXEC)
-                if f < 0 { buf.deallocate(); throw RNNError(path: path, "cannot open: \(String(cString: strerror(errno)))") }
+                if f < 0 { throw RNNError(path: path, "cannot open: \(String(cString: strerror(errno)))") }
                 file = nil; fd = f
             } else {
-                do { file = try ByteSource(path: path) } catch { buf.deallocate(); throw error }
+                file = try ByteSource(path: path)
                 fd = -1
             }
+            lines = LineSplitter(capacity: file != nil ? 1 << 20 : 1 << 16)
         }
     }
 
     deinit {
-        buf.deallocate()
         if let zstream { inflateEnd(zstream); zstream.deallocate() }
         zin?.deallocate()
         if fd > 0 { close(fd) }
@@ -80,8 +76,7 @@ public final class StreamingLineReader {
     /// True when the next call to ``next()`` would wait for data that has not arrived yet (never
     /// for regular files, nor when a complete line or the end of input is already buffered).
     public var wouldBlock: Bool {
-        if file != nil || eof { return false }
-        if end > start && memchr(buf + start, 0x0A, end - start) != nil { return false }
+        if file != nil || lines.hasLine { return false }
         if let zstream, zstream.pointee.avail_in > 0 { return false }
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let r = poll(&p, 1, 0)
@@ -90,40 +85,11 @@ public final class StreamingLineReader {
 
     /// The next line, or nil at the end of input.
     public func next() throws -> UnsafeRawBufferPointer? {
-        var scanFrom = start
-        while true {
-            if scanFrom < end, let nl = memchr(buf + scanFrom, 0x0A, end - scanFrom) {
-                let pos = buf.distance(to: nl)
-                return take(upTo: pos, next: pos + 1)
-            }
-            scanFrom = end
-            if eof {
-                if start < end { return take(upTo: end, next: end) }
-                return nil
-            }
-            if start > 0 {
-                if end > start { memmove(buf, buf + start, end - start) }
-                end -= start; scanFrom -= start; start = 0
-            }
-            if end == cap {
-                let ncap = cap * 2
-                let nb = UnsafeMutableRawPointer.allocate(byteCount: ncap, alignment: 64)
-                nb.copyMemory(from: buf, byteCount: end)
-                buf.deallocate()
-                buf = nb; cap = ncap
-            }
-            let n = try fill(buf + end, cap - end)
-            if n == 0 { eof = true } else { end += n; offset += n }
+        try lines.next { p, n in
+            let got = try fill(p, n)
+            offset += got
+            return got
         }
-    }
-
-    private func take(upTo lineEnd: Int, next: Int) -> UnsafeRawBufferPointer {
-        var e = lineEnd
-        if e > start && buf.load(fromByteOffset: e - 1, as: UInt8.self) == 0x0D { e -= 1 }
-        let line = UnsafeRawBufferPointer(start: buf + start, count: e - start)
-        start = next
-        lineNumber += 1
-        return line
     }
 
     /// Reads at least one byte unless at the end of input; returns 0 only at the end.

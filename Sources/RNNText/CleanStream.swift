@@ -39,6 +39,9 @@ public final class OutputSink {
     /// Appends bytes.
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
 
+    /// Writes what standard output has buffered (files are written when finished).
+    public func flush() throws { try stdout?.flush() }
+
     /// Flushes standard output or commits the file.
     public func finish() throws {
         if let stdout { try stdout.flush() } else { try file!.commit() }
@@ -78,7 +81,7 @@ public struct CleanStream {
         var line: [UInt8] = []
         text.reserveCapacity(1 << 16)
         line.reserveCapacity(1 << 16)
-        try reader.forEach { rec in
+        try reader.forEach(idle: { try sink.flush() }) { rec in
             stats.recordsIn += 1
             stats.bytesIn += rec.line.count + 1
             let cleaned: UnsafeRawBufferPointer?

@@ -116,12 +116,16 @@ public struct RecordReader {
         self.requireText = requireText
     }
 
-    /// Calls `body` with every record of every input, in order.
-    public func forEach(_ body: (Record) throws -> Void) throws {
+    /// Calls `body` with every record of every input, in order. `idle`, when given, is called
+    /// whenever the next line has not arrived yet (a pipe or terminal that would block), so that
+    /// a streaming tool can flush what it wrote: a line out soon after a line in.
+    public func forEach(idle: (() throws -> Void)? = nil, _ body: (Record) throws -> Void) throws {
         for path in paths {
-            let reader = try LineReader(path: path)
+            let reader = try StreamingLineReader(path: path)
             var mode: RecordFormat = format
-            while let line = try reader.next() {
+            while true {
+                if let idle, reader.wouldBlock { try idle() }
+                guard let line = try reader.next() else { break }
                 if mode == .auto {
                     var i = 0
                     while i < line.count && (line[i] == 0x20 || line[i] == 0x09) { i += 1 }

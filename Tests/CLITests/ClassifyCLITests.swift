@@ -145,6 +145,29 @@ final class ClassifyCLITests: XCTestCase {
         XCTAssertEqual(p.terminationStatus, 0)
     }
 
+    /// The whole pipeline streams: `rnn-clean | rnn-classify` answers a line while its input
+    /// stays open.
+    func testCleanToClassifyPipelineStreams() throws {
+        let dir = try setUp("pipeline")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", "'\(E2E.bin.path)/rnn-clean' | '\(E2E.bin.path)/rnn-classify' -m '\(dir)/m.ckpt' -q --no-text"]
+        let inPipe = Pipe(), outPipe = Pipe()
+        p.standardInput = inPipe
+        p.standardOutput = outPipe
+        try p.run()
+        let fd = outPipe.fileHandleForReading.fileDescriptor
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        inPipe.fileHandleForWriting.write(Data("{\"id\":\"x\",\"text\":\"A <b>GOOD</b> film!\"}\n".utf8))
+        XCTAssertEqual(poll(&pfd, 1, 20_000), 1, "no output while the input stays open: the pipeline does not stream")
+        var b = [UInt8](repeating: 0, count: 4096)
+        let n = read(fd, &b, 4096)
+        XCTAssertTrue(String(decoding: b[0 ..< max(n, 0)], as: UTF8.self).hasPrefix("{\"id\":\"x\",\"label\":"))
+        try inPipe.fileHandleForWriting.close()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+    }
+
     func testTSVAndNoText() throws {
         let dir = try setUp("tsv")
         let r = try sh("head -3 \(dir)/in.jsonl | rnn-classify -m \(dir)/m.ckpt --format tsv -q; printf 'good film\\n\\nbad\\n' | rnn-classify -m \(dir)/m.ckpt --format tsv -q")
