@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Python snippet of docs/FORMATS.md on files made by the built tools from the IMDB
-# training reviews (cleaned by scripts/reference/imdb_clean.py) and tiny-shakespeare, with a Python that has numpy and
-# safetensors. Usage: RNN_BIN=.build/release PYTHON=/work/venv/bin/python scripts/check-formats-doc.sh
+# training reviews (cleaned by scripts/reference/imdb_clean.py) and tiny-shakespeare, with a Python
+# that has numpy and safetensors (and torch for the classifier snippets, which skip themselves
+# without it). Usage: RNN_BIN=.build/release PYTHON=/work/venv/bin/python scripts/check-formats-doc.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${RNN_BIN:-.build/release}
@@ -13,6 +14,13 @@ python3 scripts/reference/imdb_clean.py "$DATA/aclImdb_v1.tar.gz" train > "$tmp/
 "$BIN/rnn-vocab" --min-freq 2 --vectors "$DATA/glove.6B.50d.txt.gz" "$tmp/train.jsonl" -o "$tmp/v.bin"
 "$BIN/rnn-encode" --vocab "$tmp/v.bin" --fix-length 500 --pad-first "$tmp/train.jsonl" -o "$tmp/train.bin"
 "$BIN/rnn-encode" --vocab "$tmp/v.bin" --fix-length 500 --pad-first "$tmp/train.jsonl" > "$tmp/train.enc.jsonl"
+# A small classifier checkpoint for the section 4 snippets (every 10th review trains, 200 others validate).
+awk 'NR % 10 == 1' "$tmp/train.jsonl" > "$tmp/fit.jsonl"
+awk 'NR % 125 == 2' "$tmp/train.jsonl" > "$tmp/valid.jsonl"
+"$BIN/rnn-encode" --vocab "$tmp/v.bin" --fix-length 500 --pad-first "$tmp/fit.jsonl" -o "$tmp/fit.bin" 2>/dev/null
+"$BIN/rnn-encode" --vocab "$tmp/v.bin" --fix-length 500 --pad-first "$tmp/valid.jsonl" -o "$tmp/valid.bin" 2>/dev/null
+"$BIN/rnn-fit" "$tmp/fit.bin" --vocab "$tmp/v.bin" --valid "$tmp/valid.bin" --model gru --bidirectional --hidden 16 \
+  --epochs 1 --lr 0.01 --batch-size 16 -o "$tmp/best.ckpt" 2>/dev/null
 # a small character LM and its greedy sample (the numpy snippet of section 4 must print the same)
 head -c 50000 "$DATA/tinyshakespeare.txt" > "$tmp/ts.txt"
 "$BIN/rnn-fit" --lm "$tmp/ts.txt" --layers 2 --hidden 64 --embed-dim 16 --epochs 3 --lr 0.01 --batch-size 8 --seq-len 32 \

@@ -74,7 +74,7 @@ public final class BufferedOutput {
 /// A file that appears at its path only when complete: data goes to a temporary file in the same
 /// folder, which ``commit()`` renames over the destination. If the writer is dropped without
 /// commit (an error, an interruption), the temporary file is removed and the destination is left
-/// as it was.
+/// as it was. A destination that is a device or a pipe (`-o /dev/null`) is written in place.
 public final class AtomicFile {
     /// Destination path.
     public let path: String
@@ -83,10 +83,23 @@ public final class AtomicFile {
     private var fd: Int32
     private var committed = false
     private var buf: [UInt8] = []
+    /// The destination is a device or a pipe (`/dev/null`, `/dev/stdout`, a FIFO): it is written
+    /// in place, since renaming a file over it would replace the device node itself.
+    private let direct: Bool
 
-    /// Creates the temporary file next to `path`.
+    /// Creates the temporary file next to `path` (or opens `path` itself when it is a device or
+    /// a pipe).
     public init(path: String) throws {
         self.path = path
+        var st = stat()
+        if stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG, (st.st_mode & S_IFMT) != S_IFDIR {
+            direct = true
+            tempPath = path
+            fd = open(path, O_WRONLY | O_CLOEXEC)
+            if fd < 0 { throw RNNError(path: path, "cannot open for writing: \(String(cString: strerror(errno)))") }
+            return
+        }
+        direct = false
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -102,7 +115,7 @@ public final class AtomicFile {
     deinit {
         if !committed {
             if fd >= 0 { close(fd) }
-            unlink(tempPath)
+            if !direct { unlink(tempPath) }
         }
     }
 
@@ -147,6 +160,12 @@ public final class AtomicFile {
     /// Flushes, closes and renames the temporary file over the destination.
     public func commit() throws {
         try flushBuffer()
+        if direct {
+            close(fd)
+            fd = -1
+            committed = true
+            return
+        }
         if fsync(fd) != 0 && errno != EINVAL {
             throw RNNError(path: path, "cannot flush output file: \(String(cString: strerror(errno)))")
         }

@@ -7,7 +7,7 @@
 typealias F8 = SIMD8<Float>
 
 /// exp(x), Cephes-style: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial, 2^n from the exponent bits.
-@inline(__always)
+@inline(always)
 func exp8(_ xIn: F8) -> F8 {
     var x = xIn
     x = x.replacing(with: 88.3762626647949, where: x .> 88.3762626647949)
@@ -31,13 +31,13 @@ func exp8(_ xIn: F8) -> F8 {
 }
 
 /// Logistic sigmoid 1 / (1 + exp(-x)).
-@inline(__always)
+@inline(always)
 func sigmoid8(_ x: F8) -> F8 {
     1 / (1 + exp8(-x))
 }
 
 /// tanh(x): odd polynomial for |x| < 0.625 (no cancellation), 1 - 2/(exp(2|x|)+1) above.
-@inline(__always)
+@inline(always)
 func tanh8(_ x: F8) -> F8 {
     let ax = x.replacing(with: -x, where: x .< 0)
     // large branch
@@ -57,16 +57,20 @@ func tanh8(_ x: F8) -> F8 {
 }
 
 /// Scalar versions (same polynomials; lane 0 of the vector code) for row tails.
-@inline(__always) func expS(_ x: Float) -> Float { exp8(F8(repeating: x))[0] }
-@inline(__always) func sigmoidS(_ x: Float) -> Float { sigmoid8(F8(repeating: x))[0] }
-@inline(__always) func tanhS(_ x: Float) -> Float { tanh8(F8(repeating: x))[0] }
+@inline(always) func expS(_ x: Float) -> Float { exp8(F8(repeating: x))[0] }
+@inline(always) func sigmoidS(_ x: Float) -> Float { sigmoid8(F8(repeating: x))[0] }
+@inline(always) func tanhS(_ x: Float) -> Float { tanh8(F8(repeating: x))[0] }
 
-@inline(__always) func load8(_ p: UnsafePointer<Float>) -> F8 {
-    UnsafeRawPointer(p).loadUnaligned(as: F8.self)
+// Unaligned 8-float load/store. Written as eight scalar loads (and a 32-byte copy) because LLVM
+// turns those into one vmovups, while `loadUnaligned`/`storeBytes` stayed out-of-line calls once
+// the kernels around them were force-inlined.
+@inline(always) func load8(_ p: UnsafePointer<Float>) -> F8 {
+    F8(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7])
 }
-@inline(__always) func load8(_ p: UnsafeMutablePointer<Float>) -> F8 {
-    UnsafeRawPointer(p).loadUnaligned(as: F8.self)
+@inline(always) func load8(_ p: UnsafeMutablePointer<Float>) -> F8 {
+    F8(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7])
 }
-@inline(__always) func store8(_ v: F8, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: F8.self)
+@inline(always) func store8(_ v: F8, _ p: UnsafeMutablePointer<Float>) {
+    var v = v
+    withUnsafeBytes(of: &v) { UnsafeMutableRawPointer(p).copyMemory(from: $0.baseAddress!, byteCount: 32) }
 }

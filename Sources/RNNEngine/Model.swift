@@ -38,13 +38,15 @@ public final class Model {
     private let dlogits = FloatBuffer(), dfeat = FloatBuffer()
     private let dstate = FloatBuffer(), dout = FloatBuffer(), h0 = FloatBuffer(), c0 = FloatBuffer()
     private var labelBuf = [Int32]()
-    // inference projection cache (see inputProjector)
+    // inference projection cache (see inputProjection)
     private let proj: [FloatBuffer]
     private var projVersion: UInt64 = .max, seenVersion: UInt64 = .max, seenTokens = 0
 
     /// PyTorch's default initialisation (embedding N(0,1) with the padding row zeroed; recurrent
     /// weights and biases U(-1/sqrt(H), 1/sqrt(H)); fc like nn.Linear), drawn from RNG(seed).
-    public init(config: ModelConfig, seed: UInt64) {
+    /// With `initialize: false` every parameter stays 0 (for loading a checkpoint: drawing 2.6M
+    /// normals for the IMDB embedding costs more than the rest of a one-review start-up).
+    public init(config: ModelConfig, seed: UInt64, initialize: Bool = true) {
         precondition(config.layers >= 1 && config.hidden >= 1 && config.embedDim >= 1 && config.vocabSize >= 1 && config.outputs >= 1,
                      "invalid model configuration")
         precondition(!(config.task == .languageModel && config.bidirectional), "language models are unidirectional")
@@ -58,7 +60,7 @@ public final class Model {
         stack = RecurrentStack(cell: config.cell, inputDim: config.embedDim, hidden: config.hidden, layers: config.layers,
                                directions: config.directions, dropout: config.dropout, params: params)
         var rng = RNG(seed: seed)
-        for e in params.entries {
+        for e in params.entries where initialize {
             let p = params.valuePointer(e)
             if e.name == "embedding.weight" {
                 for i in 0 ..< e.count { p[i] = rng.normal() }
@@ -108,9 +110,9 @@ public final class Model {
     /// [V, G*H] per direction turns the biggest GEMM of inference into row copies. Building it costs
     /// as much as projecting V tokens, so it is built once the tokens run since the weights last
     /// changed (params.version) reach V (at most twice the best cost in hindsight), and used until
-    /// they change again. Tables over 512 MB are never built. Returns the projector to hand to the
-    /// stack, or nil (compute the GEMM as usual).
-    private func inputProjector(tokens N: Int) -> RecurrentStack.Projector? {
+    /// they change again. Tables over 512 MB are never built. Returns the table to hand to the
+    /// stack (after `ids` is filled), or nil (compute the GEMM as usual).
+    private func inputProjection(tokens N: Int) -> RecurrentStack.ProjectionTable? {
         let c = config, V = c.vocabSize, G = c.gates * c.hidden, D = c.directions
         if params.version != projVersion {
             if V * G * D > 128 << 20 { return nil }
@@ -120,11 +122,7 @@ public final class Model {
             stack.projectVocabulary(embedding, rows: V, into: proj.map { $0.ensure(V * G) })
             projVersion = params.version
         }
-        let tables = proj.map { UnsafePointer($0.pointer) }, ids = UnsafePointer(self.ids)
-        return { d, a in
-            let t = tables[d]
-            for r in 0 ..< N { (a + r * G).update(from: t + Int(ids[r]) * G, count: G) }
-        }
+        return RecurrentStack.ProjectionTable(tables: proj.map { UnsafePointer($0.pointer) }, ids: UnsafePointer(ids))
     }
 
     // MARK: classification
@@ -137,12 +135,12 @@ public final class Model {
         let N = layout.tokens, B = layout.batch, H = c.hidden, D = c.directions, L = c.layers
         let xp = x.ensure(N * c.embedDim)
         ensureIDs(N)
-        let project = training ? nil : inputProjector(tokens: N)
+        let project = training ? nil : inputProjection(tokens: N)
         var probe = stack.profiler.probe(0)
         embeddingForward(x: project == nil ? xp : nil, ids: ids, tokens: tokens, layout: layout, originalLengths: lengths,
                          table: embedding, V: c.vocabSize, E: c.embedDim)
         probe.lap(.copies)
-        stack.forward(layout: layout, x: xp, h0: nil, c0: nil, training: training, rng: c.dropout > 0 ? rng : nil, project: project)
+        stack.forward(layout: layout, x: xp, h0: nil, c0: nil, training: training, rng: c.dropout > 0 ? rng : nil, table: project)
         probe = stack.profiler.probe(0)
         defer { probe.lap(.other) }
         // features: [h_n forward | h_n backward] of the last layer, back in the caller's order
@@ -238,7 +236,7 @@ public final class Model {
         let N = B * T, H = c.hidden
         let xp = x.ensure(N * c.embedDim)
         ensureIDs(N)
-        let project = training ? nil : inputProjector(tokens: N)
+        let project = training ? nil : inputProjection(tokens: N)
         embeddingForwardLM(x: project == nil ? xp : nil, ids: ids, inputs: inputs, batch: B, steps: T, table: embedding,
                            V: c.vocabSize, E: c.embedDim)
         let n = c.layers * B * H
@@ -250,7 +248,7 @@ public final class Model {
             cp = c0.ensure(n)
             state.c.withUnsafeBufferPointer { cp!.update(from: $0.baseAddress!, count: n) }
         }
-        stack.forward(layout: layout, x: xp, h0: hp, c0: cp, training: training, rng: c.dropout > 0 ? rng : nil, project: project)
+        stack.forward(layout: layout, x: xp, h0: hp, c0: cp, training: training, rng: c.dropout > 0 ? rng : nil, table: project)
         var head = UnsafePointer(stack.lastOutput)
         if let rng, c.headDropout > 0 {
             let fd = featD.ensure(N * H), m = fmask.ensure(N * H)

@@ -14,8 +14,20 @@
 //   drop[k]     [N, D*H]  out[k] * mask[k] (input of layer k+1)
 //   hn, cn      [L*D, B, H] final states (the state after each sequence's last real token;
 //                          for the backward direction, after its first token)
+// Inference (training false) keeps no history: h and c live in stateH/stateC [D][B, H], updated
+// in place (a step reads row r of h_{t-1} in the GEMM before the gate math overwrites it), and
+// with a projection table layer 0's act rows are gathered per step into actStep [D][B, G*H], so
+// nothing of size N * G*H is written for layer 0.
 // Backward per direction: dG [N, G*H] (and dGh for GRU), carries dh/dc [B, H]; dW_ih, dW_hh as
 // one GEMM each over all N rows, dX as one GEMM (rows split over the two threads).
+//   packF[d] [ceil(G*H/16), H, 16]  W_hh^T in panels for the forward step products (Gemm.swift)
+//   packB[d] [ceil(H/16), G*H, 16]  W_hh in panels for the backward dh_{t-1} = dG W_hh
+//
+// Where the work goes: the per-step products (at most B rows) run on the hand-written kernel of
+// Gemm.swift; everything over all N rows (input projections, weight gradients, dX) on OpenBLAS with
+// one thread per direction. The two directions of a layer are independent recurrences and run on
+// the two cores (forEachDirection); a unidirectional stack gives OpenBLAS both threads instead.
+// A single step of at most 4 streams (sampling) uses one-row products on the unpacked weights.
 //
 // Direction d = 0 walks t = 0..<T; d = 1 walks t = T-1...0 and starts the sequences of length
 // t+1 from the initial state at step t, so it begins at each sequence's real last token.
@@ -41,14 +53,18 @@ final class RecurrentStack {
     private let dG: [FloatBuffer], dGh: [FloatBuffer]
     private let dIn: [FloatBuffer]               // ping-pong [N, D*H] gradients between layers
     private let packF: [FloatBuffer], packB: [FloatBuffer]  // W_hh^T / W_hh in 16-column panels (Gemm.swift)
+    private let stateH: [FloatBuffer], stateC: [FloatBuffer], actStep: [FloatBuffer]  // inference only
     /// Phase timings (EngineProfile); slot = direction or half.
     let profiler = Profiler()
     let hn = FloatBuffer(), cn = FloatBuffer()
     private var usedDropout = [Bool]()
     private var layout = PackedLayout(batch: 1, steps: 1)
-    private var zeroState = FloatBuffer()
-    /// Rows of layer 0's input projection can be supplied by the caller (see `forward`).
-    typealias Projector = (_ d: Int, _ act: FPtr) -> Void
+    /// Layer 0's input projection of every vocabulary entry, per direction [V, G*H], and the token
+    /// id of every packed row [N] (inference; see Model.inputProjection).
+    struct ProjectionTable {
+        var tables: [UnsafePointer<Float>]
+        var ids: UnsafePointer<Int32>
+    }
 
     init(cell: CellKind, inputDim: Int, hidden: Int, layers: Int, directions: Int, dropout: Float, params: Parameters) {
         self.cell = cell; self.inputDim = inputDim; self.hidden = hidden; self.layers = layers
@@ -80,6 +96,9 @@ final class RecurrentStack {
         dIn = [FloatBuffer(), FloatBuffer()]
         packF = (0 ..< directions).map { _ in FloatBuffer() }
         packB = (0 ..< directions).map { _ in FloatBuffer() }
+        stateH = (0 ..< directions).map { _ in FloatBuffer() }
+        stateC = (0 ..< directions).map { _ in FloatBuffer() }
+        actStep = (0 ..< directions).map { _ in FloatBuffer() }
         usedDropout = [Bool](repeating: false, count: layers)
     }
 
@@ -101,6 +120,7 @@ final class RecurrentStack {
         }
     }
 
+    /// Runs body(0) and body(1), on two threads when allowed (OpenBLAS then gets one thread each).
     private func forBothHalves(_ body: (Int) -> Void) {
         if threads >= 2 {
             setBLASThreads(1)
@@ -110,6 +130,13 @@ final class RecurrentStack {
             setBLASThreads(1)
             body(0); body(1)
         }
+    }
+
+    /// The two row halves of one step on the two threads (the caller checked threads >= 2). The
+    /// job is formed once per recurrence and calls no BLAS, so nothing is allocated or reset per step.
+    private func runStepHalves(_ job: @escaping (Int) -> Void) {
+        if worker == nil { worker = Worker() }
+        worker!.run2Escaping(job)
     }
 
     /// tables[d] [V, G*H] = emb [V, E] W_ih^T of layer 0 for direction d: the input projection of
@@ -126,10 +153,11 @@ final class RecurrentStack {
 
     /// Forward over a packed batch. x [N, E]; h0/c0 [L*D, B, H] in sorted order (nil = zeros).
     /// `training` keeps what backward needs; `rng` (non-nil only when training with dropout) draws
-    /// the inter-layer masks. `project`, when given, fills layer 0's act[d] [N, G*H] with x W_ih^T
-    /// instead of the GEMM (cached projections for inference; x is then not read).
+    /// the inter-layer masks. `table` (inference only) replaces layer 0's input GEMM by row lookups
+    /// (x is then not read).
     func forward(layout: PackedLayout, x: UnsafePointer<Float>, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
-                 training: Bool, rng: UnsafeMutablePointer<RNG>?, project: Projector? = nil) {
+                 training: Bool, rng: UnsafeMutablePointer<RNG>?, table: ProjectionTable? = nil) {
+        precondition(!training || table == nil, "projection tables are for inference")
         self.layout = layout
         self.layerInput0 = x
         let N = layout.tokens, B = layout.batch, H = hidden, D = directions
@@ -139,21 +167,35 @@ final class RecurrentStack {
         var inDim = inputDim
         for k in 0 ..< layers {
             let o = out[k].ensure(N * D * H)
+            let lookup = k == 0 ? table : nil
             for d in 0 ..< D {
-                act[k][d].ensure(N * G); hprev[k][d].ensure(N * H)
-                if cell == .lstm { cprev[k][d].ensure(N * H) }
-                if cell != .rnn { aux[k][d].ensure(N * H) }
+                if training {
+                    act[k][d].ensure(N * G); hprev[k][d].ensure(N * H)
+                    if cell == .lstm { cprev[k][d].ensure(N * H) }
+                    if cell != .rnn { aux[k][d].ensure(N * H) }
+                } else {
+                    if lookup == nil { act[k][d].ensure(N * G) } else { actStep[d].ensure(B * G) }
+                    stateH[d].ensure(B * H)
+                    if cell == .lstm { stateC[d].ensure(B * H) }
+                }
                 ghBuf[d].ensure(B * G)
             }
             let xin = input, ind = inDim
             // One step of a few streams (sampling): one-row products straight from the weights
             // (no packing, no BLAS call overhead).
             let single = layout.steps == 1 && N <= 4
+            // Splitting pays only when the layer's weights are far beyond the caches (a wake-up of
+            // the worker costs more than a 2 x 512 LSTM layer's step; measured on this machine).
+            if single && D == 1 && threads >= 2 && G * (ind + H) >= 1 << 22 {
+                oneStepSplit(k: k, xin: xin, ind: ind, lookup: lookup, h0: h0.map { $0 + k * B * H }, c0: c0.map { $0 + k * B * H },
+                             hn: hn.pointer + k * B * H, cn: cell == .lstm ? cn.pointer + k * B * H : nil, out: o, training: training)
+            } else {
             forEachDirection { d in
                 var probe = profiler.probe(d)
                 let a = act[k][d].pointer
-                if k == 0, let project { project(d, a) }
-                else if single {
+                if lookup != nil {
+                    // rows gathered per step in recurrenceForward
+                } else if single {
                     for r in 0 ..< N { rowProduct(y: a + r * G, x: xin + r * ind, w: weights[k][d].wih, k: ind, n: G) }
                 } else { sgemm(false, true, N, G, ind, 1, xin, ind, weights[k][d].wih, ind, 0, a, G) }
                 probe.lap(.bigGEMM)
@@ -161,7 +203,8 @@ final class RecurrentStack {
                 recurrenceForward(k: k, d: d, out: o,
                                   h0: h0.map { $0 + s * B * H }, c0: c0.map { $0 + s * B * H },
                                   hn: hn.pointer + s * B * H, cn: cell == .lstm ? cn.pointer + s * B * H : nil,
-                                  training: training, single: single)
+                                  training: training, single: single, lookup: lookup)
+            }
             }
             usedDropout[k] = false
             var probe = profiler.probe(0)
@@ -185,74 +228,156 @@ final class RecurrentStack {
         }
     }
 
-    /// y[0..<n] = W x for W [n, k] (one row of x W^T); split over the two threads for one
-    /// direction with big weights (each output is computed the same way either way).
+    /// y[0..<n] = W x for W [n, k] (one row of x W^T).
+    @inline(__always)
     private func rowProduct(y: FPtr, x: UnsafePointer<Float>, w: UnsafePointer<Float>, k: Int, n: Int) {
-        if directions == 1 && threads >= 2 && n * k >= 1 << 16 {
-            let half = (n / 2 + 3) & ~3
-            forBothHalves { part in
-                gemvRows(y: y, x: x, w: w, k: k, ldw: k, rows: part == 0 ? 0 ..< half : half ..< n, accumulate: false)
+        gemvRows(y: y, x: x, w: w, k: k, ldw: k, rows: 0 ..< n, accumulate: false)
+    }
+
+    /// One step (T = 1, a few streams) of a unidirectional layer on both threads (sampling): each
+    /// thread owns half of the hidden units, computes the gate rows of its units (x W_ih^T and
+    /// h W_hh^T as one-row products, reading half of every weight matrix) and their gate math, so a
+    /// layer costs one synchronisation. Every output is computed as on one thread (same bits).
+    /// With T = 1 every row ends at this step: h_t and c_t go to hn/cn, never over h_{t-1}.
+    private func oneStepSplit(k: Int, xin: UnsafePointer<Float>, ind: Int, lookup: ProjectionTable?,
+                              h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, hn: FPtr, cn: FPtr?, out o: FPtr, training: Bool) {
+        let B = layout.batch, H = hidden, GH = G, gates = cell.gates
+        let w = weights[k][0]
+        var probe = profiler.probe(0)
+        let hp = training ? hprev[k][0].pointer : stateH[0].pointer
+        let cp = cell == .lstm ? (training ? cprev[k][0].pointer : stateC[0].pointer) : nil
+        let ax = training && cell != .rnn ? aux[k][0].pointer : nil
+        if let h0 { hp.update(from: h0, count: B * H) } else { hp.update(repeating: 0, count: B * H) }
+        if let cp { if let c0 { cp.update(from: c0, count: B * H) } else { cp.update(repeating: 0, count: B * H) } }
+        let a = lookup == nil ? act[k][0].pointer : actStep[0].pointer
+        if let lookup {
+            for r in 0 ..< B { (a + r * GH).update(from: lookup.tables[0] + Int(lookup.ids[r]) * GH, count: GH) }
+        }
+        probe.lap(.copies)
+        let gh = ghBuf[0].pointer
+        let half = (H / 2 + 7) & ~7
+        forBothHalves { part in
+            var probe = profiler.probe(part)
+            let j0 = part == 0 ? 0 : half, j1 = part == 0 ? half : H
+            for r in 0 ..< B {
+                for g in 0 ..< gates {
+                    let rows = g * H + j0 ..< g * H + j1
+                    if lookup == nil {
+                        gemvRows(y: a + r * GH, x: xin + r * ind, w: w.wih, k: ind, ldw: ind, rows: rows, accumulate: false)
+                    }
+                    gemvRows(y: gh + r * GH, x: hp + r * H, w: w.whh, k: H, ldw: H, rows: rows, accumulate: false)
+                }
             }
-        } else {
-            gemvRows(y: y, x: x, w: w, k: k, ldw: k, rows: 0 ..< n, accumulate: false)
+            probe.lap(.stepGEMM)
+            let to = StepTargets(out: o + j0, ldo: H, split: 0, nextH: hn + j0, nextC: cn.map { $0 + j0 },
+                                 finalH: hn + j0, finalC: cn.map { $0 + j0 })
+            switch cell {
+            case .rnn:
+                rnnForwardRows(rows: B, H: H, act: a + j0, gh: gh + j0, bih: w.bih + j0, bhh: w.bhh + j0, to: to, width: j1 - j0)
+            case .lstm:
+                lstmForwardRows(rows: B, H: H, act: a + j0, gh: gh + j0, bih: w.bih + j0, bhh: w.bhh + j0, cprev: cp! + j0,
+                                tanhC: ax.map { $0 + j0 }, to: to, width: j1 - j0)
+            case .gru:
+                gruForwardRows(rows: B, H: H, act: a + j0, gh: gh + j0, bih: w.bih + j0, bhh: w.bhh + j0, hprev: hp + j0,
+                               hnOut: ax.map { $0 + j0 }, to: to, width: j1 - j0)
+            }
+            probe.lap(.gates)
         }
     }
 
+    /// Steps of a unidirectional layer are split by rows over the two threads when the step
+    /// product is big enough to pay for one synchronisation per step (H >= 256 for an LSTM, e.g.
+    /// the 2 x 512 character LM): rows are independent within a step, and each thread runs the
+    /// product and the gate math of its own rows, so the bits do not change.
+    private func splitSteps(_ single: Bool) -> Bool {
+        directions == 1 && threads >= 2 && !single && G * hidden >= rowSplitMinimum
+    }
+    /// G*H from which unidirectional steps are split by rows (tests lower or raise it).
+    var rowSplitMinimum = 1 << 18
+
     private func recurrenceForward(k: Int, d: Int, out o: FPtr, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
-                                   hn: FPtr, cn: FPtr?, training: Bool, single: Bool) {
+                                   hn: FPtr, cn: FPtr?, training: Bool, single: Bool, lookup: ProjectionTable?) {
         let L = layout, T = L.steps, H = hidden, D = directions, GH = G
         let w = weights[k][d]
-        let a = act[k][d].pointer, hp = hprev[k][d].pointer
-        let cp = cell == .lstm ? cprev[k][d].pointer : nil
+        // training: h_{t-1}, c_{t-1} of every packed row (kept for backward); inference: [B, H] in place
+        let hp = training ? hprev[k][d].pointer : stateH[d].pointer
+        let cp = cell == .lstm ? (training ? cprev[k][d].pointer : stateC[d].pointer) : nil
+        @inline(__always) func stateRow(_ base: Int) -> Int { training ? base : 0 }
+        let a = lookup == nil ? act[k][d].pointer : actStep[d].pointer
         let ax = cell != .rnn ? aux[k][d].pointer : nil
         let gh = ghBuf[d].pointer
         var probe = profiler.probe(d)
         let pk = packF[d].ensure(single ? 16 : packedCount(k: H, n: GH))
         if !single { packTransposed(w.whh, n: GH, k: H, ldw: H, into: pk) }
-        for s in 0 ..< T {
-            let t = d == 0 ? s : T - 1 - s
-            let bs = L.batchSizes[t], base = L.offsets[t]
-            // rows that start here take the initial state: all rows at t = 0 forward; for the
-            // backward direction the sequences of length t+1 (rows bs[t+1]..<bs[t]).
-            let fresh = d == 0 ? (t == 0 ? 0 : bs) : L.batchSizes[t + 1]
-            if fresh < bs {
-                let n = (bs - fresh) * H
-                if let h0 { (hp + (base + fresh) * H).update(from: h0 + fresh * H, count: n) }
-                else { (hp + (base + fresh) * H).update(repeating: 0, count: n) }
+        probe.lap(.copies)
+        let split = splitSteps(single)
+        // Per-step values live outside the loop, so the closure handed to the worker is formed
+        // once per call (a closure formed per step allocated its context every step).
+        var bs = 0, base = 0, fresh = 0, sb = 0
+        var to = StepTargets(out: o, ldo: D * H, split: 0, nextH: hp, nextC: nil, finalH: hn, finalC: nil)
+        /// Rows r0..<r1 of this step: initial states, input rows, h W_hh^T, gate math.
+        func stepRows(_ r0: Int, _ r1: Int, _ slot: Int) {
+            var probe = profiler.probe(slot)
+            let f0 = max(fresh, r0)
+            if f0 < r1 {
+                let n = (r1 - f0) * H
+                if let h0 { (hp + (sb + f0) * H).update(from: h0 + f0 * H, count: n) }
+                else { (hp + (sb + f0) * H).update(repeating: 0, count: n) }
                 if let cp {
-                    if let c0 { (cp + (base + fresh) * H).update(from: c0 + fresh * H, count: n) }
-                    else { (cp + (base + fresh) * H).update(repeating: 0, count: n) }
+                    if let c0 { (cp + (sb + f0) * H).update(from: c0 + f0 * H, count: n) }
+                    else { (cp + (sb + f0) * H).update(repeating: 0, count: n) }
                 }
             }
-            probe.lap(.copies)
-            if single {
-                for r in 0 ..< bs { rowProduct(y: gh + r * GH, x: hp + (base + r) * H, w: w.whh, k: H, n: GH) }
+            let arow: FPtr
+            if let lookup {
+                let tb = lookup.tables[d]
+                for r in r0 ..< r1 { (a + r * GH).update(from: tb + Int(lookup.ids[base + r]) * GH, count: GH) }
+                arow = a + r0 * GH
             } else {
-                gemmPacked(m: bs, n: GH, k: H, a: hp + base * H, lda: H, packed: pk, c: gh, ldc: GH, accumulate: false)
+                arow = a + (base + r0) * GH
+            }
+            probe.lap(.copies)
+            let ghr = gh + r0 * GH, m = r1 - r0
+            if single {
+                for r in r0 ..< r1 { rowProduct(y: gh + r * GH, x: hp + (sb + r) * H, w: w.whh, k: H, n: GH) }
+            } else {
+                gemmPacked(m: m, n: GH, k: H, a: hp + (sb + r0) * H, lda: H, packed: pk, c: ghr, ldc: GH, accumulate: false)
             }
             probe.lap(.stepGEMM)
-            var to: StepTargets
+            var tr = to
+            tr.out += r0 * to.ldo; tr.split -= r0
+            tr.nextH += r0 * H; tr.nextC = to.nextC.map { $0 + r0 * H }
+            tr.finalH += r0 * H; tr.finalC = to.finalC.map { $0 + r0 * H }
+            switch cell {
+            case .rnn:
+                rnnForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, to: tr, width: H)
+            case .lstm:
+                lstmForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, cprev: cp! + (sb + r0) * H,
+                                tanhC: training ? ax! + (base + r0) * H : nil, to: tr, width: H)
+            case .gru:
+                gruForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, hprev: hp + (sb + r0) * H,
+                               hnOut: training ? ax! + (base + r0) * H : nil, to: tr, width: H)
+            }
+            probe.lap(.gates)
+        }
+        let halves: (Int) -> Void = { part in part == 0 ? stepRows(0, bs / 2, 0) : stepRows(bs / 2, bs, 1) }
+        for s in 0 ..< T {
+            let t = d == 0 ? s : T - 1 - s
+            bs = L.batchSizes[t]; base = L.offsets[t]
+            // rows that start here take the initial state: all rows at t = 0 forward; for the
+            // backward direction the sequences of length t+1 (rows bs[t+1]..<bs[t]).
+            fresh = d == 0 ? (t == 0 ? 0 : bs) : L.batchSizes[t + 1]
+            sb = stateRow(base)
             if d == 0 {
-                let nb = t + 1 < T ? L.offsets[t + 1] : 0
+                let nb = t + 1 < T ? stateRow(L.offsets[t + 1]) : 0
                 to = StepTargets(out: o + base * D * H, ldo: D * H, split: L.batchSizes[t + 1],
                                  nextH: hp + nb * H, nextC: cp.map { $0 + nb * H }, finalH: hn, finalC: cn)
             } else {
-                let nb = t > 0 ? L.offsets[t - 1] : 0
+                let nb = t > 0 ? stateRow(L.offsets[t - 1]) : 0
                 to = StepTargets(out: o + base * D * H + H, ldo: D * H, split: t > 0 ? bs : 0,
                                  nextH: hp + nb * H, nextC: cp.map { $0 + nb * H }, finalH: hn, finalC: cn)
             }
-            let arow = a + base * GH
-            switch cell {
-            case .rnn:
-                rnnForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, to: to)
-            case .lstm:
-                lstmForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, cprev: cp! + base * H,
-                                tanhC: training ? ax! + base * H : nil, to: to)
-            case .gru:
-                gruForwardRows(rows: bs, H: H, act: arow, gh: gh, bih: w.bih, bhh: w.bhh, hprev: hp + base * H,
-                               hnOut: training ? ax! + base * H : nil, to: to)
-            }
-            probe.lap(.gates)
+            if split && bs >= 2 { runStepHalves(halves) } else { stepRows(0, bs, d) }
         }
     }
 
@@ -332,29 +457,38 @@ final class RecurrentStack {
         packPlain(w.whh, k: GH, n: H, ldw: H, into: pk)
         probe.lap(.copies)
         let ldd = D * H
-        for s in 0 ..< T {
-            let t = d == 0 ? T - 1 - s : s
-            let bs = L.batchSizes[t], base = L.offsets[t]
-            let dO: FPtr? = dOut.map { FPtr(mutating: $0) + base * ldd + d * H }
+        let split = splitSteps(false)
+        let auxp = aux[k][d].pointer, cpp = cprev[k][d].pointer, dgh = dGh[d].pointer
+        var bs = 0, base = 0   // per-step values outside the loop: the worker's closure is formed once
+        /// Rows r0..<r1 of this step: gate gradients, then dh_{t-1} = dGh W_hh for these rows.
+        func stepRows(_ r0: Int, _ r1: Int, _ slot: Int) {
+            var probe = profiler.probe(slot)
+            let m = r1 - r0, rb = base + r0
+            let dO: FPtr? = dOut.map { FPtr(mutating: $0) + rb * ldd + d * H }
             let gs: FPtr   // the gradient that flows through W_hh
             switch cell {
             case .rnn:
-                rnnBackwardRows(rows: bs, H: H, act: a + base * GH, dOut: dO, ldd: ldd, carryH: ch, dG: g + base * GH)
-                gs = g + base * GH
+                rnnBackwardRows(rows: m, H: H, act: a + rb * GH, dOut: dO, ldd: ldd, carryH: ch + r0 * H, dG: g + rb * GH)
+                gs = g + rb * GH
             case .lstm:
-                lstmBackwardRows(rows: bs, H: H, act: a + base * GH, tanhC: aux[k][d].pointer + base * H,
-                                 cprev: cprev[k][d].pointer + base * H, dOut: dO, ldd: ldd, carryH: ch, carryC: cc!, dG: g + base * GH)
-                gs = g + base * GH
+                lstmBackwardRows(rows: m, H: H, act: a + rb * GH, tanhC: auxp + rb * H, cprev: cpp + rb * H,
+                                 dOut: dO, ldd: ldd, carryH: ch + r0 * H, carryC: cc! + r0 * H, dG: g + rb * GH)
+                gs = g + rb * GH
             case .gru:
-                let gh = dGh[d].pointer
-                gruBackwardRows(rows: bs, H: H, act: a + base * GH, hnSaved: aux[k][d].pointer + base * H,
-                                hprev: hp + base * H, dOut: dO, ldd: ldd, carryH: ch, dG: g + base * GH, dGh: gh + base * GH)
-                gs = gh + base * GH
+                gruBackwardRows(rows: m, H: H, act: a + rb * GH, hnSaved: auxp + rb * H, hprev: hp + rb * H,
+                                dOut: dO, ldd: ldd, carryH: ch + r0 * H, dG: g + rb * GH, dGh: dgh + rb * GH)
+                gs = dgh + rb * GH
             }
             probe.lap(.gates)
             // GRU: carryH already holds the direct path dh * z; the others overwrite it
-            gemmPacked(m: bs, n: H, k: GH, a: gs, lda: GH, packed: pk, c: ch, ldc: H, accumulate: cell == .gru)
+            gemmPacked(m: m, n: H, k: GH, a: gs, lda: GH, packed: pk, c: ch + r0 * H, ldc: H, accumulate: cell == .gru)
             probe.lap(.stepGEMM)
+        }
+        let halves: (Int) -> Void = { part in part == 0 ? stepRows(0, bs / 2, 0) : stepRows(bs / 2, bs, 1) }
+        for s in 0 ..< T {
+            let t = d == 0 ? T - 1 - s : s
+            bs = L.batchSizes[t]; base = L.offsets[t]
+            if split && bs >= 2 { runStepHalves(halves) } else { stepRows(0, bs, d) }
         }
     }
 }

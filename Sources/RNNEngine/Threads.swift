@@ -53,18 +53,23 @@ final class Worker: @unchecked Sendable {
 
     /// Runs body(0) here and body(1) on the worker; returns when both finished.
     func run2(_ body: (Int) -> Void) {
-        withoutActuallyEscaping(body) { esc in
-            pthread_mutex_lock(mutex)
-            task = esc
-            pending = true
-            pthread_cond_broadcast(cond)
-            pthread_mutex_unlock(mutex)
-            esc(0)
-            pthread_mutex_lock(mutex)
-            while pending { pthread_cond_wait(cond, mutex) }
-            task = nil
-            pthread_mutex_unlock(mutex)
-        }
+        withoutActuallyEscaping(body) { esc in run2Escaping(esc) }
+    }
+
+    /// run2 for a closure that is already escaping: no conversion, so no allocation per call
+    /// (withoutActuallyEscaping allocates a context to check the closure did not escape; per-step
+    /// callers form their closure once and call this).
+    func run2Escaping(_ body: @escaping (Int) -> Void) {
+        pthread_mutex_lock(mutex)
+        task = body
+        pending = true
+        pthread_cond_broadcast(cond)
+        pthread_mutex_unlock(mutex)
+        body(0)
+        pthread_mutex_lock(mutex)
+        while pending { pthread_cond_wait(cond, mutex) }
+        task = nil
+        pthread_mutex_unlock(mutex)
     }
 
     /// Stops the thread (it releases its own reference when it exits).

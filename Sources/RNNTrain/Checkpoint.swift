@@ -113,7 +113,7 @@ public enum Checkpoint {
     public static func load(path: String, expect: Task? = nil) throws -> (Model, CheckpointInfo) {
         let f = try SafeTensorsFile(path: path, what: "checkpoint")
         let info = try readInfo(f, expect: expect)
-        let model = Model(config: info.config, seed: 0)
+        let model = Model(config: info.config, seed: 0, initialize: false)
         try loadTensors(f, into: model)
         return (model, info)
     }
@@ -135,7 +135,7 @@ public enum Checkpoint {
                 throw RNNError(path: path, "tensor \(e.name) has shape \(t.shape) but the metadata (\(describe(model.config))) implies \(e.shape); the checkpoint is inconsistent")
             }
             guard t.dtype == .f32 else { throw RNNError(path: path, "tensor \(e.name) is \(t.dtype.rawValue); only F32 checkpoints are supported (save with .float())") }
-            try f.withFloats(e.name) { src in
+            _ = try f.withFloats(e.name) { src in
                 UnsafeMutableBufferPointer(rebasing: values[e.offset ..< e.offset + e.count]).update(fromContentsOf: src)
             }
         }

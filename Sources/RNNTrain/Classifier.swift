@@ -41,6 +41,12 @@ public final class Classifier {
     public let maxLength: Int?
     /// With `maxLength`, keep the last tokens instead of the first ones (training `truncate_first`).
     public let truncateFirst: Bool
+    /// Feed the padded view instead of packed sequences: every record runs over exactly
+    /// `maxLength` steps, its real tokens plus `<pad>` (1) steps, as a checkpoint trained with
+    /// `rnn-fit --padded` (metadata `padded` = `true`) saw its training data. Needs `maxLength`.
+    public let padded: Bool
+    /// In the padded view, the pads come before the real tokens (training `pad_first`).
+    public let padFirst: Bool
     /// Decision threshold on p(labels[1]) when there are two labels.
     public var threshold: Double = 0.5
     private let loadTokens: () throws -> [String]
@@ -49,7 +55,8 @@ public final class Classifier {
     /// Creates a classifier. `tokens` is called at most once, the first time text needs encoding
     /// (encoded input never parses the vocabulary).
     public init(model: Model, labels: [String], vocabHash: String, vocabKind: Vocabulary.Kind = .words,
-                maxLength: Int? = nil, truncateFirst: Bool = false, tokens: @escaping () throws -> [String]) throws {
+                maxLength: Int? = nil, truncateFirst: Bool = false, padded: Bool = false, padFirst: Bool = false,
+                tokens: @escaping () throws -> [String]) throws {
         let c = model.config
         guard c.task == .classifier else { throw RNNError("the model is a language model, not a classifier") }
         if c.outputs == 1 {
@@ -65,19 +72,25 @@ public final class Classifier {
         self.vocabKind = vocabKind
         self.maxLength = maxLength.flatMap { $0 > 0 ? $0 : nil }
         self.truncateFirst = truncateFirst
+        self.padded = padded && self.maxLength != nil
+        self.padFirst = padFirst
         self.loadTokens = tokens
     }
 
     /// Loads a classifier checkpoint (``Checkpoint/load(path:expect:)``: a language model or an
     /// inconsistent file is refused with a message naming it). Records are cut to `maxLength`
     /// tokens when given (0: keep all), else to the training data's `fix_length` recorded in the
-    /// checkpoint (first tokens, or last ones when it records `truncate_first`).
+    /// checkpoint (first tokens, or last ones when it records `truncate_first`). A checkpoint
+    /// trained on the padded view (`padded` = `true`) is fed the padded view of that length
+    /// (`pad_first` as recorded); with `maxLength` 0 it is fed packed sequences.
     public convenience init(checkpoint path: String, maxLength: Int? = nil) throws {
         let (model, info) = try Checkpoint.load(path: path, expect: .classifier)
         let fix = maxLength ?? info.extra["fix_length"].flatMap { Int($0) }
+        let x = info.extra
         do {
             try self.init(model: model, labels: info.labels, vocabHash: info.vocabHash, vocabKind: info.vocabKind,
-                          maxLength: fix, truncateFirst: info.extra["truncate_first"] == "true", tokens: { info.tokens })
+                          maxLength: fix, truncateFirst: x["truncate_first"] == "true",
+                          padded: x["padded"] == "true", padFirst: x["pad_first"] == "true", tokens: { info.tokens })
         } catch let e as RNNError {
             throw RNNError(path: path, e.message)
         }
@@ -102,7 +115,7 @@ public final class Classifier {
     }
 
     /// Appends the ids of the tokens of cleaned `text` (unknown tokens: `<unk>` = 0), truncated to
-    /// `maxLength`; returns how many were appended.
+    /// `maxLength` (and padded to it when `padded`); returns how many were appended.
     @discardableResult
     public func encode(text: UnsafeRawBufferPointer, into ids: inout [Int32]) throws -> Int {
         let t = try tokenTable()
@@ -114,14 +127,22 @@ public final class Classifier {
         case .words: Tokenizer.forEachWord(in: text, body)
         case .chars: Tokenizer.forEachScalar(in: text, body)
         }
-        truncate(&ids, from: start)
+        prepare(&ids, from: start)
         return ids.count - start
     }
 
-    /// Cuts the ids appended after `start` to `maxLength` (first or last tokens kept).
-    public func truncate(_ ids: inout [Int32], from start: Int) {
-        guard let n = maxLength, ids.count - start > n else { return }
-        if truncateFirst { ids.removeSubrange(start ..< (ids.count - n)) } else { ids.removeLast(ids.count - start - n) }
+    /// Brings the real ids appended after `start` to what the model is fed: cut to `maxLength`
+    /// (first or last tokens kept) and, when `padded`, padded to it with `<pad>` (1) before or
+    /// after them. A record without ids stays empty.
+    public func prepare(_ ids: inout [Int32], from start: Int) {
+        guard let n = maxLength else { return }
+        let count = ids.count - start
+        if count > n {
+            if truncateFirst { ids.removeSubrange(start ..< (ids.count - n)) } else { ids.removeLast(count - n) }
+        } else if padded && count > 0 && count < n {
+            let pads = repeatElement(Vocabulary.padID, count: n - count)
+            if padFirst { ids.insert(contentsOf: pads, at: start) } else { ids.append(contentsOf: pads) }
+        }
     }
 
     /// Logits [B*O] of B sequences given back to back (each length >= 1).

@@ -58,7 +58,7 @@ public struct ClassifySummary: Sendable {
 
     /// One line for stderr: records, time, speed.
     public func describe(seconds: Double) -> String {
-        var s = "\(formatThousands(records)) records"
+        var s = "\(formatThousands(records)) record\(records == 1 ? "" : "s")"
         if empty > 0 { s += " (\(formatThousands(empty)) without tokens: label null)" }
         s += " in \(formatFixed(seconds, 2)) s"
         if seconds > 0 && records > 0 { s += ", \(formatThousands(Int((Double(records) / seconds).rounded()))) records/s" }
@@ -123,23 +123,32 @@ public final class ClassifyJob {
         var mode = options.inputFormat
         var done = false
         while !done {
-            while pending.count < options.batchSize && ids.count < options.batchTokens {
-                if reader == nil {
-                    if next == inputs.count { done = true; break }
-                    reader = try StreamingLineReader(path: inputs[next])
-                    next += 1
-                    mode = options.inputFormat
+            do {
+                while pending.count < options.batchSize && ids.count < options.batchTokens {
+                    if reader == nil {
+                        if next == inputs.count { done = true; break }
+                        reader = try StreamingLineReader(path: inputs[next])
+                        next += 1
+                        mode = options.inputFormat
+                    }
+                    let r = reader!
+                    if !pending.isEmpty && r.wouldBlock { break }
+                    guard let line = try r.next() else { reader = nil; continue }
+                    if mode == .auto {
+                        var i = 0
+                        while i < line.count && (line[i] == 0x20 || line[i] == 0x09) { i += 1 }
+                        if i == line.count { continue }  // undecided until a non-blank line
+                        mode = line[i] == UInt8(ascii: "{") ? .jsonl : .text
+                    }
+                    try add(line, json: mode == .jsonl, source: r.name, lineNumber: r.lineNumber)
                 }
-                let r = reader!
-                if !pending.isEmpty && r.wouldBlock { break }
-                guard let line = try r.next() else { reader = nil; continue }
-                if mode == .auto {
-                    var i = 0
-                    while i < line.count && (line[i] == 0x20 || line[i] == 0x09) { i += 1 }
-                    if i == line.count { continue }  // undecided until a non-blank line
-                    mode = line[i] == UInt8(ascii: "{") ? .jsonl : .text
+            } catch {
+                // Like any filter: everything before the bad line (or file) is written first.
+                if !pending.isEmpty {
+                    try classifyBatch(out: out)
+                    try out.flush()
                 }
-                try add(line, json: mode == .jsonl, source: r.name, lineNumber: r.lineNumber)
+                throw error
             }
             if !pending.isEmpty {
                 try classifyBatch(out: out)
@@ -152,6 +161,16 @@ public final class ClassifyJob {
     // MARK: reading records
 
     private func add(_ line: UnsafeRawBufferPointer, json: Bool, source: String, lineNumber: Int) throws {
+        let idStart = ids.count
+        do {
+            try addRecord(line, json: json, source: source, lineNumber: lineNumber)
+        } catch {
+            ids.removeSubrange(idStart...)  // the batch stays consistent for the records before
+            throw error
+        }
+    }
+
+    private func addRecord(_ line: UnsafeRawBufferPointer, json: Bool, source: String, lineNumber: Int) throws {
         let start = arena.count
         let idStart = ids.count
         var p = Pending(line: start ..< start, members: nil, number: recordNumber + 1, gold: nil, goldJSON: nil, tokens: 0)
@@ -229,7 +248,7 @@ public final class ClassifyJob {
                 }
             }
         }
-        classifier.truncate(&ids, from: start)
+        classifier.prepare(&ids, from: start)
     }
 
     /// Reads the record's own `label`: a name, or a label id (rnn-encode output).

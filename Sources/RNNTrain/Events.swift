@@ -107,6 +107,8 @@ public enum TrainingEvent: Sendable, Equatable {
     case epochStarted(epoch: Int, batches: Int)
     /// A batch finished.
     case batch(BatchProgress)
+    /// Evaluation on `items` validation (or test) items starts (drawn on a terminal only).
+    case evaluating(epoch: Double, items: Int)
     /// An evaluation point (every epoch end; language models may add fractional ones).
     case evaluated(EpochSummary)
     /// A checkpoint file was written (atomically). `best`: it is the best so far.
@@ -115,6 +117,8 @@ public enum TrainingEvent: Sendable, Equatable {
     case stateWritten(path: String, epoch: Int)
     /// A free-form note for the user ("resuming from epoch 2 of 3", ...).
     case note(String)
+    /// The kept weights were evaluated on test data (`path`, `items` records).
+    case tested(path: String, epoch: Double?, loss: Double, accuracy: Double?, items: Int)
     /// Ctrl-C: training stopped between batches. `kept`: the checkpoint left on disk, if any.
     case interrupted(kept: String?, epoch: Double?, validLoss: Double?)
     /// The run finished normally.
@@ -228,6 +232,10 @@ public final class ConsoleSink: TrainingSink {
             write("\r\u{1B}[Kepoch \(b.epoch)/\(plan.epochs) [\(bar)] \(Int(frac * 100))% \(b.done)/\(b.total)"
                   + " loss \(formatFixed(b.loss, 4)) \(formatThousands(Int(b.rate))) \(plan.itemUnit)/s ETA \(formatDuration(eta))")
             barShown = true
+        case .evaluating(let epoch, let items):
+            guard tty else { return }
+            write("\r\u{1B}[Kepoch \(formatEpoch(epoch))/\(plan.epochs) evaluating on \(formatThousands(items)) \(plan.itemUnit) ...")
+            barShown = true
         case .evaluated(let s):
             clearBar()
             var line = "epoch \(formatEpoch(s.epoch))/\(plan.epochs)  train loss \(loss(s.trainLoss))"
@@ -246,6 +254,12 @@ public final class ConsoleSink: TrainingSink {
         case .note(let text):
             clearBar()
             write(text + "\n")
+        case .tested(let path, let epoch, let loss, let accuracy, let items):
+            clearBar()
+            var line = "test: loss \(formatFixed(loss, 4))"
+            if let accuracy { line += " accuracy \(percent(accuracy))" }
+            line += " on \(formatThousands(items)) \(plan.itemUnit) (\(path)"
+            write(line + (epoch.map { ", weights of epoch \(formatEpoch($0)))\n" } ?? ")\n"))
         case .interrupted(let kept, let epoch, let vl):
             clearBar()
             if let kept {
@@ -275,11 +289,13 @@ public final class ConsoleSink: TrainingSink {
 /// "valid_loss":..,"valid_acc":..,"rate":..,"unit":"reviews","elapsed":..,"best":true}`
 /// (`"event":"eval"` for intermediate points; bits fields `train_bits`/`valid_bits` when the plan
 /// shows bits), `{"event":"checkpoint","path":..,"epoch":..,"valid_loss":..}`,
-/// `{"event":"interrupted",...}`, `{"event":"end",...}`.
+/// `{"event":"test","path":..,"loss":..,"accuracy":..,"items":..}`, `{"event":"interrupted",...}`,
+/// `{"event":"end",...}`.
 public final class JSONLinesLogSink: TrainingSink {
     /// Path of the log.
     public let path: String
     private let fd: Int32
+    private let out: BufferedOutput
     private var plan: TrainingPlan?
 
     /// Creates (truncates) the log, or appends to it when `append` (resumed runs).
@@ -287,6 +303,7 @@ public final class JSONLinesLogSink: TrainingSink {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
         if fd < 0 { throw RNNError(path: path, "cannot create log file: \(String(cString: strerror(errno)))") }
+        out = BufferedOutput(fd: fd, name: path)
     }
 
     deinit { close(fd) }
@@ -295,17 +312,8 @@ public final class JSONLinesLogSink: TrainingSink {
         var bytes: [UInt8] = []
         JSONWriter.append(.object(members), into: &bytes)
         bytes.append(0x0A)
-        try bytes.withUnsafeBytes { p in
-            var off = 0
-            while off < p.count {
-                let n = Glibc.write(fd, p.baseAddress! + off, p.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw RNNError(path: path, "cannot write log: \(String(cString: strerror(errno)))")
-                }
-                off += n
-            }
-        }
+        try out.write(bytes)
+        try out.flush()
     }
 
     private static func num(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .number($0) : .null } ?? .null }
@@ -334,13 +342,16 @@ public final class JSONLinesLogSink: TrainingSink {
         case .checkpointWritten(let path, let epoch, let vl, let best):
             try emit([JSONMember("event", .string("checkpoint")), JSONMember("path", .string(path)),
                       JSONMember("epoch", .number(epoch)), JSONMember("valid_loss", n(vl)), JSONMember("best", .bool(best))])
+        case .tested(let path, let epoch, let loss, let accuracy, let items):
+            try emit([JSONMember("event", .string("test")), JSONMember("path", .string(path)), JSONMember("epoch", n(epoch)),
+                      JSONMember("loss", n(loss)), JSONMember("accuracy", n(accuracy)), JSONMember("items", .number(Double(items)))])
         case .interrupted(let kept, let epoch, let vl):
             try emit([JSONMember("event", .string("interrupted")), JSONMember("kept", kept.map { .string($0) } ?? .null),
                       JSONMember("epoch", n(epoch)), JSONMember("valid_loss", n(vl))])
         case .finished(let best, let epoch, let vl, let elapsed):
             try emit([JSONMember("event", .string("end")), JSONMember("best", best.map { .string($0) } ?? .null),
                       JSONMember("epoch", n(epoch)), JSONMember("valid_loss", n(vl)), JSONMember("elapsed", n(elapsed))])
-        case .epochStarted, .batch, .stateWritten, .note:
+        case .epochStarted, .batch, .evaluating, .stateWritten, .note:
             break
         }
     }

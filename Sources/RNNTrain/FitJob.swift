@@ -61,8 +61,9 @@ public struct FitOptions: Sendable {
     public var outputPath: String
     /// Recorded in the checkpoint metadata.
     public var commandLine = ""
-    /// Batch size for evaluation (no gradients; larger is faster).
-    public var evalBatchSize = 256
+    /// Batch size for evaluation (no gradients). The engine's buffers grow with the tokens of a
+    /// batch (~3 KB per token for a bi-GRU with H = 128), so this bounds peak memory.
+    public var evalBatchSize = 128
 
     /// Options with the defaults above.
     public init(trainPath: String, vocabPath: String, outputPath: String) {
@@ -389,6 +390,7 @@ public final class FitJob {
             let trainTime = monotonicSeconds() - epochStart
             var ev: Evaluation? = nil
             if let valid {
+                try sink.record(.evaluating(epoch: Double(epoch), items: valid.count))
                 do { ev = try evaluateClassifier(model, on: valid, batchSize: o.evalBatchSize) } catch is Interrupted { try stop() }
             }
             // Best = lowest validation loss; without validation data, the latest epoch.
@@ -417,10 +419,17 @@ public final class FitJob {
 
         var testEval: Evaluation? = nil
         if let test {
-            let (bestModel, _) = try Checkpoint.load(path: o.outputPath, expect: .classifier)
-            bestModel.threads = model.threads
-            do { testEval = try evaluateClassifier(bestModel, on: test, batchSize: o.evalBatchSize) } catch is Interrupted { try stop() }
-            try sink.record(.note("test: loss \(formatFixed(testEval!.loss, 4)) accuracy \(formatFixed(testEval!.accuracy * 100, 2))% on \(formatThousands(testEval!.count)) reviews (\(test.dataset.path), checkpoint of epoch \(best?.epoch ?? 0))"))
+            try sink.record(.evaluating(epoch: Double(best?.epoch ?? o.epochs), items: test.count))
+            // The kept weights, read back from the checkpoint into the training model: a second
+            // Model would grow a second set of evaluation buffers (hundreds of MB at 500 tokens).
+            do {
+                let (kept, _) = try Checkpoint.load(path: o.outputPath, expect: .classifier)
+                precondition(kept.params.count == model.params.count, "checkpoint arena differs from the model's")
+                model.params.values.baseAddress!.update(from: kept.params.values.baseAddress!, count: kept.params.count)
+            }
+            do { testEval = try evaluateClassifier(model, on: test, batchSize: o.evalBatchSize) } catch is Interrupted { try stop() }
+            try sink.record(.tested(path: test.dataset.path, epoch: best.map { Double($0.epoch) }, loss: testEval!.loss,
+                                    accuracy: testEval!.accuracy, items: testEval!.count))
         }
         try sink.record(.finished(best: best.map { _ in o.outputPath }, epoch: best.map { Double($0.epoch) }, validLoss: best?.loss,
                                   elapsed: monotonicSeconds() - start))

@@ -16,12 +16,18 @@ struct Command: ParsableCommand {
             Reads cleaned text records (rnn-clean output, or plain text lines), which are encoded with \
             the vocabulary embedded in the checkpoint (unknown tokens: <unk>), or encoded records \
             (rnn-encode JSON output), whose vocabulary hash must be the checkpoint's. Records longer \
-            than the training data's fixed length keep its first (or, as in training, last) tokens. \
+            than the training data's fixed length keep its first (or, as in training, last) tokens, and a \
+            checkpoint trained on the padded view (rnn-fit --padded) is fed that padded view. \
             Writes one line per input record, in input order: every input member except \
             ids/length/vocab, the record's own label as "gold", then "label" (predicted), "prob" (its \
             probability) and, with more than two labels, "probs" {label: probability}. A record without \
             any token gets null. Lines are batched while input is plentiful and flushed as soon as \
             reading would wait, so interactive pipes answer at once. See docs/FORMATS.md.
+
+            Examples:
+              rnn-clean < reviews.txt | rnn-classify -m best.ckpt
+              rnn-encode --vocab v.bin test.jsonl | rnn-classify -m best.ckpt --metrics --no-text
+              echo "a great film" | rnn-classify -m best.ckpt --format tsv
             """)
 
     @OptionGroup var input: InputOptions
@@ -35,7 +41,7 @@ struct Command: ParsableCommand {
     @Option(help: "Input format: auto, jsonl or text (auto: JSON Lines when the first line starts with '{').")
     var inputFormat: String = "auto"
 
-    @Option(help: "Two labels: predict the second label when its probability is above this.")
+    @Option(help: "Two labels: predict the second label when its probability is above this (default 0.5).")
     var threshold: Double?
 
     @Option(help: "More than two labels: list only the K most probable labels in probs.")
@@ -50,7 +56,7 @@ struct Command: ParsableCommand {
     @Option(help: "Write the metrics as JSON to this file.")
     var metricsJson: String?
 
-    @Option(help: "Keep at most N tokens per record (default: the training data's fixed length from the checkpoint; 0: all).")
+    @Option(help: "Keep at most N tokens per record (default: the training data's fixed length from the checkpoint; 0: all, packed).")
     var maxLength: Int?
 
     @Option(help: "Largest number of records classified together.")

@@ -260,11 +260,11 @@ final class ClassifyCLITests: XCTestCase {
 
     func testEmptyInputAndUsageErrors() throws {
         let dir = try setUp("empty")
-        let r = try sh("rnn-classify -m \(dir)/m.ckpt < /dev/null")
+        let r = try sh("printf '' | rnn-classify -m \(dir)/m.ckpt")
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.out, "")
         XCTAssertTrue(r.stderr.contains("0 records"), r.stderr)
-        let m = try sh("rnn-classify -m \(dir)/m.ckpt --metrics-json \(dir)/m.json < /dev/null")
+        let m = try sh("printf '' | rnn-classify -m \(dir)/m.ckpt --metrics-json \(dir)/m.json")
         Support.assertFails((m.status, m.out, m.stderr.split(separator: "\n").filter { $0.contains("error") }.joined(separator: "\n")),
                             tool: "rnn-classify", ["no record carries a label"], noFile: dir + "/m.json")
         for (args, msg) in [("--format csv", "--format must be"), ("--threads 3", "--threads"), ("--top-k 2 --format tsv", "--top-k"),
@@ -289,5 +289,36 @@ final class ClassifyCLITests: XCTestCase {
         XCTAssertEqual(Self.objects(cut.out).map { $0["prob"] as! Double }, Self.objects(enc.out).map { $0["prob"] as! Double })
         XCTAssertEqual(Self.objects(all.out).map { $0["prob"] as! Double }, Self.objects(full.out).map { $0["prob"] as! Double })
         XCTAssertNotEqual(Self.objects(cut.out).map { $0["prob"] as! Double }, Self.objects(full.out).map { $0["prob"] as! Double })
+    }
+
+    /// rnn-fit -> rnn-classify: classifying the validation records (as text) gives the validation
+    /// loss and accuracy that rnn-fit recorded in the checkpoint (same truncation, same numbers),
+    /// for packed training and for --padded training (pads in front, run through the recurrence).
+    func testMetricsOfAFittedCheckpointEqualItsValidationScores() throws {
+        let dir = Support.tempDir("classify-fit")
+        let lines = Self.records(600).split(separator: "\n")
+        Support.write(lines[..<400].joined(separator: "\n") + "\n", to: dir + "/train.jsonl")
+        Support.write(lines[400...].joined(separator: "\n") + "\n", to: dir + "/valid.jsonl")
+        var losses: [Double] = []
+        for mode in ["", "--padded"] {
+            let r = try sh("""
+                cd \(dir) && rnn-vocab train.jsonl -o v.bin 2>/dev/null && \
+                rnn-encode --vocab v.bin --fix-length 12 --pad-first train.jsonl -o train.bin 2>/dev/null && \
+                rnn-encode --vocab v.bin --fix-length 12 --pad-first valid.jsonl -o valid.bin 2>/dev/null && \
+                rnn-fit train.bin --vocab v.bin --valid valid.bin --embed-dim 8 --hidden 8 --bidirectional --epochs 2 --seed 3 \(mode) -o m.ckpt 2>/dev/null && \
+                rnn-classify -m m.ckpt --metrics-json m.json -q valid.jsonl > pred.jsonl
+                """)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let meta = try SafeTensorsFile(path: dir + "/m.ckpt").metadata
+            let m = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/m.json"))) as! [String: Any]
+            XCTAssertEqual(m["labelled"] as! Int, 200)
+            let validLoss = try XCTUnwrap(meta["valid_loss"].flatMap(Double.init)), validAcc = try XCTUnwrap(meta["valid_accuracy"].flatMap(Double.init))
+            XCTAssertEqual(m["loss"] as! Double, validLoss, accuracy: 1e-5 * validLoss, "rnn-fit \(mode)")
+            XCTAssertEqual(m["accuracy"] as! Double, validAcc, accuracy: 1e-9, "rnn-fit \(mode)")
+            XCTAssertEqual(meta["fix_length"], "12")
+            XCTAssertEqual(meta["padded"], mode.isEmpty ? "false" : "true")
+            losses.append(validLoss)
+        }
+        XCTAssertNotEqual(losses[0], losses[1], "padded and packed training differ")
     }
 }

@@ -79,7 +79,7 @@ final class FitCLITests: XCTestCase {
         let testLine = try XCTUnwrap(lines.first { $0.hasPrefix("test: ") }, r.2)
         let acc = try XCTUnwrap(Double(testLine.components(separatedBy: "accuracy ")[1].components(separatedBy: "%")[0]))
         XCTAssertGreaterThan(acc, 70, testLine)
-        XCTAssertTrue(testLine.contains("on 1,000 reviews"), testLine)
+        XCTAssertTrue(testLine.contains("on 1,000 reviews (\(d.test), weights of epoch 1)"), testLine)
         XCTAssertTrue(lines.last!.hasPrefix("kept \(ckpt) (epoch 1, valid loss "), r.2)
 
         // Checkpoint: the PyTorch state_dict of the module (bi-GRU, E=50, H=32, one logit).
@@ -114,6 +114,15 @@ final class FitCLITests: XCTestCase {
         XCTAssertEqual(vl, Double(m["valid_loss"] ?? "") ?? -1, accuracy: 1e-9)
         XCTAssertEqual(log.first?["event"] as? String, "start")
         XCTAssertEqual(log.last?["event"] as? String, "end")
+        let testEntry = try XCTUnwrap(log.first { $0["event"] as? String == "test" })
+        XCTAssertEqual(testEntry["accuracy"] as? Double ?? 0, acc / 100, accuracy: 0.0001)
+        XCTAssertEqual(testEntry["items"] as? Int, 1000)
+
+        // rnn-classify on the same test reviews (as cleaned text) agrees with rnn-fit --test.
+        let c = try Support.tool("rnn-classify", ["-m", ckpt, "--metrics-json", dir + "/metrics.json", "-q", d.dir + "/test.jsonl"])
+        XCTAssertEqual(c.0, 0, c.2)
+        let metrics = try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: dir + "/metrics.json"))) as! [String: Any]
+        XCTAssertEqual(metrics["accuracy"] as? Double ?? 0, acc / 100, accuracy: 0.0025, "\(metrics)")
 
         // --plot: a well-formed SVG with both series.
         let svg = try String(contentsOfFile: dir + "/c.svg", encoding: .utf8)

@@ -26,18 +26,24 @@ final class StreamingInputTests: XCTestCase {
         XCTAssertEqual(r.lineNumber, 3)
     }
 
-    func testGzipOnAPipeWithTwoMembers() throws {
+    /// Makes `name` with the shell command `make` (given the path), and a reader over a closed
+    /// pipe holding the first `limit` bytes of it; the pipe's read end is closed by `cleanup`.
+    func gzipOnAPipe(_ name: String, _ make: (String) -> String, limit: Int = .max) throws -> (StreamingLineReader, String, () -> Void) {
         let dir = NSTemporaryDirectory() + "rnn-core-stream-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let gz = dir + "/two.gz"
-        XCTAssertEqual(system("(printf 'a\\nb\\n' | gzip -c; printf 'c\\n' | gzip -c) > \(gz)"), 0)
-        let data = try Data(contentsOf: URL(fileURLWithPath: gz))
+        let gz = dir + "/" + name
+        XCTAssertEqual(system(make(gz)), 0)
+        let data = try Data(contentsOf: URL(fileURLWithPath: gz)).prefix(limit)
         var fds: [Int32] = [0, 0]
         XCTAssertEqual(pipe(&fds), 0)
-        defer { close(fds[0]) }
         _ = data.withUnsafeBytes { Glibc.write(fds[1], $0.baseAddress, $0.count) }
         close(fds[1])
-        let r = try StreamingLineReader(path: "/dev/fd/\(fds[0])")
+        return (try StreamingLineReader(path: "/dev/fd/\(fds[0])"), gz, { close(fds[0]) })
+    }
+
+    func testGzipOnAPipeWithTwoMembers() throws {
+        let (r, gz, cleanup) = try gzipOnAPipe("two.gz") { "(printf 'a\\nb\\n' | gzip -c; printf 'c\\n' | gzip -c) > \($0)" }
+        defer { cleanup() }
         var lines: [String] = []
         while let l = try r.next() { lines.append(String(decoding: l, as: UTF8.self)) }
         XCTAssertEqual(lines, ["a", "b", "c"])
@@ -48,17 +54,8 @@ final class StreamingInputTests: XCTestCase {
     }
 
     func testTruncatedGzipOnAPipeIsAnError() throws {
-        let dir = NSTemporaryDirectory() + "rnn-core-stream-\(getpid())"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let gz = dir + "/big.gz"
-        XCTAssertEqual(system("seq 1 20000 | gzip -c > \(gz)"), 0)
-        let data = try Data(contentsOf: URL(fileURLWithPath: gz)).prefix(3000)
-        var fds: [Int32] = [0, 0]
-        XCTAssertEqual(pipe(&fds), 0)
-        defer { close(fds[0]) }
-        _ = data.withUnsafeBytes { Glibc.write(fds[1], $0.baseAddress, $0.count) }
-        close(fds[1])
-        let r = try StreamingLineReader(path: "/dev/fd/\(fds[0])")
+        let (r, _, cleanup) = try gzipOnAPipe("big.gz", { "seq 1 20000 | gzip -c > \($0)" }, limit: 3000)
+        defer { cleanup() }
         XCTAssertThrowsError(try { while try r.next() != nil {} }()) { e in
             XCTAssertTrue("\(e)".contains("truncated gzip"), "\(e)")
         }

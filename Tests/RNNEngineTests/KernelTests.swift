@@ -79,4 +79,102 @@ final class KernelTests: XCTestCase {
             XCTAssertLessThan(relDiff(run(), stepped).rel, 1e-6, "\(cell): cache not rebuilt after Adam")
         }
     }
+
+    /// Sampling steps split over two threads (oneStepSplit) give the bits of one thread, and the
+    /// same logits as running the sequence in one call.
+    func testSplitSamplingStepMatchesOneThread() {
+        for cell in CellKind.allCases {
+            // layer 1 big enough for the split (G * (in + H) >= 2^22)
+            let H = cell == .rnn ? 1456 : 1032
+            let cfg = ModelConfig(cell: cell, task: .languageModel, vocabSize: 20, embedDim: 10, hidden: H, layers: 2, bidirectional: false,
+                                  dropout: 0, headDropout: 0, outputs: 20, paddingIndex: nil, freezeEmbedding: false)
+            for B in [1, 2] {
+                var results: [[Float]] = []
+                var states: [RecurrentState] = []
+                for threads in [1, 2] {
+                    let model = Model(config: cfg, seed: 8)
+                    model.threads = threads
+                    var state = RecurrentState.zeros(cfg, batch: B)
+                    var all: [Float] = []
+                    for t in 0 ..< 6 { all += model.stepLM(tokens: (0 ..< B).map { Int32((t * 7 + $0 * 3) % 20) }, state: &state) }
+                    results.append(all); states.append(state)
+                }
+                XCTAssertEqual(results[0], results[1], "\(cell) B=\(B): threads 2 differs from threads 1")
+                XCTAssertEqual(states[0].h, states[1].h); XCTAssertEqual(states[0].c, states[1].c)
+                // the whole sequence in one call (packed kernels) agrees to rounding
+                let model = Model(config: cfg, seed: 8)
+                var whole = RecurrentState.zeros(cfg, batch: B)
+                let inputs = (0 ..< B).flatMap { b in (0 ..< 6).map { t in Int32((t * 7 + b * 3) % 20) } }
+                let losses = inputs.withUnsafeBufferPointer { i in inputs.withUnsafeBufferPointer { tg in
+                    model.lossesLM(inputs: i, targets: tg, batch: B, steps: 6, state: &whole) } }
+                XCTAssertEqual(losses.count, B * 6)
+                XCTAssertLessThan(relDiff(states[1].h, whole.h).rel, 1e-5, "\(cell) B=\(B): state after 6 steps")
+            }
+        }
+    }
+
+    /// Adam and clipping on the arena's two halves: the same bits with 1 and 2 threads, and the
+    /// norm equals a plain Double sum.
+    func testClipAndAdamSameBitsOnTwoThreads() {
+        let cfg = ModelConfig(cell: .gru, task: .classifier, vocabSize: 300, embedDim: 9, hidden: 11, layers: 1, bidirectional: true,
+                              dropout: 0, headDropout: 0, outputs: 1, paddingIndex: 1, freezeEmbedding: false)
+        var out: [([Float], Float)] = []
+        for threads in [1, 2] {
+            let model = Model(config: cfg, seed: 3)
+            model.threads = threads
+            var rng = RNG(seed: 1)
+            for i in 0 ..< model.params.count { model.params.grads[i] = rng.uniform(-1, 1) }
+            var oracle = 0.0
+            for i in 0 ..< model.params.count { oracle += Double(model.params.grads[i]) * Double(model.params.grads[i]) }
+            let norm = clipGradNorm(model.params, maxNorm: 1)
+            XCTAssertEqual(Double(norm), oracle.squareRoot(), accuracy: 1e-5 * oracle.squareRoot())
+            var adam = Adam(count: model.params.count, weightDecay: 0.01)
+            adam.update(model.params, frozen: ["fc.bias"])
+            out.append((Array(model.params.values), norm))
+        }
+        XCTAssertEqual(out[0].1, out[1].1)
+        XCTAssertTrue(out[0].0 == out[1].0, "Adam/clip with 2 threads differ from 1 thread")
+    }
+
+    /// Unidirectional steps split by rows over two threads (big H): training and inference give the
+    /// bits of the unsplit steps at the same thread count, for language models and ragged (packed)
+    /// classifier batches. (With one direction, OpenBLAS itself runs on two threads, which may
+    /// change its rounding, so the reference is threads = 2 without the split.)
+    func testRowSplitStepsSameBitsAsOneThread() {
+        for cell in CellKind.allCases {
+            let H = cell == .lstm ? 256 : cell == .gru ? 296 : 512   // G*H*H >= 2^18: the split is on
+            let lm = ModelConfig(cell: cell, task: .languageModel, vocabSize: 11, embedDim: 7, hidden: H, layers: 2, bidirectional: false,
+                                 dropout: 0.2, headDropout: 0, outputs: 11, paddingIndex: nil, freezeEmbedding: false)
+            let cls = ModelConfig(cell: cell, task: .classifier, vocabSize: 30, embedDim: 5, hidden: H, layers: 1, bidirectional: false,
+                                  dropout: 0, headDropout: 0, outputs: 2, paddingIndex: 1, freezeEmbedding: false)
+            var results: [[Float]] = []
+            for splitOff in [true, false] {
+                var data = RNG(seed: 6), rng = RNG(seed: 7)
+                let model = Model(config: lm, seed: 2)
+                model.threads = 2
+                if splitOff { model.stack.rowSplitMinimum = .max }
+                var adam = Adam(count: model.params.count)
+                var state = RecurrentState.zeros(lm, batch: 5)
+                var r: [Float] = []
+                for _ in 0 ..< 2 {
+                    let x = (0 ..< 30).map { _ in Int32(data.below(11)) }, y = (0 ..< 30).map { _ in Int32(data.below(11)) }
+                    r.append(x.withUnsafeBufferPointer { xi in y.withUnsafeBufferPointer { yi in
+                        model.trainLM(inputs: xi, targets: yi, batch: 5, steps: 6, state: &state, rng: &rng) } })
+                    adam.update(model.params)
+                    r += x.withUnsafeBufferPointer { xi in y.withUnsafeBufferPointer { yi in
+                        model.lossesLM(inputs: xi, targets: yi, batch: 5, steps: 6, state: &state) } }
+                }
+                r += model.params.values
+                let c = Model(config: cls, seed: 3)
+                c.threads = 2
+                if splitOff { c.stack.rowSplitMinimum = .max }
+                let lengths = [9, 2, 7, 7, 1, 5], tokens = (0 ..< 31).map { _ in Int32(data.below(30)) }, labels: [Int32] = [0, 1, 1, 0, 1, 0]
+                r += tokens.withUnsafeBufferPointer { c.trainClassifier(tokens: $0, lengths: lengths, labels: labels, rng: &rng).logits }
+                r += c.params.grads
+                r += tokens.withUnsafeBufferPointer { c.classify(tokens: $0, lengths: lengths) }
+                results.append(r)
+            }
+            XCTAssertTrue(results[0] == results[1], "\(cell): row-split steps differ from unsplit ones")
+        }
+    }
 }

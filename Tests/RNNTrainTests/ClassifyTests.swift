@@ -102,6 +102,16 @@ final class ClassifyTests: XCTestCase {
         let last = try Self.classifier(maxLength: 4, truncateFirst: true)
         _ = try text.withUTF8Bytes { try last.encode(text: $0, into: &ids) }
         XCTAssertEqual(ids, [42, 4, 0, 7, 6])
+        // the padded view of rnn-fit --padded checkpoints: exactly maxLength steps
+        for (padFirst, want) in [(true, [Int32](arrayLiteral: 42, 1, 1, 1, 1, 2, 4)), (false, [42, 2, 4, 1, 1, 1, 1])] {
+            let pc = try Classifier(model: Self.model(), labels: ["neg", "pos"], vocabHash: "", maxLength: 6, padded: true,
+                                    padFirst: padFirst, tokens: { Self.tokens })
+            ids = [42]
+            XCTAssertEqual(try "good film".withUTF8Bytes { try pc.encode(text: $0, into: &ids) }, 6)
+            XCTAssertEqual(ids, want)
+            ids = [42]
+            XCTAssertEqual(try "   ".withUTF8Bytes { try pc.encode(text: $0, into: &ids) }, 0, "no token: nothing to classify")
+        }
     }
 
     /// Many records of different lengths, batched, come out in input order with the probability
@@ -256,6 +266,27 @@ final class ClassifyTests: XCTestCase {
         fails("{\"text\":\"a\"}\nnope\n", [":2:", "not a JSON object"])
     }
 
+    /// Like any filter: the records before a bad line (or a missing file) are written before the
+    /// error, and a half-read encoded record leaves the batch consistent.
+    func testRecordsBeforeAnErrorAreWritten() throws {
+        let c = try Self.classifier()
+        let dir = NSTemporaryDirectory() + "rnn-classify-tests-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data("{\"id\":1,\"text\":\"good\"}\n{\"id\":2,\"ids\":[2,3]}\n{\"id\":3,\"ids\":[2,99]}\n".utf8)
+            .write(to: URL(fileURLWithPath: dir + "/bad.jsonl"))
+        try Data("{\"id\":0,\"text\":\"film\"}\n".utf8).write(to: URL(fileURLWithPath: dir + "/ok.jsonl"))
+        for (paths, expected) in [([dir + "/bad.jsonl"], [1, 2]), ([dir + "/ok.jsonl", dir + "/missing.jsonl"], [0])] {
+            let outPath = dir + "/partial.out"
+            let fd = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            let out = BufferedOutput(fd: fd, name: outPath)
+            XCTAssertThrowsError(try ClassifyJob(classifier: c, options: ClassifyOptions()).run(paths: paths, out: out))
+            try out.flush()
+            close(fd)
+            let got = Self.objects(try String(contentsOfFile: outPath, encoding: .utf8)).map { $0["id"] as! Int }
+            XCTAssertEqual(got, expected)
+        }
+    }
+
     func testUnknownGoldLabelIsAnErrorOnlyWithMetrics() throws {
         let c = try Self.classifier()
         let (out, _) = try Self.run(ClassifyJob(classifier: c, options: ClassifyOptions()), "{\"label\":\"meh\",\"text\":\"good\"}\n")
@@ -272,5 +303,39 @@ extension String {
     func withUTF8Bytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         var s = self
         return try s.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// A checkpoint written by the library loads into a classifier that predicts what the model did.
+final class ClassifierCheckpointTests: XCTestCase {
+    func testCheckpointRoundTripKeepsPredictionsAndTruncation() throws {
+        let model = ClassifyTests.model(outputs: 1, cell: .lstm, bidirectional: true, seed: 11)
+        let info = CheckpointInfo(kind: .classifier, config: model.config, vocabHash: "0123456789abcdef", vocabKind: .words,
+                                  tokens: ClassifyTests.tokens, labels: ["neg", "pos"],
+                                  extra: ["fix_length": "3", "truncate_first": "true"])
+        let dir = NSTemporaryDirectory() + "rnn-classify-ckpt-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Checkpoint.write(model: model, info: info, to: dir + "/m.ckpt")
+        let c = try Classifier(checkpoint: dir + "/m.ckpt")
+        XCTAssertEqual(c.maxLength, 3)
+        XCTAssertTrue(c.truncateFirst)
+        XCTAssertEqual(c.vocabHash, "0123456789abcdef")
+        var ids: [Int32] = []
+        _ = try "good bad film great".withUTF8Bytes { try c.encode(text: $0, into: &ids) }
+        XCTAssertEqual(ids, [3, 4, 6])  // the last 3 tokens
+        let direct = ids.withUnsafeBufferPointer { model.classify(tokens: $0, lengths: [3]) }
+        XCTAssertEqual(ClassifyTests.logits(c, ids), direct)
+        // --max-length 0 overrides the recorded fixed length
+        let all = try Classifier(checkpoint: dir + "/m.ckpt", maxLength: 0)
+        XCTAssertNil(all.maxLength)
+        // a language model is refused
+        let lm = Model(config: ModelConfig(cell: .gru, task: .languageModel, vocabSize: 10, embedDim: 4, hidden: 3, layers: 1,
+                                           bidirectional: false, dropout: 0, headDropout: 0, outputs: 10, paddingIndex: nil,
+                                           freezeEmbedding: false), seed: 1)
+        try Checkpoint.write(model: lm, info: CheckpointInfo(kind: .languageModel, config: lm.config, vocabHash: "", vocabKind: .chars,
+                                                             tokens: ClassifyTests.tokens, labels: []), to: dir + "/lm.ckpt")
+        XCTAssertThrowsError(try Classifier(checkpoint: dir + "/lm.ckpt")) { e in
+            XCTAssertTrue("\(e)".contains("language-model checkpoint"), "\(e)")
+        }
     }
 }

@@ -111,10 +111,12 @@ FIXTURE_TEXTS = [
     "good good good good good good good good good good good good good good good good bad",
 ]
 FIXTURE_CASES = [
-    # name, cell, layers, bidirectional, labels, E, H, sizes in metadata
-    ("torch_bigru_binary", "gru", 1, True, ["neg", "pos"], 5, 4, False),
-    ("torch_lstm2_3class", "lstm", 2, False, ["a", "b", "c"], 6, 5, True),
-    ("torch_birnn2_binary", "rnn", 2, True, ["no", "yes"], 4, 3, True),
+    # name, cell, layers, bidirectional, labels, E, H, sizes in metadata, padded view length (0: packed)
+    ("torch_bigru_binary", "gru", 1, True, ["neg", "pos"], 5, 4, False, 0),
+    ("torch_lstm2_3class", "lstm", 2, False, ["a", "b", "c"], 6, 5, True, 0),
+    ("torch_birnn2_binary", "rnn", 2, True, ["no", "yes"], 4, 3, True, 0),
+    # the reference tutorial's semantics: fixed length 8, pads in front, run through the recurrence
+    ("torch_bilstm_padded", "lstm", 1, True, ["neg", "pos"], 5, 4, False, 8),
 ]
 
 
@@ -122,26 +124,35 @@ def fixtures(out):
     os.makedirs(out, exist_ok=True)
     stoi = {t: i for i, t in enumerate(FIXTURE_TOKENS)}
     expected = {}
-    for i, (name, cell, layers, bi, labels, E, H, sizes) in enumerate(FIXTURE_CASES):
+    for i, (name, cell, layers, bi, labels, E, H, sizes, T) in enumerate(FIXTURE_CASES):
         torch.manual_seed(100 + i)
         outputs = 1 if len(labels) == 2 else len(labels)
         model = Classifier(cell, len(FIXTURE_TOKENS), E, H, layers, bi, outputs, dropout=0.3).eval()
         ids = [[stoi.get(w, 0) for w in t.split()] for t in FIXTURE_TEXTS]
-        lengths = torch.tensor([len(x) for x in ids])
-        padded = torch.full((len(ids), int(lengths.max())), 1, dtype=torch.long)
-        for r, x in enumerate(ids):
-            padded[r, :len(x)] = torch.tensor(x)
-        with torch.no_grad():
-            logits = model(padded, lengths)
-        probs = torch.sigmoid(logits[:, 0]) if outputs == 1 else torch.softmax(logits, dim=1)
         extra = {"vocab_size": len(FIXTURE_TOKENS), "embed_dim": E, "outputs": outputs} if sizes else {}
+        with torch.no_grad():
+            if T:
+                # keep the first T tokens, pads (1) in front: every sequence runs over T steps
+                fed = [[1] * (T - len(x[:T])) + x[:T] for x in ids]
+                _, h = model.rnn(model.embedding(torch.tensor(fed)))
+                h = h[0] if isinstance(h, tuple) else h
+                logits = model.fc(torch.cat([h[-2], h[-1]], 1) if bi else h[-1])
+                extra.update({"padded": "true", "pad_first": "true", "fix_length": T})
+            else:
+                fed = ids
+                lengths = torch.tensor([len(x) for x in ids])
+                padded = torch.full((len(ids), int(lengths.max())), 1, dtype=torch.long)
+                for r, x in enumerate(ids):
+                    padded[r, :len(x)] = torch.tensor(x)
+                logits = model(padded, lengths)
+        probs = torch.sigmoid(logits[:, 0]) if outputs == 1 else torch.softmax(logits, dim=1)
         path = os.path.join(out, name + ".safetensors")
         save_file(model.state_dict(), path,
                   metadata=metadata(cell, layers, H, bi, FIXTURE_TOKENS, labels, **extra))
         expected[name] = {
             "labels": labels,
             "records": [{"text": t, "ids": x, "probs": ([1 - p, p] if outputs == 1 else p)}
-                        for t, x, p in zip(FIXTURE_TEXTS, ids, probs.double().tolist())],
+                        for t, x, p in zip(FIXTURE_TEXTS, fed, probs.double().tolist())],
         }
         print(f"wrote {path} ({os.path.getsize(path)} bytes)")
     with open(os.path.join(out, "torch_expected.json"), "w") as f:
