@@ -149,18 +149,25 @@ public struct LMCorpus: Sendable {
     }
 
     /// Encodes `text` with `alphabet` (built from the whole text when nil) and keeps the last
-    /// `validSplit` fraction of the characters for validation.
-    public init(text: [UInt8], alphabet given: CharAlphabet?, validSplit: Double) throws {
+    /// `validSplit` fraction of the characters for validation, or, when `validText` is given,
+    /// trains on all of `text` and validates on `validText` (its characters outside the alphabet
+    /// become `<unk>` and are counted in `unknown`).
+    public init(text: [UInt8], alphabet given: CharAlphabet?, validSplit: Double, validText: [UInt8]? = nil) throws {
         precondition(validSplit >= 0 && validSplit < 1, "valid split must be in [0, 1)")
         let alphabet = given ?? text.withUnsafeBytes { CharAlphabet.build(from: $0) }
         var unknown = 0
         var scalars: [Unicode.Scalar] = []
         let ids = text.withUnsafeBytes { alphabet.encode($0, unknown: &unknown, unknownScalars: &scalars) }
         if ids.isEmpty { throw RNNError("the training text is empty") }
-        let nValid = Int((Double(ids.count) * validSplit).rounded())
         self.alphabet = alphabet
-        train = Array(ids[..<(ids.count - nValid)])
-        valid = Array(ids[(ids.count - nValid)...])
+        if let validText {
+            train = ids
+            valid = validText.withUnsafeBytes { alphabet.encode($0, unknown: &unknown, unknownScalars: &scalars) }
+        } else {
+            let nValid = Int((Double(ids.count) * validSplit).rounded())
+            train = Array(ids[..<(ids.count - nValid)])
+            valid = Array(ids[(ids.count - nValid)...])
+        }
         self.unknown = unknown
         unknownScalars = scalars
     }

@@ -55,6 +55,8 @@ struct LMSharedSettings {
     var lrDecay: Float
     var weightDecay: Float
     var commandLine: String
+    /// Validation text file (instead of the split).
+    var valid: String? = nil
 }
 
 /// Reads the text, trains, reports; throws Interrupted after a Ctrl-C (the best checkpoint kept).
@@ -83,9 +85,10 @@ func runLM(_ s: LMSharedSettings, _ lm: LMOptions) throws {
     let text = try LMCorpus.readText(paths: s.inputs)
     var alphabet: CharAlphabet? = nil
     if let path = s.vocab { alphabet = try CharAlphabet(vocabulary: Vocabulary.load(path: path), path: path) }
-    let corpus = try LMCorpus(text: text, alphabet: alphabet, validSplit: validSplit)
+    let validText = try s.valid.map { try LMCorpus.readText(paths: [$0]) }
+    let corpus = try LMCorpus(text: text, alphabet: alphabet, validSplit: validSplit, validText: validText)
     let name = s.inputs == ["-"] ? "<stdin>" : s.inputs.joined(separator: " ")
-    Diagnostics.line("rnn-fit: \(name): \(formatThousands(corpus.train.count + corpus.valid.count)) characters, alphabet of \(corpus.alphabet.count - 2) + <unk>, <pad>; \(formatThousands(corpus.train.count)) for training, \(formatThousands(corpus.valid.count)) for validation")
+    Diagnostics.line("rnn-fit: \(name): \(formatThousands(corpus.train.count + corpus.valid.count)) characters, alphabet of \(corpus.alphabet.count - 2) + <unk>, <pad>; \(formatThousands(corpus.train.count)) for training, \(formatThousands(corpus.valid.count)) for validation\(s.valid.map { " (\($0))" } ?? "")")
     if corpus.unknown > 0 {
         Diagnostics.line("rnn-fit: warning: \(formatThousands(corpus.unknown)) characters are not in the vocabulary and read as <unk>: \(describeScalars(corpus.unknownScalars))")
     }

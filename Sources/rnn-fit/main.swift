@@ -95,7 +95,7 @@ struct Command: ParsableCommand {
     @Option(help: "Multiply the learning rate by this factor after every epoch.")
     var lrDecay: Float = 1
 
-    @Option(help: "Encoded validation data (default: hold out --valid-split of DATA).")
+    @Option(help: "Encoded validation data (default: hold out --valid-split of DATA). With --lm: a validation text file.")
     var valid: String?
 
     @Option(help: "Fraction of DATA held out at random (seeded) for validation when --valid is not given; 0: no validation (the last epoch is kept). Default 0.2; --lm: the last 0.1 of the text.")
@@ -140,6 +140,10 @@ struct Command: ParsableCommand {
         guard lrDecay > 0 else { throw ValidationError("--lr-decay must be positive") }
         if lm {
             try lmOptions.validateLM()
+            for (set, name) in [(test != nil, "--test"), (padded, "--padded"), (freezeEmbeddings, "--freeze-embeddings"), (headDropout != 0, "--head-dropout")] where set {
+                throw ValidationError("\(name) does not apply to --lm")
+            }
+            if valid != nil && validSplit != nil { throw ValidationError("give --valid or --valid-split, not both") }
             if let clip, clip < 0 { throw ValidationError("--clip must not be negative") }
             guard output != nil || resume != nil else { throw ValidationError("-o/--output is required (where the best checkpoint goes)") }
             if let resume, let output, resume != output {
@@ -206,7 +210,7 @@ struct Command: ParsableCommand {
                                    hidden: hidden, embedDim: embedDim, dropout: dropout, epochs: epochs, batchSize: batchSize, lr: lr,
                                    seed: seed, vocab: vocab, validSplit: validSplit, log: log, plot: plot, resume: resume != nil,
                                    threads: threads, clip: clip, lrDecay: lrDecay, weightDecay: weightDecay,
-                                   commandLine: shellCommandLine()), lmOptions)
+                                   commandLine: shellCommandLine(), valid: valid), lmOptions)
     }
 }
 

@@ -47,6 +47,13 @@ final class LMCLITests: XCTestCase {
         let v = try SafeTensorsFile(path: dir + "/v.bin"), c = try SafeTensorsFile(path: dir + "/m.ckpt")
         XCTAssertEqual(c.metadata["vocab_hash"], v.metadata["hash"])
         XCTAssertEqual(c.tensors["embedding.weight"]?.shape.first, Int(v.metadata["size"] ?? ""))
+        // a separate validation text; options of classification are refused
+        let vf = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--valid", m.dir + "/ts.txt", "--epochs", "1", "-o", dir + "/vf.ckpt"] + LMCLITests.small)
+        XCTAssertEqual(vf.0, 0, vf.2)
+        XCTAssertTrue(vf.2.contains("20,000 for training, 20,000 for validation"), vf.2)
+        let bad = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--padded", "-o", dir + "/p.ckpt"])
+        XCTAssertEqual(bad.0, 2)
+        XCTAssertTrue(bad.2.contains("--padded does not apply to --lm"), bad.2)
         // a word vocabulary is refused
         let w = try E2E.sh("rnn-vocab '\(m.dir)/ts.txt' -o '\(dir)/w.bin' 2>/dev/null && rnn-fit --lm '\(m.dir)/ts.txt' --vocab '\(dir)/w.bin' -o '\(dir)/x.ckpt'")
         XCTAssertEqual(w.status, 1)
