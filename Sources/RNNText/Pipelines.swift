@@ -57,12 +57,14 @@ extension Encoder {
 
     /// Encodes every record of `reader`; calls `body` with the record, its kept real ids and its
     /// label id for every record that has at least one token (empty records are counted in
-    /// ``EncodeSummary/empty`` and skipped).
-    public func encodeAll(_ reader: RecordReader, _ body: (Record, UnsafeBufferPointer<Int32>, Int32?) throws -> Void) throws -> EncodeSummary {
+    /// ``EncodeSummary/empty`` and skipped). `idle` is called when the input would block
+    /// (``RecordReader/forEach(idle:_:)``).
+    public func encodeAll(_ reader: RecordReader, idle: (() throws -> Void)? = nil,
+                          _ body: (Record, UnsafeBufferPointer<Int32>, Int32?) throws -> Void) throws -> EncodeSummary {
         var sum = EncodeSummary()
         var text: [UInt8] = []
         var ids: [Int32] = []
-        try reader.forEach { r in
+        try reader.forEach(idle: idle) { r in
             text.removeAll(keepingCapacity: true)
             ids.removeAll(keepingCapacity: true)
             r.appendText(to: &text)

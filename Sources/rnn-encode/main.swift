@@ -59,7 +59,7 @@ struct Command: ParsableCommand {
             var line: [UInt8] = []
             var ids: [Int32] = []
             let hashValue = Array("\"\(vocabulary.hash)\"".utf8)
-            summary = try encoder.encodeAll(reader) { record, real, label in
+            summary = try encoder.encodeAll(reader, idle: { try out.flush() }) { record, real, label in
                 ids.removeAll(keepingCapacity: true)
                 Encoder.appendPadded(real, fixLength: fixLength, padFirst: padFirst, into: &ids)
                 var arr: [UInt8] = []

@@ -145,13 +145,21 @@ final class ClassifyCLITests: XCTestCase {
         XCTAssertEqual(p.terminationStatus, 0)
     }
 
-    /// The whole pipeline streams: `rnn-clean | rnn-classify` answers a line while its input
-    /// stays open.
+    /// The whole pipeline streams: `rnn-clean | rnn-classify` (and with rnn-encode between them)
+    /// answers a line while its input stays open.
     func testCleanToClassifyPipelineStreams() throws {
         let dir = try setUp("pipeline")
+        let b = E2E.bin.path
+        for pipeline in ["'\(b)/rnn-clean' | '\(b)/rnn-classify' -m '\(dir)/m.ckpt' -q --no-text",
+                         "'\(b)/rnn-clean' | '\(b)/rnn-encode' --vocab '\(dir)/v.bin' 2>/dev/null | '\(b)/rnn-classify' -m '\(dir)/m.ckpt' -q"] {
+            try assertStreams(pipeline)
+        }
+    }
+
+    func assertStreams(_ pipeline: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", "'\(E2E.bin.path)/rnn-clean' | '\(E2E.bin.path)/rnn-classify' -m '\(dir)/m.ckpt' -q --no-text"]
+        p.arguments = ["-c", pipeline]
         let inPipe = Pipe(), outPipe = Pipe()
         p.standardInput = inPipe
         p.standardOutput = outPipe
@@ -159,13 +167,13 @@ final class ClassifyCLITests: XCTestCase {
         let fd = outPipe.fileHandleForReading.fileDescriptor
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         inPipe.fileHandleForWriting.write(Data("{\"id\":\"x\",\"text\":\"A <b>GOOD</b> film!\"}\n".utf8))
-        XCTAssertEqual(poll(&pfd, 1, 20_000), 1, "no output while the input stays open: the pipeline does not stream")
+        XCTAssertEqual(poll(&pfd, 1, 20_000), 1, "no output while the input stays open: \(pipeline) does not stream", file: file, line: line)
         var b = [UInt8](repeating: 0, count: 4096)
         let n = read(fd, &b, 4096)
-        XCTAssertTrue(String(decoding: b[0 ..< max(n, 0)], as: UTF8.self).hasPrefix("{\"id\":\"x\",\"label\":"))
+        XCTAssertTrue(String(decoding: b[0 ..< max(n, 0)], as: UTF8.self).hasPrefix("{\"id\":\"x\",\"label\":"), file: file, line: line)
         try inPipe.fileHandleForWriting.close()
         p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertEqual(p.terminationStatus, 0, file: file, line: line)
     }
 
     func testTSVAndNoText() throws {
