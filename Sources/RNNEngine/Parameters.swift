@@ -11,6 +11,12 @@
 //   rnn.bias_hh_l{k}{sfx}   [G*H]       sfx = "" or "_reverse"
 //   fc.weight [O, D*H]; fc.bias [O]
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// All parameters in one arena; gradients mirror it (STYLE.md example 3). Names, shapes and
 /// order are PyTorch's state_dict of the module of REFERENCE.md section 4:
 /// embedding.weight [V,E]; rnn.weight_ih_l{k}{sfx} [G*H, in]; rnn.weight_hh_l{k}{sfx} [G*H, H];
@@ -52,17 +58,27 @@ public final class Parameters {
         self.entries = entries
         self.index = index
         self.count = offset
-        let bytes = max(offset, 16) * MemoryLayout<Float>.stride
-        valueBase = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64).bindMemory(to: Float.self, capacity: max(offset, 16))
-        gradBase = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64).bindMemory(to: Float.self, capacity: max(offset, 16))
-        valueBase.initialize(repeating: 0, count: max(offset, 16))
-        gradBase.initialize(repeating: 0, count: max(offset, 16))
+        bytes = max(offset, 16) * MemoryLayout<Float>.stride
+        valueBase = Parameters.zeroedPages(bytes)
+        gradBase = Parameters.zeroedPages(bytes)
+    }
+
+    /// Size in bytes of each of the two arenas.
+    private let bytes: Int
+
+    /// Zero-filled, page-aligned memory from an anonymous mapping: pages that are never written
+    /// (the gradients of a model that only runs inference) cost no time and no memory.
+    private static func zeroedPages(_ bytes: Int) -> UnsafeMutablePointer<Float> {
+        guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            fatalError("out of memory: cannot map \(bytes) bytes for parameters")
+        }
+        return p.bindMemory(to: Float.self, capacity: bytes / MemoryLayout<Float>.stride)
     }
 
     deinit {
         worker?.stop()
-        valueBase.deallocate()
-        gradBase.deallocate()
+        munmap(valueBase, bytes)
+        munmap(gradBase, bytes)
     }
 
     /// 1 or 2: threads for the flat loops (Adam, clipping, zeroing); set by Model.threads.
