@@ -32,63 +32,19 @@ struct LMOptions: ParsableArguments {
     }
 }
 
-/// The options `rnn-fit --lm` shares with classification.
-struct LMSharedSettings {
-    var inputs: [String]
-    var output: String
-    var model: String?
-    var layers: Int?
-    var hidden: Int?
-    var embedDim: Int?
-    var dropout: Float?
-    var epochs: Int?
-    var batchSize: Int?
-    var lr: Float?
-    var seed: UInt64?
-    var vocab: String?
-    var validSplit: Double?
-    var log: String?
-    var plot: String?
-    var resume: Bool
-    var threads: Int?
-    var clip: Float?
-    var lrDecay: Float
-    var weightDecay: Float
-    var commandLine: String
-    /// Validation text file (instead of the split).
-    var valid: String? = nil
-}
+/// Reads the text, trains with `o` (the command's options already applied), reports; throws
+/// Interrupted after a Ctrl-C (the best checkpoint kept).
+func runLM(_ o: LMTrainingOptions, inputs: [String], output: String, vocab: String?, valid: String?, validSplit: Double?,
+           log: String?, plot: String?, resume: Bool, commandLine: String) throws {
+    let validSplit = validSplit ?? 0.1
 
-/// Reads the text, trains, reports; throws Interrupted after a Ctrl-C (the best checkpoint kept).
-func runLM(_ s: LMSharedSettings, _ lm: LMOptions) throws {
-    var o = LMTrainingOptions()
-    if let m = s.model {
-        guard let c = CellKind(rawValue: m) else { throw ValidationError("--model must be rnn, lstm or gru") }
-        o.cell = c
-    }
-    if let v = s.layers { o.layers = v }
-    if let v = s.hidden { o.hidden = v }
-    if let v = s.embedDim { o.embedDim = v }
-    if let v = s.dropout { o.dropout = v }
-    if let v = s.epochs { o.epochs = v }
-    if let v = s.batchSize { o.batchSize = v }
-    if let v = s.lr { o.lr = v }
-    if let v = s.seed { o.seed = v }
-    if let v = s.threads { o.threads = v }
-    o.cosine = lm.lrSchedule == "cosine"
-    o.seqLen = lm.seqLen; o.lrDecay = s.lrDecay; o.evalEvery = lm.evalEvery
-    if let v = s.clip { o.clip = v }
-    o.weightDecay = s.weightDecay
-    o.maxTime = lm.maxTime.flatMap(parseDuration)
-    let validSplit = s.validSplit ?? 0.1
-
-    let text = try LMCorpus.readText(paths: s.inputs)
+    let text = try LMCorpus.readText(paths: inputs)
     var alphabet: CharAlphabet? = nil
-    if let path = s.vocab { alphabet = try CharAlphabet(vocabulary: Vocabulary.load(path: path), path: path) }
-    let validText = try s.valid.map { try LMCorpus.readText(paths: [$0]) }
+    if let path = vocab { alphabet = try CharAlphabet(vocabulary: Vocabulary.load(path: path), path: path) }
+    let validText = try valid.map { try LMCorpus.readText(paths: [$0]) }
     let corpus = try LMCorpus(text: text, alphabet: alphabet, validSplit: validSplit, validText: validText)
-    let name = s.inputs == ["-"] ? "<stdin>" : s.inputs.joined(separator: " ")
-    Diagnostics.line("rnn-fit: \(name): \(formatThousands(corpus.train.count + corpus.valid.count)) characters, alphabet of \(corpus.alphabet.count - 2) + <unk>, <pad>; \(formatThousands(corpus.train.count)) for training, \(formatThousands(corpus.valid.count)) for validation\(s.valid.map { " (\($0))" } ?? "")")
+    let name = inputs == ["-"] ? "<stdin>" : inputs.joined(separator: " ")
+    Diagnostics.line("rnn-fit: \(name): \(formatThousands(corpus.train.count + corpus.valid.count)) characters, alphabet of \(corpus.alphabet.count - 2) + <unk>, <pad>; \(formatThousands(corpus.train.count)) for training, \(formatThousands(corpus.valid.count)) for validation\(valid.map { " (\($0))" } ?? "")")
     if corpus.unknown > 0 {
         Diagnostics.line("rnn-fit: warning: \(formatThousands(corpus.unknown)) characters are not in the vocabulary and read as <unk>: \(describeScalars(corpus.unknownScalars))")
     }
@@ -96,12 +52,12 @@ func runLM(_ s: LMSharedSettings, _ lm: LMOptions) throws {
     Diagnostics.line("rnn-fit: model: \(Checkpoint.describe(config)), \(formatThousands(Model.parameterSpec(config).reduce(0) { $0 + $1.1.reduce(1, *) })) parameters; batch \(o.batchSize) x \(o.seqLen) chars, lr \(o.lr)")
 
     let sinks = SinkList([ConsoleSink()])
-    if let log = s.log { sinks.append(try JSONLinesLogSink(path: log, append: s.resume)) }
-    if let plot = s.plot { sinks.append(SVGPlot(path: plot, title: "character LM: \(Checkpoint.describe(config))",
-                                         points: s.resume ? LMTrainer.earlierHistory(checkpoint: s.output) : [])) }
+    if let log = log { sinks.append(try JSONLinesLogSink(path: log, append: resume)) }
+    if let plot = plot { sinks.append(SVGPlot(path: plot, title: "character LM: \(Checkpoint.describe(config))",
+                                         points: resume ? LMTrainer.earlierHistory(checkpoint: output) : [])) }
     InterruptFlag.install()
-    let trainer = LMTrainer(corpus: corpus, options: o, output: s.output, commandLine: s.commandLine,
+    let trainer = LMTrainer(corpus: corpus, options: o, output: output, commandLine: commandLine,
                             sink: sinks, shouldStop: { InterruptFlag.isSet })
-    let result = try trainer.run(resume: s.resume)
+    let result = try trainer.run(resume: resume)
     if result.interrupted { throw Interrupted() }
 }

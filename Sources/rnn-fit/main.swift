@@ -206,11 +206,26 @@ struct Command: ParsableCommand {
     /// Character language models (`--lm`, LMOptions.swift).
     func runLanguageModel() throws {
         if bidirectional { throw RNNError("--bidirectional: a language model predicts the next character, it cannot look ahead") }
-        try runLM(LMSharedSettings(inputs: inputs.isEmpty ? ["-"] : inputs, output: output ?? resume!, model: model, layers: layers,
-                                   hidden: hidden, embedDim: embedDim, dropout: dropout, epochs: epochs, batchSize: batchSize, lr: lr,
-                                   seed: seed, vocab: vocab, validSplit: validSplit, log: log, plot: plot, resume: resume != nil,
-                                   threads: threads, clip: clip, lrDecay: lrDecay, weightDecay: weightDecay,
-                                   commandLine: shellCommandLine(), valid: valid), lmOptions)
+        var o = LMTrainingOptions()   // the language-model defaults, overridden by what was given
+        if let model { o.cell = CellKind(rawValue: model)! }
+        if let v = layers { o.layers = v }
+        if let v = hidden { o.hidden = v }
+        if let v = embedDim { o.embedDim = v }
+        if let v = dropout { o.dropout = v }
+        if let v = epochs { o.epochs = v }
+        if let v = batchSize { o.batchSize = v }
+        if let v = lr { o.lr = v }
+        if let v = seed { o.seed = v }
+        if let v = clip { o.clip = v }
+        o.threads = threads
+        o.lrDecay = lrDecay
+        o.weightDecay = weightDecay
+        o.cosine = lmOptions.lrSchedule == "cosine"
+        o.seqLen = lmOptions.seqLen
+        o.evalEvery = lmOptions.evalEvery
+        o.maxTime = lmOptions.maxTime.flatMap(parseDuration)
+        try runLM(o, inputs: inputs.isEmpty ? ["-"] : inputs, output: output ?? resume!, vocab: vocab, valid: valid,
+                  validSplit: validSplit, log: log, plot: plot, resume: resume != nil, commandLine: shellCommandLine())
     }
 }
 
