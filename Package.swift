@@ -2,16 +2,34 @@
 // The rnn-* suite: Unix filters that clean text, build vocabularies, encode, train and run
 // recurrent neural networks on the CPU.
 import PackageDescription
+import Foundation
 
-// Numeric code is built for AVX2 + FMA (x86-64-v3): without it SIMD FMA lowers to libm calls and
-// gate math runs ~37x slower (docs/PLATFORM.md). -fno-math-errno lets Float.squareRoot (a C shim
-// in the standard library) become vsqrtps instead of eight checked scalar roots: Adam 15 -> 4 ms
-// per step on the IMDB classifier (sqrt is exact either way, so results do not change). Set RNN_PORTABLE=1 to build baseline x86-64
-// binaries (slower, but they run on CPUs without AVX2).
-let portable = Context.environment["RNN_PORTABLE"] == "1"
-let numericFlags: [SwiftSetting] = portable ? [] : [
-    .unsafeFlags(["-Xcc", "-march=x86-64-v3", "-Xcc", "-fno-math-errno"]),
-]
+// Numeric code is built for the vector width of the CPU it is built on:
+// - x86-64-v4 (AVX-512) when /proc/cpuinfo reports avx512f/bw/cd/dq/vl: the engine then runs its own
+//   16-lane kernels for every product of the recurrence (define RNN_AVX512; Gemm512.swift);
+// - x86-64-v3 (AVX2 + FMA) otherwise: without it SIMD FMA lowers to libm calls and gate math runs
+//   ~37x slower (docs/PLATFORM.md); the big products stay on OpenBLAS.
+// RNN_ARCH=x86-64-v3 or x86-64-v4 overrides the detection (e.g. to build for another machine);
+// RNN_PORTABLE=1 builds baseline x86-64 binaries (slower, but they run on CPUs without AVX2).
+// -fno-math-errno lets Float.squareRoot (a C shim in the standard library) become vsqrtps instead
+// of eight checked scalar roots: Adam 15 -> 4 ms per step on the IMDB classifier (sqrt is exact
+// either way, so results do not change).
+func buildArch() -> String? {
+    #if !arch(x86_64)
+    return nil
+    #else
+    if Context.environment["RNN_PORTABLE"] == "1" { return nil }
+    if let arch = Context.environment["RNN_ARCH"], !arch.isEmpty { return arch }
+    let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? []
+    let v4 = ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
+    return v4 ? "x86-64-v4" : "x86-64-v3"
+    #endif
+}
+let arch = buildArch()
+let numericFlags: [SwiftSetting] = arch.map { arch in
+    [.unsafeFlags(["-Xcc", "-march=\(arch)", "-Xcc", "-fno-math-errno"])] + (arch == "x86-64-v4" ? [.define("RNN_AVX512")] : [])
+} ?? []
 let release: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")

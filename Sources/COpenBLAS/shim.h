@@ -1,5 +1,50 @@
 #ifndef RNN_COPENBLAS_SHIM_H
 #define RNN_COPENBLAS_SHIM_H
 #include <cblas.h>
-/* OpenBLAS-specific thread control (declared in OpenBLAS's cblas.h). */
+#include <stdlib.h>
+#include <string.h>
+/* OpenBLAS-specific thread control is declared in OpenBLAS's cblas.h. */
+
+/* Kernel selection of a DYNAMIC_ARCH OpenBLAS (Debian's build). OpenBLAS 0.3.21 does not know
+   AMD Zen 4/5 and falls back to its AVX2 "Haswell"/"Zen" kernels on CPUs with AVX-512, which
+   halves the speed of every big product (measured on a Zen 5 EPYC: 1.9x single-threaded sgemm
+   with the AVX-512 "SkylakeX" kernels). The symbols are weak so a static, single-architecture
+   OpenBLAS still links (the functions are then absent and nothing is changed). */
+extern void gotoblas_dynamic_init(void) __attribute__((weak));
+extern void gotoblas_dynamic_quit(void) __attribute__((weak));
+extern char *gotoblas_corename(void) __attribute__((weak));
+
+/* 1 when the CPU and the OS support AVX-512 F, CD, DQ, BW and VL (what OpenBLAS's SkylakeX kernels use). */
+static inline int rnn_cpu_has_avx512(void) {
+#if defined(__x86_64__)
+    unsigned a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+    if (a < 7) return 0;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    if (!(c & (1u << 27))) return 0;                          /* OSXSAVE */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0xe6) != 0xe6) return 0;                        /* XMM, YMM, opmask, ZMM state */
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+    unsigned need = (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31);
+    return (b & need) == need;
+#else
+    return 0;
+#endif
+}
+
+/* The name of the OpenBLAS kernel set in use ("static" when OpenBLAS is not DYNAMIC_ARCH).
+   When the user has not chosen one (OPENBLAS_CORETYPE) and OpenBLAS picked AVX2 kernels on an
+   AVX-512 CPU, switches to the SkylakeX kernels first. Call once, before any BLAS call. */
+static inline const char *rnn_blas_select_core(void) {
+    if (!gotoblas_corename || !gotoblas_dynamic_init || !gotoblas_dynamic_quit) return "static";
+    const char *current = gotoblas_corename();
+    if (getenv("OPENBLAS_CORETYPE") || !rnn_cpu_has_avx512()) return current;
+    if (strcmp(current, "Haswell") != 0 && strcmp(current, "Zen") != 0) return current;
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    gotoblas_dynamic_quit();
+    gotoblas_dynamic_init();
+    unsetenv("OPENBLAS_CORETYPE");
+    return gotoblas_corename();
+}
 #endif

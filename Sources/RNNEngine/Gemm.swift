@@ -108,6 +108,13 @@ private func tile<R: TileRows>(_: R.Type, k K: Int, a: UnsafePointer<Float>, lda
 func gemmPacked(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<Float>,
                 c: FPtr, ldc: Int, accumulate: Bool, panels range: Range<Int>? = nil) {
     if m == 0 || n == 0 { return }
+    #if RNN_AVX512
+    if range == nil {
+        gemm512(rows: 0 ..< m, n: n, k: k, a: a, ars: lda, acs: 1, b: .packed(packed, k: k, n: n), c: c, ldc: ldc,
+                accumulate: accumulate, scratch: nil)
+        return
+    }
+    #endif
     if k == 0 {
         if !accumulate { for i in 0 ..< m { (c + i * ldc).update(repeating: 0, count: n) } }
         return

@@ -51,6 +51,7 @@ public final class Model {
                      "invalid model configuration")
         precondition(!(config.task == .languageModel && config.bidirectional), "language models are unidirectional")
         self.config = config
+        _ = BLASKernels.name
         let params = Parameters(Model.parameterSpec(config))
         self.params = params
         embEntry = params.entry("embedding.weight")!

@@ -54,6 +54,7 @@ final class RecurrentStack {
     private let dIn: [FloatBuffer]               // ping-pong [N, D*H] gradients between layers
     private let packF: [FloatBuffer], packB: [FloatBuffer]  // W_hh^T / W_hh in 16-column panels (Gemm.swift)
     private let stateH: [FloatBuffer], stateC: [FloatBuffer], actStep: [FloatBuffer]  // inference only
+    private let bigPack = [FloatBuffer(), FloatBuffer()], bigScratch = [FloatBuffer(), FloatBuffer()]  // per thread (bigProduct)
     /// Phase timings (EngineProfile); slot = direction or half.
     let profiler = Profiler()
     let hn = FloatBuffer(), cn = FloatBuffer()
@@ -139,12 +140,42 @@ final class RecurrentStack {
         worker!.run2Escaping(job)
     }
 
+    /// C[M, N] (+)= op(A) op(B) over all packed rows (input projections, weight gradients, dX):
+    /// OpenBLAS, or in AVX-512 builds the engine's kernel (Gemm512.swift), whose rows are split over
+    /// both threads when `split` (a direction running alone with two threads allowed). `slot` is
+    /// the calling thread's (direction or half) for its buffers.
+    private func bigProduct(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+                            _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                            accumulate: Bool, _ c: FPtr, _ ldc: Int, rows: Range<Int>? = nil, slot: Int, split: Bool = false) {
+        let rows = rows ?? 0 ..< m
+        #if RNN_AVX512
+        func run(_ r: Range<Int>, _ s: Int) {
+            product512(transA: transA, transB: transB, rows: r, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                       c: c, ldc: ldc, accumulate: accumulate, pack: bigPack[s], scratch: bigScratch[s])
+        }
+        if split && threads >= 2 && rows.count >= 16 {
+            let mid = rows.lowerBound + (rows.count / 2 + 7) / 8 * 8
+            forBothHalves { part in run(part == 0 ? rows.lowerBound ..< mid : mid ..< rows.upperBound, part) }
+        } else {
+            run(rows, slot)
+        }
+        #else
+        let r0 = rows.lowerBound
+        let a0 = transA ? a + r0 : a + r0 * lda
+        sgemm(transA, transB, rows.count, n, k, 1, a0, lda, b, ldb, accumulate ? 1 : 0, c + r0 * ldc, ldc)
+        #endif
+    }
+
+    /// Whether a direction's big products run alone on the two threads (see bigProduct).
+    private var splitBig: Bool { directions == 1 && threads >= 2 }
+
     /// tables[d] [V, G*H] = emb [V, E] W_ih^T of layer 0 for direction d: the input projection of
     /// every vocabulary entry (Model's inference cache), both directions in parallel when allowed.
     func projectVocabulary(_ emb: UnsafePointer<Float>, rows V: Int, into tables: [FPtr]) {
         forEachDirection { d in
             var probe = profiler.probe(d)
-            sgemm(false, true, V, G, inputDim, 1, emb, inputDim, weights[0][d].wih, inputDim, 0, tables[d], G)
+            bigProduct(false, true, V, G, inputDim, emb, inputDim, weights[0][d].wih, inputDim, accumulate: false, tables[d], G,
+                       slot: d, split: splitBig)
             probe.lap(.bigGEMM)
         }
     }
@@ -197,7 +228,9 @@ final class RecurrentStack {
                     // rows gathered per step in recurrenceForward
                 } else if single {
                     for r in 0 ..< N { rowProduct(y: a + r * G, x: xin + r * ind, w: weights[k][d].wih, k: ind, n: G) }
-                } else { sgemm(false, true, N, G, ind, 1, xin, ind, weights[k][d].wih, ind, 0, a, G) }
+                } else {
+                    bigProduct(false, true, N, G, ind, xin, ind, weights[k][d].wih, ind, accumulate: false, a, G, slot: d, split: splitBig)
+                }
                 probe.lap(.bigGEMM)
                 let s = k * D + d
                 recurrenceForward(k: k, d: d, out: o,
@@ -408,8 +441,8 @@ final class RecurrentStack {
                 let w = weights[k][d]
                 let g = dG[d].pointer, gh = cell == .gru ? dGh[d].pointer : g
                 // dW_hh += dGh^T hprev ; dW_ih += dG^T x ; biases: column sums
-                sgemm(true, false, G, H, N, 1, gh, G, hprev[k][d].pointer, H, 1, w.gwhh, H)
-                sgemm(true, false, G, inDim, N, 1, g, G, xin, inDim, 1, w.gwih, inDim)
+                bigProduct(true, false, G, H, N, gh, G, hprev[k][d].pointer, H, accumulate: true, w.gwhh, H, slot: d, split: splitBig)
+                bigProduct(true, false, G, inDim, N, g, G, xin, inDim, accumulate: true, w.gwih, inDim, slot: d, split: splitBig)
                 probe.lap(.bigGEMM)
                 addColumnSums(w.gbih, g, rows: N, cols: G, ld: G)
                 addColumnSums(w.gbhh, gh, rows: N, cols: G, ld: G)
@@ -427,8 +460,8 @@ final class RecurrentStack {
                     defer { probe.lap(.bigGEMM) }
                     let r0 = part == 0 ? 0 : half, r1 = part == 0 ? half : N
                     for d in 0 ..< D {
-                        sgemm(false, false, r1 - r0, inDim, G, 1, dG[d].pointer + r0 * G, G, weights[k][d].wih, inDim,
-                              d == 0 ? 0 : 1, target + r0 * inDim, inDim)
+                        bigProduct(false, false, N, inDim, G, dG[d].pointer, G, weights[k][d].wih, inDim,
+                                   accumulate: d > 0, target, inDim, rows: r0 ..< r1, slot: part)
                     }
                     if k > 0 && usedDropout[k - 1] {
                         let m = mask[k - 1].pointer

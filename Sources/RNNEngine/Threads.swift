@@ -88,7 +88,16 @@ nonisolated(unsafe) private var currentBLASThreads = -1
 
 @inline(__always) func setBLASThreads(_ n: Int) {
     if currentBLASThreads != n {
+        _ = BLASKernels.name
         openblas_set_num_threads(Int32(n))
         currentBLASThreads = n
     }
+}
+
+/// The OpenBLAS kernel set in use (e.g. "SkylakeX", "Haswell"; "static" for a single-architecture
+/// build). Reading it the first time selects the kernels: on a CPU with AVX-512 that OpenBLAS did
+/// not recognise (0.3.21 and Zen 4/5) its AVX-512 kernels replace the AVX2 ones, unless the user
+/// chose with OPENBLAS_CORETYPE (COpenBLAS/shim.h). Every model reads it before its first product.
+public enum BLASKernels {
+    public static let name: String = String(cString: rnn_blas_select_core())
 }

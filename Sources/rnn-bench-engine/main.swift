@@ -54,7 +54,7 @@ func seconds() -> Double {
 func peakRSS() -> String {
     var ru = rusage()
     getrusage(RUSAGE_SELF.rawValue, &ru)
-    return "peak RSS \(formatFixed(Double(ru.ru_maxrss) / 1024, 0)) MB"
+    return "peak RSS \(formatFixed(Double(ru.ru_maxrss) / 1024, 0)) MB, OpenBLAS kernels \(BLASKernels.name)"
 }
 
 func cpuSeconds() -> Double {
