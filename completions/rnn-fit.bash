@@ -165,7 +165,7 @@ _rnn-fit() {
     local -a repeating_flags=()
     local -a non_repeating_flags=(--bidirectional --freeze-embeddings --padded --lm -h --help)
     local -a repeating_options=()
-    local -a non_repeating_options=(--vocab --output -o --model --layers --hidden --embed-dim --dropout --head-dropout --epochs --batch-size --lr --weight-decay --clip --lr-decay --valid --valid-split --test --seed --threads --resume --log --plot --seq-len --eval-every --max-time --lr-schedule)
+    local -a non_repeating_options=(--vocab --output -o --model --layers --hidden --embed-dim --dropout --head-dropout --embed-dropout --epochs --batch-size --lr --weight-decay --clip --lr-decay --valid --valid-split --test --seed --threads --resume --log --plot --seq-len --eval-every --max-time --lr-schedule)
     __rnn-fit_offer_flags_options -1
 
     # Offer option value completions
@@ -192,6 +192,9 @@ _rnn-fit() {
         return
         ;;
     '--head-dropout')
+        return
+        ;;
+    '--embed-dropout')
         return
         ;;
     '--epochs')

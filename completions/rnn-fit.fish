@@ -20,7 +20,7 @@ function __rnn-fit_parse_tokens -S
     set -l unparsed_tokens (__rnn-fit_tokens -pc)
     switch $unparsed_tokens[1]
     case 'rnn-fit'
-        __rnn-fit_parse_subcommand -r 1 'vocab=' 'o/output=' 'model=' 'layers=' 'bidirectional' 'hidden=' 'embed-dim=' 'freeze-embeddings' 'dropout=' 'head-dropout=' 'epochs=' 'batch-size=' 'lr=' 'weight-decay=' 'clip=' 'lr-decay=' 'valid=' 'valid-split=' 'test=' 'seed=' 'threads=' 'padded' 'resume=' 'log=' 'plot=' 'lm' 'seq-len=' 'eval-every=' 'max-time=' 'lr-schedule=' 'h/help'
+        __rnn-fit_parse_subcommand -r 1 'vocab=' 'o/output=' 'model=' 'layers=' 'bidirectional' 'hidden=' 'embed-dim=' 'freeze-embeddings' 'dropout=' 'head-dropout=' 'embed-dropout=' 'epochs=' 'batch-size=' 'lr=' 'weight-decay=' 'clip=' 'lr-decay=' 'valid=' 'valid-split=' 'test=' 'seed=' 'threads=' 'padded' 'resume=' 'log=' 'plot=' 'lm' 'seq-len=' 'eval-every=' 'max-time=' 'lr-schedule=' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __rnn-fit_parse_subcommand -r 1 
@@ -87,6 +87,7 @@ complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_option
 complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" freeze-embeddings' -l 'freeze-embeddings' -d 'Keep the embedding fixed (no gradient, no update).'
 complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" dropout' -l 'dropout' -d 'Dropout between stacked recurrent layers (needs --layers >= 2 to have an effect; default 0).' -rfka ''
 complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" head-dropout' -l 'head-dropout' -d 'Dropout on the features before the linear layer (the reference tutorial uses 0.5).' -rfka ''
+complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" embed-dropout' -l 'embed-dropout' -d 'Dropout on the embedded tokens, the recurrence\'s input (the reference tutorial\'s code uses 0.5).' -rfka ''
 complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" epochs' -l 'epochs' -d 'Epochs to train (with --resume: the total, counting the epochs already done; default: 3; --lm: 10).' -rfka ''
 complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" batch-size' -l 'batch-size' -d 'Records per training batch (--lm: parallel text streams; default 32).' -rfka ''
 complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" lr' -l 'lr' -d 'Adam learning rate (default: 0.001; --lm: 0.002).' -rfka ''

@@ -48,6 +48,9 @@ public struct ModelConfig: Equatable, Sendable {
     public var dropout: Float
     /// on the features before fc; training only
     public var headDropout: Float
+    /// on the embedded tokens (the recurrence's input), as the reference tutorial's code does;
+    /// training only (set after init; default 0)
+    public var embedDropout: Float = 0
     /// O: 1 (binary, BCE with logits), n classes (softmax CE), V for LM
     public var outputs: Int
     /// embedding row never updated (1 for classifier vocabularies)

@@ -30,7 +30,7 @@ public final class Model {
 
     let stack: RecurrentStack
     private let embEntry: Parameters.Entry, fcW: Parameters.Entry, fcB: Parameters.Entry
-    private let x = FloatBuffer(), dx = FloatBuffer()
+    private let x = FloatBuffer(), dx = FloatBuffer(), xDrop = FloatBuffer(), xMask = FloatBuffer()
     private var ids = UnsafeMutablePointer<Int32>.allocate(capacity: 16)
     private var idsCapacity = 16
     private let feat = FloatBuffer(), featD = FloatBuffer(), fmask = FloatBuffer()
@@ -126,6 +126,25 @@ public final class Model {
         return RecurrentStack.ProjectionTable(tables: proj.map { UnsafePointer($0.pointer) }, ids: UnsafePointer(ids))
     }
 
+    /// Training with config.embedDropout > 0 and an rng: the embedded tokens times an inverted-dropout
+    /// mask (kept for backward); otherwise x itself.
+    private func embeddingDropout(_ x: FPtr, count: Int, rng: UnsafeMutablePointer<RNG>?) -> FPtr {
+        usedEmbedDropout = false
+        guard let rng, config.embedDropout > 0 else { return x }
+        let y = xDrop.ensure(count)
+        dropoutForward(y: y, mask: xMask.ensure(count), x: x, count: count, p: config.embedDropout, rng: &rng.pointee)
+        usedEmbedDropout = true
+        return y
+    }
+    private var usedEmbedDropout = false
+
+    /// dx *= the embedding dropout mask of the last training forward (if one was drawn).
+    private func embeddingDropoutBackward(_ dx: FPtr, count: Int) {
+        guard usedEmbedDropout else { return }
+        let m = xMask.pointer
+        for i in 0 ..< count { dx[i] *= m[i] }
+    }
+
     // MARK: classification
 
     /// Forward through the features and logits [B, O] (original order). Returns the layout.
@@ -140,8 +159,9 @@ public final class Model {
         var probe = stack.profiler.probe(0)
         embeddingForward(x: project == nil ? xp : nil, ids: ids, tokens: tokens, layout: layout, originalLengths: lengths,
                          table: embedding, V: c.vocabSize, E: c.embedDim)
+        let input = embeddingDropout(xp, count: N * c.embedDim, rng: rng)
         probe.lap(.copies)
-        stack.forward(layout: layout, x: xp, h0: nil, c0: nil, training: training, rng: c.dropout > 0 ? rng : nil, table: project)
+        stack.forward(layout: layout, x: input, h0: nil, c0: nil, training: training, rng: c.dropout > 0 ? rng : nil, table: project)
         probe = stack.profiler.probe(0)
         defer { probe.lap(.other) }
         // features: [h_n forward | h_n backward] of the last layer, back in the caller's order
@@ -220,6 +240,7 @@ public final class Model {
         var probe = stack.profiler.probe(0)
         defer { probe.lap(.copies) }
         if let dxp {
+            embeddingDropoutBackward(dxp, count: N * c.embedDim)
             embeddingBackward(grad: params.gradPointer(embEntry), dx: dxp, ids: ids, N: N, E: c.embedDim, paddingIndex: c.paddingIndex)
         }
         return (loss, result)
@@ -249,7 +270,8 @@ public final class Model {
             cp = c0.ensure(n)
             state.c.withUnsafeBufferPointer { cp!.update(from: $0.baseAddress!, count: n) }
         }
-        stack.forward(layout: layout, x: xp, h0: hp, c0: cp, training: training, rng: c.dropout > 0 ? rng : nil, table: project)
+        let input = embeddingDropout(xp, count: N * c.embedDim, rng: rng)
+        stack.forward(layout: layout, x: input, h0: hp, c0: cp, training: training, rng: c.dropout > 0 ? rng : nil, table: project)
         var head = UnsafePointer(stack.lastOutput)
         if let rng, c.headDropout > 0 {
             let fd = featD.ensure(N * H), m = fmask.ensure(N * H)
@@ -296,6 +318,7 @@ public final class Model {
         let dxp: FPtr? = c.freezeEmbedding ? nil : dx.ensure(N * c.embedDim)
         stack.backward(dOut: dO, dhn: nil, dcn: nil, dX: dxp, dh0: nil, dc0: nil)
         if let dxp {
+            embeddingDropoutBackward(dxp, count: N * c.embedDim)
             embeddingBackward(grad: params.gradPointer(embEntry), dx: dxp, ids: ids, N: N, E: c.embedDim, paddingIndex: c.paddingIndex)
         }
         saveState(&state, B: batch)

@@ -80,6 +80,7 @@ public enum Checkpoint {
             ("model", c.cell.rawValue), ("vocab_size", String(c.vocabSize)), ("embed_dim", String(c.embedDim)),
             ("hidden", String(c.hidden)), ("layers", String(c.layers)), ("bidirectional", String(c.bidirectional)),
             ("outputs", String(c.outputs)), ("dropout", String(c.dropout)), ("head_dropout", String(c.headDropout)),
+            ("embed_dropout", String(c.embedDropout)),
             ("padding_idx", c.paddingIndex.map(String.init) ?? "none"), ("freeze_embedding", String(c.freezeEmbedding)),
             ("vocab_hash", info.vocabHash), ("vocab_kind", info.vocabKind.rawValue),
             ("vocab", jsonArray(info.tokens)), ("tokens_hash", tokensHash(info.tokens)),
@@ -207,9 +208,10 @@ public enum Checkpoint {
                 padding = p
             }
         }
-        let config = ModelConfig(cell: cell, task: kind, vocabSize: vocabSize, embedDim: embedDim, hidden: hidden, layers: layers,
+        var config = ModelConfig(cell: cell, task: kind, vocabSize: vocabSize, embedDim: embedDim, hidden: hidden, layers: layers,
                                  bidirectional: bidirectional, dropout: try float("dropout"), headDropout: try float("head_dropout"),
                                  outputs: outputs, paddingIndex: padding, freezeEmbedding: try bool("freeze_embedding", default: false))
+        if m["embed_dropout"] != nil { config.embedDropout = try float("embed_dropout") }  // optional (training record only)
         guard let vs = m["vocab"], let tokens = try? stringArray(vs) else { throw bad("missing or invalid vocab (a JSON array of the tokens in id order)") }
         guard tokens.count == vocabSize else {
             throw RNNError(path: path, "checkpoint vocabulary has \(tokens.count) tokens but the model has \(vocabSize) embedding rows; the checkpoint is inconsistent")

@@ -41,6 +41,8 @@ public struct FitOptions: Sendable {
     public var dropout: Float = 0
     /// On the features before the linear layer.
     public var headDropout: Float = 0
+    /// On the embedded tokens (the recurrence's input).
+    public var embedDropout: Float = 0
     /// Last epoch to train (the total, also when resuming).
     public var epochs = 3
     public var batchSize = 32
@@ -302,13 +304,15 @@ public final class FitJob {
                 E = e
             }
             guard o.layers >= 1, o.hidden >= 1 else { throw RNNError("--layers and --hidden must be at least 1") }
-            guard o.dropout >= 0 && o.dropout < 1, o.headDropout >= 0 && o.headDropout < 1 else {
+            guard o.dropout >= 0 && o.dropout < 1, o.headDropout >= 0 && o.headDropout < 1, o.embedDropout >= 0 && o.embedDropout < 1 else {
                 throw RNNError("dropout probabilities must be in [0, 1)")
             }
-            config = ModelConfig(cell: o.cell, task: .classifier, vocabSize: vocab.count, embedDim: E, hidden: o.hidden,
-                                 layers: o.layers, bidirectional: o.bidirectional, dropout: o.dropout, headDropout: o.headDropout,
-                                 outputs: labelCount == 2 ? 1 : labelCount, paddingIndex: Int(Vocabulary.padID),
-                                 freezeEmbedding: o.freezeEmbeddings)
+            var c = ModelConfig(cell: o.cell, task: .classifier, vocabSize: vocab.count, embedDim: E, hidden: o.hidden,
+                                layers: o.layers, bidirectional: o.bidirectional, dropout: o.dropout, headDropout: o.headDropout,
+                                outputs: labelCount == 2 ? 1 : labelCount, paddingIndex: Int(Vocabulary.padID),
+                                freezeEmbedding: o.freezeEmbeddings)
+            c.embedDropout = o.embedDropout
+            config = c
         }
         model = Model(config: config, seed: seed)
         model.threads = max(1, min(2, o.threads))

@@ -56,7 +56,7 @@ struct TrainingState {
             ("model", c.cell.rawValue), ("vocab_size", String(c.vocabSize)), ("embed_dim", String(c.embedDim)),
             ("hidden", String(c.hidden)), ("layers", String(c.layers)), ("bidirectional", String(c.bidirectional)),
             ("outputs", String(c.outputs)), ("dropout", String(c.dropout)), ("head_dropout", String(c.headDropout)),
-            ("freeze_embedding", String(c.freezeEmbedding)),
+            ("embed_dropout", String(c.embedDropout)), ("freeze_embedding", String(c.freezeEmbedding)),
             ("epoch", String(epoch)), ("adam_step", String(adam.step)), ("lr", String(adam.lr)),
             ("beta1", String(adam.beta1)), ("beta2", String(adam.beta2)), ("eps", String(adam.eps)),
             ("weight_decay", String(adam.weightDecay)), ("seed", String(seed)), ("valid_split", String(validSplit)),
@@ -107,10 +107,11 @@ struct TrainingState {
         func bool(_ k: String) throws -> Bool { guard let v = m[k].flatMap({ Bool($0) }) else { throw bad("missing \(k)") }; return v }
         guard let cell = CellKind(rawValue: m["model"] ?? "") else { throw bad("model") }
         let outputs = try int("outputs")
-        let config = ModelConfig(cell: cell, task: .classifier, vocabSize: try int("vocab_size"), embedDim: try int("embed_dim"),
+        var config = ModelConfig(cell: cell, task: .classifier, vocabSize: try int("vocab_size"), embedDim: try int("embed_dim"),
                                  hidden: try int("hidden"), layers: try int("layers"), bidirectional: try bool("bidirectional"),
                                  dropout: try float("dropout"), headDropout: try float("head_dropout"), outputs: outputs,
                                  paddingIndex: Int(Vocabulary.padID), freezeEmbedding: try bool("freeze_embedding"))
+        if m["embed_dropout"] != nil { config.embedDropout = try float("embed_dropout") }
         let P = Parameters(Model.parameterSpec(config)).count
         let params = try f.floats("params", shape: [P])
         var adam = Adam(count: P, lr: try float("lr"), beta1: try float("beta1"), beta2: try float("beta2"), eps: try float("eps"),

@@ -77,6 +77,9 @@ struct Command: ParsableCommand {
     @Option(help: "Dropout on the features before the linear layer (the reference tutorial uses 0.5).")
     var headDropout: Float = 0
 
+    @Option(help: "Dropout on the embedded tokens, the recurrence's input (the reference tutorial's code uses 0.5).")
+    var embedDropout: Float = 0
+
     @Option(help: "Epochs to train (with --resume: the total, counting the epochs already done; default: 3; --lm: 10).")
     var epochs: Int?
 
@@ -140,7 +143,8 @@ struct Command: ParsableCommand {
         guard lrDecay > 0 else { throw ValidationError("--lr-decay must be positive") }
         if lm {
             try lmOptions.validateLM()
-            for (set, name) in [(test != nil, "--test"), (padded, "--padded"), (freezeEmbeddings, "--freeze-embeddings"), (headDropout != 0, "--head-dropout")] where set {
+            for (set, name) in [(test != nil, "--test"), (padded, "--padded"), (freezeEmbeddings, "--freeze-embeddings"), (headDropout != 0, "--head-dropout"),
+                                    (embedDropout != 0, "--embed-dropout")] where set {
                 throw ValidationError("\(name) does not apply to --lm")
             }
             if valid != nil && validSplit != nil { throw ValidationError("give --valid or --valid-split, not both") }
@@ -158,6 +162,7 @@ struct Command: ParsableCommand {
         guard vocab != nil else { throw ValidationError("--vocab is required (the vocabulary DATA was encoded with)") }
         guard output != nil || resume != nil else { throw ValidationError("-o/--output is required (where the best checkpoint goes)") }
         guard headDropout >= 0 && headDropout < 1 else { throw ValidationError("--head-dropout must be in [0, 1)") }
+        guard embedDropout >= 0 && embedDropout < 1 else { throw ValidationError("--embed-dropout must be in [0, 1)") }
         guard weightDecay >= 0 else { throw ValidationError("--weight-decay must be >= 0") }
         if let clip, clip <= 0 { throw ValidationError("--clip must be positive") }
     }
@@ -181,6 +186,7 @@ struct Command: ParsableCommand {
         o.freezeEmbeddings = freezeEmbeddings
         o.dropout = dropout ?? 0
         o.headDropout = headDropout
+        o.embedDropout = embedDropout
         o.epochs = epochs ?? 3
         o.batchSize = batchSize ?? 32
         o.lr = lr ?? 1e-3

@@ -135,13 +135,14 @@ final class FitCLITests: XCTestCase {
     func testSameSeedSameResultAndResumeContinuesExactly() throws {
         let d = try need()
         let dir = Support.tempDir("fit-resume")
-        let args = [d.train, "--vocab", d.vocab] + small + ["--hidden", "16", "--seed", "7", "--head-dropout", "0.3"]
+        let args = [d.train, "--vocab", d.vocab] + small + ["--hidden", "16", "--seed", "7", "--head-dropout", "0.3", "--embed-dropout", "0.2"]
         // uninterrupted, twice
         for name in ["a", "b"] {
             let r = try fit(args + ["--epochs", "2", "-o", "\(dir)/\(name).ckpt", "--log", "\(dir)/\(name).jsonl"])
             XCTAssertEqual(r.0, 0, r.2)
         }
         try assertSameTensors(dir + "/a.ckpt", dir + "/b.ckpt", "same seed, same checkpoint")
+        XCTAssertEqual(try SafeTensorsFile(path: dir + "/a.ckpt").metadata["embed_dropout"], "0.2")
         try assertSameTensors(dir + "/a.ckpt.state", dir + "/b.ckpt.state", "same seed, same state")
         // another seed differs
         let r0 = try fit(args.map { $0 == "7" ? "8" : $0 } + ["--epochs", "1", "-o", "\(dir)/other.ckpt"])

@@ -54,6 +54,9 @@ final class LMCLITests: XCTestCase {
         let bad = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--padded", "-o", dir + "/p.ckpt"])
         XCTAssertEqual(bad.0, 2)
         XCTAssertTrue(bad.2.contains("--padded does not apply to --lm"), bad.2)
+        let bad2 = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--embed-dropout", "0.2", "-o", dir + "/p.ckpt"])
+        XCTAssertEqual(bad2.0, 2)
+        XCTAssertTrue(bad2.2.contains("--embed-dropout does not apply to --lm"), bad2.2)
         // a word vocabulary is refused
         let w = try E2E.sh("rnn-vocab '\(m.dir)/ts.txt' -o '\(dir)/w.bin' 2>/dev/null && rnn-fit --lm '\(m.dir)/ts.txt' --vocab '\(dir)/w.bin' -o '\(dir)/x.ckpt'")
         XCTAssertEqual(w.status, 1)

@@ -95,6 +95,56 @@ final class EngineBehaviourTests: XCTestCase {
         XCTAssertNotEqual(t1.logits, t2.logits)
     }
 
+    /// Embedding dropout: the gradient is that of the loss with the drawn mask (central differences
+    /// in Float with the same masks, i.e. the same RNG seed), dropped entries get none, and
+    /// evaluation draws no mask. Both tasks.
+    func testEmbeddingDropoutGradientFollowsTheMask() {
+        var cls = clsConfig(.gru, dropout: 0.3, head: 0.2); cls.embedDropout = 0.5
+        var lm = lmConfig(.lstm); lm.embedDropout = 0.5
+        for cfg in [cls, lm] {
+            let model = Model(config: cfg, seed: 3)
+            // every token once, so a dropped embedding entry has exactly zero gradient
+            let tokens: [Int32] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 0]
+            func trainLoss() -> Float {
+                var rng = RNG(seed: 9)
+                return tokens.withUnsafeBufferPointer { t in
+                    if cfg.task == .classifier {
+                        return model.trainClassifier(tokens: t, lengths: [6, 4], labels: [0, 1], rng: &rng).loss
+                    }
+                    var state = RecurrentState.zeros(cfg, batch: 2)
+                    let targets: [Int32] = [3, 4, 5, 6, 7, 8, 9, 10, 0, 1]
+                    return targets.withUnsafeBufferPointer { model.trainLM(inputs: t, targets: $0, batch: 2, steps: 5, state: &state, rng: &rng) }
+                }
+            }
+            _ = trainLoss()
+            let grad = Array(model.params.grad("embedding.weight"))
+            let w = model.params.value("embedding.weight")
+            let E = cfg.embedDim
+            var checked = 0, dropped = 0
+            for t in tokens.prefix(8) {
+                for j in 0 ..< E {
+                    let i = Int(t) * E + j
+                    if grad[i] == 0 { dropped += 1 }
+                    let keep = w[i], eps: Float = 1e-2
+                    w[i] = keep + eps; let up = trainLoss()
+                    w[i] = keep - eps; let down = trainLoss()
+                    w[i] = keep
+                    let fd = (up - down) / (2 * eps)
+                    XCTAssertEqual(fd, grad[i], accuracy: 2e-3 + 0.05 * abs(grad[i]), "\(cfg.task) token \(t) dim \(j)")
+                    checked += 1
+                }
+            }
+            XCTAssertEqual(checked, 8 * E)
+            XCTAssertGreaterThan(dropped, E, "\(cfg.task): about half of the entries are dropped")
+            XCTAssertLessThan(dropped, 8 * E - E)
+        }
+        let model = Model(config: cls, seed: 3)
+        let tokens: [Int32] = [3, 4, 5, 6, 7], lengths = [3, 2], labels: [Int32] = [0, 1]
+        let e1 = tokens.withUnsafeBufferPointer { model.evaluateClassifier(tokens: $0, lengths: lengths, labels: labels) }
+        let e2 = tokens.withUnsafeBufferPointer { model.evaluateClassifier(tokens: $0, lengths: lengths, labels: labels) }
+        XCTAssertEqual(e1.logits, e2.logits)
+    }
+
     func testFrozenEmbeddingAndPaddingRow() {
         let model = Model(config: clsConfig(.gru, freeze: true), seed: 1)
         let pad = model.params.value("embedding.weight")[8 ..< 16]
