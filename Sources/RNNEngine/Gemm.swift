@@ -2,7 +2,8 @@
 //
 // At batch <= 32 the recurrent product of one step (32 x 128 @ 128 x 512 for an LSTM) takes a few
 // microseconds, and OpenBLAS's per-call overhead and thread synchronisation dominate it
-// (PLATFORM.md). The big input projections and weight gradients stay on OpenBLAS (BLAS.swift).
+// (PLATFORM.md). The big input projections and weight gradients stay on OpenBLAS (BLAS.swift) in
+// AVX2 builds; AVX-512 builds run them on Gemm512.swift (RecurrentStack.bigProduct).
 //
 // Glossary: M rows of A and C (sequences active at a step), N columns of C, K inner dimension.
 //   A       [M, K]   row-major, row stride lda
@@ -14,6 +15,8 @@
 // gemmPacked computes C = A B (or C += A B) with a 6 x 16 register tile: 12 ymm accumulators, two
 // panel loads and six broadcasts per k, all FMA. Each element is one FMA chain over k ascending,
 // so the result does not depend on M, on the tile or on threads (bit-identical across runs).
+// AVX-512 builds (RNN_AVX512) run gemmPacked on the 8 x 32 tile of Gemm512.swift instead (same
+// packed panels, same single chain over k per element).
 
 /// Number of rows of a register tile, a compile-time constant after specialisation.
 protocol TileRows { static var rows: Int { get } }

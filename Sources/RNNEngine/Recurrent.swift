@@ -24,9 +24,11 @@
 //   packB[d] [ceil(H/16), G*H, 16]  W_hh in panels for the backward dh_{t-1} = dG W_hh
 //
 // Where the work goes: the per-step products (at most B rows) run on the hand-written kernel of
-// Gemm.swift; everything over all N rows (input projections, weight gradients, dX) on OpenBLAS with
+// Gemm.swift; everything over all N rows (input projections, weight gradients, dX) goes through
+// bigProduct: OpenBLAS in AVX2 builds, the AVX-512 kernel of Gemm512.swift in x86-64-v4 builds,
 // one thread per direction. The two directions of a layer are independent recurrences and run on
-// the two cores (forEachDirection); a unidirectional stack gives OpenBLAS both threads instead.
+// the two cores (forEachDirection); a unidirectional stack gives its big products both threads
+// instead (OpenBLAS's two threads, or its rows split over the worker).
 // A single step of at most 4 streams (sampling) uses one-row products on the unpacked weights.
 //
 // Direction d = 0 walks t = 0..<T; d = 1 walks t = T-1...0 and starts the sequences of length
