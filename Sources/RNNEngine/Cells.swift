@@ -1,6 +1,7 @@
 // Gate math of one recurrent step for a block of rows (tanh RNN, LSTM, GRU), forward and backward,
 // with PyTorch's equations and gate order. The GEMMs live in Recurrent.swift; these kernels are the
-// element-wise part, vectorised over the hidden dimension (8 lanes; a scalar tail for H % 8).
+// element-wise part, vectorised over the hidden dimension (FV lanes: 16 in AVX-512 builds, else 8;
+// a scalar tail for the rest of H).
 //
 // Glossary: H hidden, G gates (1 rnn, 4 lstm, 3 gru), rows = sequences active at this step.
 // Per row r (all buffers row-major, row strides given):
@@ -16,7 +17,7 @@
 // Inference (no aux buffer) does not store the LSTM/GRU gate activations back into act.
 //
 // The per-unit bodies are file-level @inline(always) functions called with a literal `tail`, so
-// the 8-lane loop compiles without branches or calls (a nested closure-like `body` was not
+// vector loop compiles without branches or calls (a nested closure-like `body` was not
 // inlined and cost ~2x).
 //
 // Equations (sigma = logistic):
@@ -26,8 +27,10 @@
 
 typealias FPtr = UnsafeMutablePointer<Float>
 
-@inline(always) private func ld(_ p: FPtr, _ tail: Bool) -> F8 { tail ? F8(repeating: p.pointee) : load8(p) }
-@inline(always) private func st(_ v: F8, _ p: FPtr, _ tail: Bool) { if tail { p.pointee = v[0] } else { store8(v, p) } }
+@inline(always) private func ld(_ p: FPtr, _ tail: Bool) -> FV { tail ? FV(repeating: p.pointee) : loadV(p) }
+@inline(always) private func st(_ v: FV, _ p: FPtr, _ tail: Bool) { if tail { p.pointee = v[0] } else { storeV(v, p) } }
+/// Units per vector step (FastMath.swift: 16 in AVX-512 builds, else 8).
+@inline(always) private var lanes: Int { FV.scalarCount }
 
 /// Destinations of h_t and c_t for one step (see the header).
 struct StepTargets {
@@ -41,7 +44,7 @@ struct StepTargets {
 
 @inline(always)
 private func rnnForwardUnit(_ j: Int, _ tail: Bool, a: FPtr, g: FPtr, bih: FPtr, bhh: FPtr, o: FPtr, nh: FPtr) {
-    let h = tanh8(ld(a + j, tail) + ld(bih + j, tail) + ld(g + j, tail) + ld(bhh + j, tail))
+    let h = tanhV(ld(a + j, tail) + ld(bih + j, tail) + ld(g + j, tail) + ld(bhh + j, tail))
     st(h, a + j, tail); st(h, o + j, tail); st(h, nh + j, tail)
 }
 
@@ -51,7 +54,7 @@ func rnnForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPtr
         let o = to.out + r * to.ldo
         let nh = r < to.split ? to.nextH + r * H : to.finalH + r * H
         var j = 0
-        while j + 8 <= width { rnnForwardUnit(j, false, a: a, g: g, bih: bih, bhh: bhh, o: o, nh: nh); j += 8 }
+        while j + lanes <= width { rnnForwardUnit(j, false, a: a, g: g, bih: bih, bhh: bhh, o: o, nh: nh); j += lanes }
         while j < width { rnnForwardUnit(j, true, a: a, g: g, bih: bih, bhh: bhh, o: o, nh: nh); j += 1 }
     }
 }
@@ -63,9 +66,9 @@ private func lstmForwardUnit(_ j: Int, _ tail: Bool, H: Int, a: FPtr, g: FPtr, b
     let af = ld(a + H + j, tail) + ld(bih + H + j, tail) + ld(g + H + j, tail) + ld(bhh + H + j, tail)
     let ag = ld(a + 2 * H + j, tail) + ld(bih + 2 * H + j, tail) + ld(g + 2 * H + j, tail) + ld(bhh + 2 * H + j, tail)
     let ao = ld(a + 3 * H + j, tail) + ld(bih + 3 * H + j, tail) + ld(g + 3 * H + j, tail) + ld(bhh + 3 * H + j, tail)
-    let i = sigmoid8(ai), f = sigmoid8(af), gg = tanh8(ag), og = sigmoid8(ao)
+    let i = sigmoidV(ai), f = sigmoidV(af), gg = tanhV(ag), og = sigmoidV(ao)
     let c = (f * ld(cp + j, tail)).addingProduct(i, gg)
-    let t = tanh8(c)
+    let t = tanhV(c)
     let h = og * t
     if let tc {
         st(i, a + j, tail); st(f, a + H + j, tail); st(gg, a + 2 * H + j, tail); st(og, a + 3 * H + j, tail)
@@ -85,10 +88,10 @@ func lstmForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPt
         var j = 0
         if let tanhC {
             let tc = tanhC + r * H
-            while j + 8 <= width { lstmForwardUnit(j, false, H: H, a: a, g: g, bih: bih, bhh: bhh, cp: cp, tc: tc, o: o, nh: nh, nc: nc); j += 8 }
+            while j + lanes <= width { lstmForwardUnit(j, false, H: H, a: a, g: g, bih: bih, bhh: bhh, cp: cp, tc: tc, o: o, nh: nh, nc: nc); j += lanes }
             while j < width { lstmForwardUnit(j, true, H: H, a: a, g: g, bih: bih, bhh: bhh, cp: cp, tc: tc, o: o, nh: nh, nc: nc); j += 1 }
         } else {
-            while j + 8 <= width { lstmForwardUnit(j, false, H: H, a: a, g: g, bih: bih, bhh: bhh, cp: cp, tc: nil, o: o, nh: nh, nc: nc); j += 8 }
+            while j + lanes <= width { lstmForwardUnit(j, false, H: H, a: a, g: g, bih: bih, bhh: bhh, cp: cp, tc: nil, o: o, nh: nh, nc: nc); j += lanes }
             while j < width { lstmForwardUnit(j, true, H: H, a: a, g: g, bih: bih, bhh: bhh, cp: cp, tc: nil, o: o, nh: nh, nc: nc); j += 1 }
         }
     }
@@ -97,10 +100,10 @@ func lstmForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPt
 @inline(always)
 private func gruForwardUnit(_ j: Int, _ tail: Bool, H: Int, a: FPtr, g: FPtr, bih: FPtr, bhh: FPtr, hp: FPtr, hs: FPtr?,
                             o: FPtr, nh: FPtr) {
-    let rr = sigmoid8(ld(a + j, tail) + ld(bih + j, tail) + ld(g + j, tail) + ld(bhh + j, tail))
-    let z = sigmoid8(ld(a + H + j, tail) + ld(bih + H + j, tail) + ld(g + H + j, tail) + ld(bhh + H + j, tail))
+    let rr = sigmoidV(ld(a + j, tail) + ld(bih + j, tail) + ld(g + j, tail) + ld(bhh + j, tail))
+    let z = sigmoidV(ld(a + H + j, tail) + ld(bih + H + j, tail) + ld(g + H + j, tail) + ld(bhh + H + j, tail))
     let hn = ld(g + 2 * H + j, tail) + ld(bhh + 2 * H + j, tail)
-    let n = tanh8((ld(a + 2 * H + j, tail) + ld(bih + 2 * H + j, tail)).addingProduct(rr, hn))
+    let n = tanhV((ld(a + 2 * H + j, tail) + ld(bih + 2 * H + j, tail)).addingProduct(rr, hn))
     let h = n.addingProduct(z, ld(hp + j, tail) - n)
     if let hs {
         st(rr, a + j, tail); st(z, a + H + j, tail); st(n, a + 2 * H + j, tail)
@@ -118,10 +121,10 @@ func gruForwardRows(rows: Int, H: Int, act: FPtr, gh: FPtr, bih: FPtr, bhh: FPtr
         var j = 0
         if let hnOut {
             let hs = hnOut + r * H
-            while j + 8 <= width { gruForwardUnit(j, false, H: H, a: a, g: g, bih: bih, bhh: bhh, hp: hp, hs: hs, o: o, nh: nh); j += 8 }
+            while j + lanes <= width { gruForwardUnit(j, false, H: H, a: a, g: g, bih: bih, bhh: bhh, hp: hp, hs: hs, o: o, nh: nh); j += lanes }
             while j < width { gruForwardUnit(j, true, H: H, a: a, g: g, bih: bih, bhh: bhh, hp: hp, hs: hs, o: o, nh: nh); j += 1 }
         } else {
-            while j + 8 <= width { gruForwardUnit(j, false, H: H, a: a, g: g, bih: bih, bhh: bhh, hp: hp, hs: nil, o: o, nh: nh); j += 8 }
+            while j + lanes <= width { gruForwardUnit(j, false, H: H, a: a, g: g, bih: bih, bhh: bhh, hp: hp, hs: nil, o: o, nh: nh); j += lanes }
             while j < width { gruForwardUnit(j, true, H: H, a: a, g: g, bih: bih, bhh: bhh, hp: hp, hs: nil, o: o, nh: nh); j += 1 }
         }
     }
@@ -145,7 +148,7 @@ func rnnBackwardRows(rows: Int, H: Int, act: FPtr, dOut: FPtr?, ldd: Int, carryH
         let a = act + r * H, ch = carryH + r * H, g = dG + r * H
         let dO = dOut.map { $0 + r * ldd }
         var j = 0
-        while j + 8 <= H { rnnBackwardUnit(j, false, a: a, dO: dO, ch: ch, g: g); j += 8 }
+        while j + lanes <= H { rnnBackwardUnit(j, false, a: a, dO: dO, ch: ch, g: g); j += lanes }
         while j < H { rnnBackwardUnit(j, true, a: a, dO: dO, ch: ch, g: g); j += 1 }
     }
 }
@@ -173,7 +176,7 @@ func lstmBackwardRows(rows: Int, H: Int, act: FPtr, tanhC: FPtr, cprev: FPtr, dO
         let ch = carryH + r * H, cc = carryC + r * H
         let dO = dOut.map { $0 + r * ldd }
         var j = 0
-        while j + 8 <= H { lstmBackwardUnit(j, false, H: H, a: a, g: g, tcp: tcp, cp: cp, ch: ch, cc: cc, dO: dO); j += 8 }
+        while j + lanes <= H { lstmBackwardUnit(j, false, H: H, a: a, g: g, tcp: tcp, cp: cp, ch: ch, cc: cc, dO: dO); j += lanes }
         while j < H { lstmBackwardUnit(j, true, H: H, a: a, g: g, tcp: tcp, cp: cp, ch: ch, cc: cc, dO: dO); j += 1 }
     }
 }
@@ -200,7 +203,7 @@ func gruBackwardRows(rows: Int, H: Int, act: FPtr, hnSaved: FPtr, hprev: FPtr, d
         let hs = hnSaved + r * H, hp = hprev + r * H, ch = carryH + r * H
         let dO = dOut.map { $0 + r * ldd }
         var j = 0
-        while j + 8 <= H { gruBackwardUnit(j, false, H: H, a: a, g: g, gh: gh, hs: hs, hp: hp, ch: ch, dO: dO); j += 8 }
+        while j + lanes <= H { gruBackwardUnit(j, false, H: H, a: a, g: g, gh: gh, hs: hs, hp: hp, ch: ch, dO: dO); j += lanes }
         while j < H { gruBackwardUnit(j, true, H: H, a: a, g: g, gh: gh, hs: hs, hp: hp, ch: ch, dO: dO); j += 1 }
     }
 }

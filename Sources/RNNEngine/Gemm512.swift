@@ -23,13 +23,8 @@
 #if RNN_AVX512
 typealias F16 = SIMD16<Float>
 
-@inline(always) private func load16(_ p: UnsafePointer<Float>) -> F16 {
-    F16(lowHalf: load8(p), highHalf: load8(p + 8))
-}
-
-@inline(always) private func store16(_ v: F16, _ p: FPtr) {
-    store8(v.lowHalf, p); store8(v.highHalf, p + 8)
-}
+@inline(always) private func load16(_ p: UnsafePointer<Float>) -> F16 { loadV(p) }
+@inline(always) private func store16(_ v: F16, _ p: FPtr) { storeV(v, p) }
 
 /// Stores one 32-wide accumulator pair into a C row (only the first `cols` columns).
 @inline(__always)
