@@ -16,7 +16,7 @@ struct LMOptions: ParsableArguments {
     @Option(help: "Language model: also evaluate (and keep the best checkpoint) every this many steps (0: at epoch ends only).")
     var evalEvery: Int = 0
 
-    @Option(help: "Language model: wall-clock budget, e.g. 600, 90s, 10m, 1.5h; when it is reached the model is evaluated, the best checkpoint kept and training stops.")
+    @Option(help: "Language model: wall-clock budget, e.g. 600, 90s, 10m, 1.5h; when it is reached the model is evaluated, the best checkpoint kept and training stops. With --resume the budget is that of the resumed run, counted from its start.")
     var maxTime: String?
 
     @Option(help: "Language model: learning-rate schedule: constant, or cosine (falls along a half cosine to 5% of --lr over the run: --epochs, or --max-time when that comes first).")

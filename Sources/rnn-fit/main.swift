@@ -116,7 +116,7 @@ struct Command: ParsableCommand {
     @Flag(help: "Run the recurrence over the pads of the encoded fixed length too (reference semantics) instead of packed sequences.")
     var padded = false
 
-    @Option(help: "Continue the run of this checkpoint from its training state (CKPT.state) up to --epochs. Model, data split and optimizer settings come from the state.")
+    @Option(help: "Continue the run of this checkpoint from its training state (CKPT.state) up to --epochs. Model, data split and optimizer settings come from the state (giving different ones is an error).")
     var resume: String?
 
     @Option(help: "Append one JSON line per epoch (and per checkpoint) to this file (truncated first unless resuming).")
@@ -161,6 +161,20 @@ struct Command: ParsableCommand {
         }
         guard vocab != nil else { throw ValidationError("--vocab is required (the vocabulary DATA was encoded with)") }
         guard output != nil || resume != nil else { throw ValidationError("-o/--output is required (where the best checkpoint goes)") }
+        if resume != nil {
+            // The state file holds the model, data split and optimizer settings; silently
+            // ignoring different ones given here would train something other than what was asked.
+            let given = [(model != nil, "--model"), (layers != nil, "--layers"), (bidirectional, "--bidirectional"),
+                         (hidden != nil, "--hidden"), (embedDim != nil, "--embed-dim"), (freezeEmbeddings, "--freeze-embeddings"),
+                         (dropout != nil, "--dropout"), (headDropout != 0, "--head-dropout"), (embedDropout != 0, "--embed-dropout"),
+                         (batchSize != nil, "--batch-size"), (lr != nil, "--lr"), (weightDecay != 0, "--weight-decay"),
+                         (clip != nil, "--clip"), (lrDecay != 1, "--lr-decay"), (valid != nil, "--valid"),
+                         (validSplit != nil, "--valid-split"), (seed != nil, "--seed"), (padded, "--padded")]
+                .filter { $0.0 }.map { $0.1 }
+            if !given.isEmpty {
+                throw ValidationError("--resume continues the saved run with the model, split and optimizer settings of its state file; drop \(given.joined(separator: ", ")) (or start a new run without --resume)")
+            }
+        }
         guard headDropout >= 0 && headDropout < 1 else { throw ValidationError("--head-dropout must be in [0, 1)") }
         guard embedDropout >= 0 && embedDropout < 1 else { throw ValidationError("--embed-dropout must be in [0, 1)") }
         guard weightDecay >= 0 else { throw ValidationError("--weight-decay must be >= 0") }

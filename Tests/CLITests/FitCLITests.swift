@@ -176,6 +176,10 @@ final class FitCLITests: XCTestCase {
         // nothing left to do
         let r3 = try fit([d.train, "--vocab", d.vocab, "--resume", dir + "/c.ckpt", "--epochs", "2"])
         Support.assertFails(r3, tool: "rnn-fit", ["already trained 2 epochs", "--epochs"])
+        // settings of the saved run cannot be changed on resume
+        let r5 = try fit([d.train, "--vocab", d.vocab, "--resume", dir + "/c.ckpt", "--epochs", "3", "--hidden", "32", "--lr", "0.01"])
+        XCTAssertEqual(r5.0, 2, r5.2)
+        XCTAssertTrue(r5.2.contains("drop --hidden, --lr"), r5.2)
         // no state
         let r4 = try fit([d.train, "--vocab", d.vocab, "--resume", dir + "/missing.ckpt"])
         Support.assertFails(r4, tool: "rnn-fit", ["missing.ckpt", "missing.ckpt.state", "does not exist"])
