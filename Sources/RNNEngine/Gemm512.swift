@@ -67,7 +67,7 @@ private func tile32<R: TileRows>(_: R.Type, kb: Int, a: UnsafePointer<Float>, ar
         if R.rows > 5 { let s = F16(repeating: a5[o]); c50 = c50.addingProduct(s, x0); c51 = c51.addingProduct(s, x1) }
         if R.rows > 6 { let s = F16(repeating: a6[o]); c60 = c60.addingProduct(s, x0); c61 = c61.addingProduct(s, x1) }
         if R.rows > 7 { let s = F16(repeating: a7[o]); c70 = c70.addingProduct(s, x0); c71 = c71.addingProduct(s, x1) }
-        o += acs; pb0 += kstep0; pb1 += kstep1
+        o &+= acs; pb0 &+= kstep0; pb1 &+= kstep1
     }
     storeRow32(c00, c01, c, cols: cols, accumulate: accumulate)
     if R.rows > 1 { storeRow32(c10, c11, c + ldc, cols: cols, accumulate: accumulate) }
