@@ -83,12 +83,18 @@ private func tile32<R: TileRows>(_: R.Type, kb: Int, a: UnsafePointer<Float>, ar
 struct PanelSource {
     var base: UnsafePointer<Float>
     var pstep: Int, kstep: Int
-    /// Columns of B (N); a row-major B (kstep != 16) with N % 16 != 0 has its last panel copied.
+    /// Columns of B (N); a row-major B with N % 16 != 0 has its last panel copied.
     var n: Int
+    /// A row-major matrix read in place (else packed panels).
+    var rowMajor: Bool
     /// Packed panels (packTransposed / packPlain over K rows).
-    static func packed(_ p: UnsafePointer<Float>, k: Int, n: Int) -> PanelSource { PanelSource(base: p, pstep: 16 * k, kstep: 16, n: n) }
+    static func packed(_ p: UnsafePointer<Float>, k: Int, n: Int) -> PanelSource {
+        PanelSource(base: p, pstep: 16 * k, kstep: 16, n: n, rowMajor: false)
+    }
     /// A row-major [K, N] matrix with row stride ldb, read in place.
-    static func rowMajor(_ p: UnsafePointer<Float>, ldb: Int, n: Int) -> PanelSource { PanelSource(base: p, pstep: 16, kstep: ldb, n: n) }
+    static func rowMajor(_ p: UnsafePointer<Float>, ldb: Int, n: Int) -> PanelSource {
+        PanelSource(base: p, pstep: 16, kstep: ldb, n: n, rowMajor: true)
+    }
 }
 
 /// Rows of A per K block of the big products (see the glossary).
@@ -104,7 +110,7 @@ func gemm512(rows: Range<Int>, n: Int, k K: Int, a: UnsafePointer<Float>, ars: I
         return
     }
     let panels = (n + 15) / 16
-    let rowMajor = b.kstep != 16
+    let rowMajor = b.rowMajor
     let partial = rowMajor && n % 16 != 0 ? panels - 1 : -1
     // Packed B is contiguous per panel and small (the per-step products): no K blocks.
     let kc = rowMajor ? gemmKBlock : K
