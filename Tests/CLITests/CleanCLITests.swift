@@ -3,9 +3,9 @@ import XCTest
 
 /// Runs the built rnn-clean / rnn-corpus binaries (<package root>/.build/release) end to end.
 enum TextToolsCLI {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let bin = root + "/.build/release"
-    static let imdb = root + "/../shared/data/aclImdb_v1.tar.gz"
+    static let root = Support.root
+    static let bin = Support.bin
+    static let imdb = Support.data + "/aclImdb_v1.tar.gz"
 
     static func tempDir(_ name: String) -> String {
         let dir = NSTemporaryDirectory() + "rnn-text-cli-\(getpid())/\(name)"
@@ -21,23 +21,8 @@ enum TextToolsCLI {
 
     /// Runs a /bin/bash script with positional arguments.
     static func sh(_ script: String, _ args: [String] = [], stdin: Data = Data()) throws -> (Int32, Data, String) {
-        let dir = tempDir("io-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let inPath = dir + "/in", errPath = dir + "/err"
-        _ = FileManager.default.createFile(atPath: inPath, contents: stdin)
-        _ = FileManager.default.createFile(atPath: errPath, contents: Data())
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", script] + args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle(forWritingAtPath: errPath)
-        p.standardInput = FileHandle(forReadingAtPath: inPath)
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let err = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
-        return (p.terminationStatus, data, err)
+        let r = try E2E.sh(script, args: args, input: stdin)
+        return (r.status, r.stdout, r.stderr)
     }
 
     /// Asserts one error line `tool: error: <contains>` on stderr, status 1 and no stdout.

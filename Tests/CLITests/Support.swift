@@ -25,12 +25,13 @@ enum E2E {
         var out: String { String(decoding: stdout, as: UTF8.self) }
     }
 
-    /// Runs `bash -c script` with the binaries first on PATH; stdin from `input`.
+    /// Runs `bash -c script` (positional arguments `args`: $0, $1, ...) with the binaries first on
+    /// PATH; stdin from `input`. Every test helper that runs a process goes through here.
     @discardableResult
-    static func sh(_ script: String, input: Data? = nil, cwd: URL? = nil) throws -> Result {
+    static func sh(_ script: String, args: [String] = [], input: Data? = nil, cwd: URL? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", script]
+        p.arguments = ["-c", script] + args
         var env = ProcessInfo.processInfo.environment
         env["PATH"] = bin.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
         env["RNN_BIN"] = bin.path

@@ -14,27 +14,11 @@ enum Support {
 
     static func write(_ text: String, to path: String) { _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) }
 
-    /// Runs a program, returns (status, stdout, stderr). Output goes through temporary files
-    /// (no pipe deadlock, no concurrency).
+    /// Runs a program, returns (status, stdout, stderr).
     @discardableResult
     static func run(_ exe: String, _ args: [String], stdin: String? = nil) throws -> (Int32, String, String) {
-        let dir = tempDir("run")
-        let id = UUID().uuidString
-        let inPath = dir + "/\(id).in", outPath = dir + "/\(id).out", errPath = dir + "/\(id).err"
-        write(stdin ?? "", to: inPath)
-        write("", to: outPath)
-        write("", to: errPath)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        p.standardInput = FileHandle(forReadingAtPath: inPath)
-        p.standardOutput = FileHandle(forWritingAtPath: outPath)
-        p.standardError = FileHandle(forWritingAtPath: errPath)
-        try p.run()
-        p.waitUntilExit()
-        let o = try String(contentsOfFile: outPath, encoding: .utf8), e = try String(contentsOfFile: errPath, encoding: .utf8)
-        for f in [inPath, outPath, errPath] { try? FileManager.default.removeItem(atPath: f) }
-        return (p.terminationStatus, o, e)
+        let r = try E2E.sh("\"$0\" \"$@\"", args: [exe] + args, input: Data((stdin ?? "").utf8))
+        return (r.status, r.out, r.stderr)
     }
 
     /// Cleaned IMDB train reviews as JSONL, made once per test process by the Python reference
