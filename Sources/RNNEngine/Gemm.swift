@@ -107,23 +107,18 @@ private func tile<R: TileRows>(_: R.Type, k K: Int, a: UnsafePointer<Float>, lda
 }
 
 /// C[M, N] = A[M, K] B (or += when `accumulate`), B packed by packTransposed / packPlain.
-/// Columns may be restricted to the panels p0..<p1 (for splitting N between threads).
 func gemmPacked(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<Float>,
-                c: FPtr, ldc: Int, accumulate: Bool, panels range: Range<Int>? = nil) {
+                c: FPtr, ldc: Int, accumulate: Bool) {
     if m == 0 || n == 0 { return }
     #if RNN_AVX512
-    if range == nil {
-        gemm512(rows: 0 ..< m, n: n, k: k, a: a, ars: lda, acs: 1, b: .packed(packed, k: k, n: n), c: c, ldc: ldc,
-                accumulate: accumulate, scratch: nil)
-        return
-    }
-    #endif
+    gemm512(rows: 0 ..< m, n: n, k: k, a: a, ars: lda, acs: 1, b: .packed(packed, k: k, n: n), c: c, ldc: ldc,
+            accumulate: accumulate, scratch: nil)
+    #else
     if k == 0 {
         if !accumulate { for i in 0 ..< m { (c + i * ldc).update(repeating: 0, count: n) } }
         return
     }
-    let all = 0 ..< (n + 15) / 16
-    for p in range ?? all {
+    for p in 0 ..< (n + 15) / 16 {
         let cols = min(16, n - 16 * p)
         let panel = packed + p * 16 * k
         let cp = c + 16 * p
@@ -142,6 +137,7 @@ func gemmPacked(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packe
         default: break
         }
     }
+    #endif
 }
 
 /// Horizontal sum of 8 lanes (pairwise; fixed order).

@@ -21,19 +21,14 @@
 // do not depend on threads or on M.
 
 #if RNN_AVX512
-typealias F16 = SIMD16<Float>
-
-@inline(always) private func load16(_ p: UnsafePointer<Float>) -> F16 { loadV(p) }
-@inline(always) private func store16(_ v: F16, _ p: FPtr) { storeV(v, p) }
-
 /// Stores one 32-wide accumulator pair into a C row (only the first `cols` columns).
 @inline(__always)
-private func storeRow32(_ v0: F16, _ v1: F16, _ c: FPtr, cols: Int, accumulate: Bool) {
+private func storeRow32(_ v0: FV, _ v1: FV, _ c: FPtr, cols: Int, accumulate: Bool) {
     if cols == 32 {
         if accumulate {
-            store16(load16(c) + v0, c); store16(load16(c + 16) + v1, c + 16)
+            storeV(loadV(c) + v0, c); storeV(loadV(c + 16) + v1, c + 16)
         } else {
-            store16(v0, c); store16(v1, c + 16)
+            storeV(v0, c); storeV(v1, c + 16)
         }
     } else {
         for j in 0 ..< cols {
@@ -51,22 +46,22 @@ enum TileRows8: TileRows { static var rows: Int { 8 } }
 private func tile32<R: TileRows>(_: R.Type, kb: Int, a: UnsafePointer<Float>, ars: Int, acs: Int,
                                  b0: UnsafePointer<Float>, b1: UnsafePointer<Float>, kstep0: Int, kstep1: Int,
                                  c: FPtr, ldc: Int, cols: Int, accumulate: Bool) {
-    var c00 = F16(), c01 = F16(), c10 = F16(), c11 = F16(), c20 = F16(), c21 = F16(), c30 = F16(), c31 = F16()
-    var c40 = F16(), c41 = F16(), c50 = F16(), c51 = F16(), c60 = F16(), c61 = F16(), c70 = F16(), c71 = F16()
+    var c00 = FV(), c01 = FV(), c10 = FV(), c11 = FV(), c20 = FV(), c21 = FV(), c30 = FV(), c31 = FV()
+    var c40 = FV(), c41 = FV(), c50 = FV(), c51 = FV(), c60 = FV(), c61 = FV(), c70 = FV(), c71 = FV()
     let a0 = a, a1 = a + (R.rows > 1 ? ars : 0), a2 = a + (R.rows > 2 ? 2 * ars : 0), a3 = a + (R.rows > 3 ? 3 * ars : 0)
     let a4 = a + (R.rows > 4 ? 4 * ars : 0), a5 = a + (R.rows > 5 ? 5 * ars : 0)
     let a6 = a + (R.rows > 6 ? 6 * ars : 0), a7 = a + (R.rows > 7 ? 7 * ars : 0)
     var o = 0, pb0 = 0, pb1 = 0
     for _ in 0 ..< kb {
-        let x0 = load16(b0 + pb0), x1 = load16(b1 + pb1)
-        let s0 = F16(repeating: a0[o]); c00 = c00.addingProduct(s0, x0); c01 = c01.addingProduct(s0, x1)
-        if R.rows > 1 { let s = F16(repeating: a1[o]); c10 = c10.addingProduct(s, x0); c11 = c11.addingProduct(s, x1) }
-        if R.rows > 2 { let s = F16(repeating: a2[o]); c20 = c20.addingProduct(s, x0); c21 = c21.addingProduct(s, x1) }
-        if R.rows > 3 { let s = F16(repeating: a3[o]); c30 = c30.addingProduct(s, x0); c31 = c31.addingProduct(s, x1) }
-        if R.rows > 4 { let s = F16(repeating: a4[o]); c40 = c40.addingProduct(s, x0); c41 = c41.addingProduct(s, x1) }
-        if R.rows > 5 { let s = F16(repeating: a5[o]); c50 = c50.addingProduct(s, x0); c51 = c51.addingProduct(s, x1) }
-        if R.rows > 6 { let s = F16(repeating: a6[o]); c60 = c60.addingProduct(s, x0); c61 = c61.addingProduct(s, x1) }
-        if R.rows > 7 { let s = F16(repeating: a7[o]); c70 = c70.addingProduct(s, x0); c71 = c71.addingProduct(s, x1) }
+        let x0 = loadV(b0 + pb0), x1 = loadV(b1 + pb1)
+        let s0 = FV(repeating: a0[o]); c00 = c00.addingProduct(s0, x0); c01 = c01.addingProduct(s0, x1)
+        if R.rows > 1 { let s = FV(repeating: a1[o]); c10 = c10.addingProduct(s, x0); c11 = c11.addingProduct(s, x1) }
+        if R.rows > 2 { let s = FV(repeating: a2[o]); c20 = c20.addingProduct(s, x0); c21 = c21.addingProduct(s, x1) }
+        if R.rows > 3 { let s = FV(repeating: a3[o]); c30 = c30.addingProduct(s, x0); c31 = c31.addingProduct(s, x1) }
+        if R.rows > 4 { let s = FV(repeating: a4[o]); c40 = c40.addingProduct(s, x0); c41 = c41.addingProduct(s, x1) }
+        if R.rows > 5 { let s = FV(repeating: a5[o]); c50 = c50.addingProduct(s, x0); c51 = c51.addingProduct(s, x1) }
+        if R.rows > 6 { let s = FV(repeating: a6[o]); c60 = c60.addingProduct(s, x0); c61 = c61.addingProduct(s, x1) }
+        if R.rows > 7 { let s = FV(repeating: a7[o]); c70 = c70.addingProduct(s, x0); c71 = c71.addingProduct(s, x1) }
         o &+= acs; pb0 &+= kstep0; pb1 &+= kstep1
     }
     storeRow32(c00, c01, c, cols: cols, accumulate: accumulate)
@@ -161,21 +156,22 @@ func gemm512(rows: Range<Int>, n: Int, k K: Int, a: UnsafePointer<Float>, ars: I
     }
 }
 
+/// The B operand of op(B): B [K, N] read in place (ldb), or B^T with B [N, K] packed into `pack`
+/// (a copy of K x N floats; make it once when several row ranges use it).
+func panelSource(transB: Bool, b: UnsafePointer<Float>, ldb: Int, n: Int, k: Int, pack: FloatBuffer) -> PanelSource {
+    guard transB else { return .rowMajor(b, ldb: ldb, n: n) }
+    let p = pack.ensure(packedCount(k: k, n: n))
+    packTransposed(b, n: n, k: k, ldw: ldb, into: p)
+    return .packed(p, k: k, n: n)
+}
+
 /// C[M, N] (+)= op(A) op(B) like sgemm with alpha 1 and beta 0 (or 1 when `accumulate`), for the
-/// rows `rows` of C: op(A) is A [M, K] (lda) or A^T with A [K, M]; op(B) is B [K, N] (ldb, read in
-/// place) or B^T with B [N, K] (packed into `pack` first, a copy of K x N floats).
+/// rows `rows` of C: op(A) is A [M, K] (lda) or A^T with A [K, M]; op(B) as in panelSource.
 func product512(transA: Bool, transB: Bool, rows: Range<Int>, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                 b: UnsafePointer<Float>, ldb: Int, c: FPtr, ldc: Int, accumulate: Bool,
                 pack: FloatBuffer, scratch: FloatBuffer) {
-    let source: PanelSource
-    if transB {
-        let p = pack.ensure(packedCount(k: k, n: n))
-        packTransposed(b, n: n, k: k, ldw: ldb, into: p)
-        source = .packed(p, k: k, n: n)
-    } else {
-        source = .rowMajor(b, ldb: ldb, n: n)
-    }
-    gemm512(rows: rows, n: n, k: k, a: a, ars: transA ? 1 : lda, acs: transA ? lda : 1, b: source,
+    gemm512(rows: rows, n: n, k: k, a: a, ars: transA ? 1 : lda, acs: transA ? lda : 1,
+            b: panelSource(transB: transB, b: b, ldb: ldb, n: n, k: k, pack: pack),
             c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)
 }
 #endif

@@ -56,7 +56,7 @@ final class RecurrentStack {
     private let dIn: [FloatBuffer]               // ping-pong [N, D*H] gradients between layers
     private let packF: [FloatBuffer], packB: [FloatBuffer]  // W_hh^T / W_hh in 16-column panels (Gemm.swift)
     private let stateH: [FloatBuffer], stateC: [FloatBuffer], actStep: [FloatBuffer]  // inference only
-    private let bigPack = [FloatBuffer(), FloatBuffer()], bigScratch = [FloatBuffer(), FloatBuffer()]  // per thread (bigProduct)
+    private let bigPack = [FloatBuffer(), FloatBuffer()], bigScratch = [FloatBuffer(), FloatBuffer()]  // per slot (bigProduct)
     /// Phase timings (EngineProfile); slot = direction or half.
     let profiler = Profiler()
     let hn = FloatBuffer(), cn = FloatBuffer()
@@ -151,9 +151,10 @@ final class RecurrentStack {
                             accumulate: Bool, _ c: FPtr, _ ldc: Int, rows: Range<Int>? = nil, slot: Int, split: Bool = false) {
         let rows = rows ?? 0 ..< m
         #if RNN_AVX512
+        let source = panelSource(transB: transB, b: b, ldb: ldb, n: n, k: k, pack: bigPack[slot])
         func run(_ r: Range<Int>, _ s: Int) {
-            product512(transA: transA, transB: transB, rows: r, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
-                       c: c, ldc: ldc, accumulate: accumulate, pack: bigPack[s], scratch: bigScratch[s])
+            gemm512(rows: r, n: n, k: k, a: a, ars: transA ? 1 : lda, acs: transA ? lda : 1, b: source,
+                    c: c, ldc: ldc, accumulate: accumulate, scratch: bigScratch[s])
         }
         if split && threads >= 2 && rows.count >= 16 {
             let mid = rows.lowerBound + (rows.count / 2 + 7) / 8 * 8

@@ -88,7 +88,6 @@ nonisolated(unsafe) private var currentBLASThreads = -1
 
 @inline(__always) func setBLASThreads(_ n: Int) {
     if currentBLASThreads != n {
-        _ = BLASKernels.name
         openblas_set_num_threads(Int32(n))
         currentBLASThreads = n
     }
