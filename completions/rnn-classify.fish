@@ -87,7 +87,7 @@ complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags
 complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" metrics-json' -l 'metrics-json' -d 'Write the metrics as JSON to this file.' -rfka ''
 complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" max-length' -l 'max-length' -d 'Keep at most N tokens per record (default: the training data\'s fixed length from the checkpoint; 0: all, packed).' -rfka ''
 complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" batch-size' -l 'batch-size' -d 'Largest number of records classified together.' -rfka ''
-complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" threads' -l 'threads' -d 'Worker threads (1 or 2).' -rfka ''
+complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" threads' -l 'threads' -d 'Threads (default: the CPUs this process may use: its affinity mask and cgroup CPU quota). The output does not depend on it (nor on --batch-size).' -rfka ''
 complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" q quiet' -l 'quiet' -s 'q' -d 'Do not print the summary line on stderr.'
 complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_flags_or_options "rnn-classify" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'rnn-classify' -n '__rnn-classify_should_offer_completions_for_positional "rnn-classify" -eq 1' -fa 'help' -d 'Show subcommand help information.'

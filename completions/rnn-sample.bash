@@ -165,7 +165,7 @@ _rnn-sample() {
     local -a repeating_flags=()
     local -a non_repeating_flags=(--score --reset -h --help)
     local -a repeating_options=()
-    local -a non_repeating_options=(-m --model --temp --top-k --prime --length --seed -n)
+    local -a non_repeating_options=(-m --model --temp --top-k --prime --length --seed -n --threads)
     __rnn-sample_offer_flags_options -1
 
     # Offer option value completions
@@ -189,6 +189,9 @@ _rnn-sample() {
         return
         ;;
     '-n')
+        return
+        ;;
+    '--threads')
         return
         ;;
     esac

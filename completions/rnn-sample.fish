@@ -20,7 +20,7 @@ function __rnn-sample_parse_tokens -S
     set -l unparsed_tokens (__rnn-sample_tokens -pc)
     switch $unparsed_tokens[1]
     case 'rnn-sample'
-        __rnn-sample_parse_subcommand -r 1 'm/model=' 'temp=' 'top-k=' 'prime=' 'length=' 'seed=' 'n=' 'score' 'reset' 'h/help'
+        __rnn-sample_parse_subcommand -r 1 'm/model=' 'temp=' 'top-k=' 'prime=' 'length=' 'seed=' 'n=' 'threads=' 'score' 'reset' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __rnn-sample_parse_subcommand -r 1 
@@ -84,6 +84,7 @@ complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_
 complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" length' -l 'length' -d 'Characters to generate per sample (the prime not counted).' -rfka ''
 complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" seed' -l 'seed' -d 'Random seed (default: a different one every run).' -rfka ''
 complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" n' -s 'n' -d 'Number of independent samples.' -rfka ''
+complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" threads' -l 'threads' -d 'Threads (default: the CPUs this process may use: its affinity mask and cgroup CPU quota). The output does not depend on it.' -rfka ''
 complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" score' -l 'score' -d 'Score text instead of sampling: per-line loss in nats and bits per character.'
 complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" reset' -l 'reset' -d 'With --score: score every line from a fresh state.'
 complete -c 'rnn-sample' -n '__rnn-sample_should_offer_completions_for_flags_or_options "rnn-sample" h help' -s 'h' -l 'help' -d 'Show help information.'

@@ -53,7 +53,7 @@ public struct FitOptions: Sendable {
     /// Learning rate multiplier applied after every epoch (1: constant).
     public var lrDecay: Float = 1
     public var seed: UInt64 = 42
-    /// 1 or 2 (Model.threads).
+    /// Threads for the kernels, >= 1 (Model.threads).
     public var threads = 2
     /// Pads are real time steps (reference semantics) instead of packed sequences.
     public var padded = false
@@ -315,7 +315,7 @@ public final class FitJob {
             config = c
         }
         model = Model(config: config, seed: seed)
-        model.threads = max(1, min(2, o.threads))
+        model.threads = max(1, o.threads)
         frozen = config.freezeEmbedding ? ["embedding.weight"] : []
         if let s = state {
             try s.restore(into: model)

@@ -44,7 +44,7 @@ public struct LMTrainingOptions: Sendable, Equatable {
     public var seed: UInt64 = 1
     /// Evaluate every this many steps as well as at every epoch end (0: epoch ends only).
     public var evalEvery = 0
-    /// 1 or 2 threads for the kernels.
+    /// Threads for the kernels, >= 1 (Model.threads).
     public var threads = 2
 
     public init() {}

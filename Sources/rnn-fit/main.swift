@@ -111,8 +111,8 @@ struct Command: ParsableCommand {
     @Option(help: "Seed of the initialisation, the validation split, shuffling and dropout (same seed and --threads: same result; default: 42; --lm: 1).")
     var seed: UInt64?
 
-    @Option(help: "Worker threads: 1 or 2 (default 2).")
-    var threads: Int = 2
+    @Option(help: "Threads (default: the CPUs this process may use: its affinity mask and cgroup CPU quota); results depend on the seed and this count, not on the machine.")
+    var threads: Int?
 
     @Flag(help: "Run the recurrence over the pads of the encoded fixed length too (reference semantics) instead of packed sequences.")
     var padded = false
@@ -140,7 +140,7 @@ struct Command: ParsableCommand {
         if let v = lr, !(v > 0) { throw ValidationError("--lr must be positive") }
         if let v = validSplit, !(v >= 0 && v < 1) { throw ValidationError("--valid-split must be in [0, 1)") }
         if let model, CellKind(rawValue: model) == nil { throw ValidationError("--model must be rnn, lstm or gru") }
-        guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
+        if let threads, !(1 ... 1024).contains(threads) { throw ValidationError("--threads must be between 1 and 1024") }
         guard lrDecay > 0 else { throw ValidationError("--lr-decay must be positive") }
         if lm {
             try lmOptions.validateLM()
@@ -209,7 +209,7 @@ struct Command: ParsableCommand {
         o.clip = clip
         o.lrDecay = lrDecay
         o.seed = seed ?? 42
-        o.threads = threads
+        o.threads = threads ?? CPUs.available
         o.padded = padded
         o.resumePath = resume
         o.commandLine = shellCommandLine()
@@ -238,7 +238,7 @@ struct Command: ParsableCommand {
         if let v = lr { o.lr = v }
         if let v = seed { o.seed = v }
         if let v = clip { o.clip = v }
-        o.threads = threads
+        o.threads = threads ?? CPUs.available
         o.lrDecay = lrDecay
         o.weightDecay = weightDecay
         o.cosine = lmOptions.lrSchedule == "cosine"

@@ -298,7 +298,7 @@ final class ClassifyCLITests: XCTestCase {
         let m = try sh("printf '' | rnn-classify -m \(dir)/m.ckpt --metrics-json \(dir)/m.json")
         Support.assertFails((m.status, m.out, m.stderr.split(separator: "\n").filter { $0.contains("error") }.joined(separator: "\n")),
                             tool: "rnn-classify", ["no record carries a label"], noFile: dir + "/m.json")
-        for (args, msg) in [("--format csv", "--format must be"), ("--threads 3", "--threads"), ("--top-k 2 --format tsv", "--top-k"),
+        for (args, msg) in [("--format csv", "--format must be"), ("--threads 0", "--threads"), ("--top-k 2 --format tsv", "--top-k"),
                             ("--threshold 1.5", "--threshold")] {
             let u = try sh("rnn-classify -m \(dir)/m.ckpt \(args) < /dev/null")
             XCTAssertEqual(u.status, 2, args)
