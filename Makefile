@@ -37,8 +37,14 @@ build: deps
 	@echo "building for $(if $(filter 1,$(RNN_PORTABLE)),baseline x86-64,$(RNN_ARCH))"
 	$(SWIFT) build $(SWIFTFLAGS)
 
+# One build serves build, test, demo, bench and install: the tests are compiled by `swift build
+# --build-tests` with the same flags and run without building (plain `swift test` builds with other
+# settings, i.e. compiles the whole package a second time). Targeted runs:
+#   make test TESTS='--filter KernelTests'
+TESTS ?=
 test: build
-	$(SWIFT) test $(SWIFTFLAGS)
+	$(SWIFT) build $(SWIFTFLAGS) --build-tests
+	$(SWIFT) test $(SWIFTFLAGS) --skip-build $(TESTS)
 
 demo: build
 	RNN_BIN="$(BIN)" scripts/demo.sh

@@ -127,7 +127,7 @@ public enum Checkpoint {
         if !extra.isEmpty {
             throw RNNError(path: path, "checkpoint holds tensors this \(describe(model.config)) model does not have: \(extra.prefix(4).joined(separator: ", "))\(extra.count > 4 ? ", ..." : ""); its metadata does not match its tensors")
         }
-        let values = model.params.values
+        let values = model.params.mutableValues
         for e in model.params.entries {
             guard let t = f.tensors[e.name] else {
                 throw RNNError(path: path, "checkpoint lacks tensor \(e.name) of shape \(e.shape) required by its metadata (\(describe(model.config)))")
