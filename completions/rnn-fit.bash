@@ -165,7 +165,7 @@ _rnn-fit() {
     local -a repeating_flags=()
     local -a non_repeating_flags=(--bidirectional --freeze-embeddings --padded --lm -h --help)
     local -a repeating_options=()
-    local -a non_repeating_options=(--vocab --output -o --model --layers --hidden --embed-dim --dropout --head-dropout --embed-dropout --epochs --batch-size --lr --weight-decay --clip --lr-decay --valid --valid-split --test --seed --threads --resume --log --plot --seq-len --eval-every --max-time --lr-schedule)
+    local -a non_repeating_options=(--vocab --output -o --cell --layers --hidden --embed-dim --dropout --head-dropout --embed-dropout --epochs --batch-size --lr --weight-decay --clip --lr-decay --lr-schedule --max-time --eval-every --valid --valid-split --test --seed --threads --resume --log --plot --seq-len)
     __rnn-fit_offer_flags_options -1
 
     # Offer option value completions
@@ -176,7 +176,8 @@ _rnn-fit() {
     '--output'|'-o')
         return
         ;;
-    '--model')
+    '--cell')
+        __rnn-fit_add_completions -W 'rnn'$'\n''lstm'$'\n''gru'
         return
         ;;
     '--layers')
@@ -215,6 +216,16 @@ _rnn-fit() {
     '--lr-decay')
         return
         ;;
+    '--lr-schedule')
+        __rnn-fit_add_completions -W 'constant'$'\n''cosine'
+        return
+        ;;
+    '--max-time')
+        return
+        ;;
+    '--eval-every')
+        return
+        ;;
     '--valid')
         return
         ;;
@@ -228,6 +239,7 @@ _rnn-fit() {
         return
         ;;
     '--threads')
+        __rnn-fit_add_completions -W '1'$'\n''2'
         return
         ;;
     '--resume')
@@ -240,15 +252,6 @@ _rnn-fit() {
         return
         ;;
     '--seq-len')
-        return
-        ;;
-    '--eval-every')
-        return
-        ;;
-    '--max-time')
-        return
-        ;;
-    '--lr-schedule')
         return
         ;;
     esac
