@@ -43,15 +43,16 @@ struct Command: ParsableCommand {
             Examples:
               rnn-fit train.bin --vocab v.bin --cell gru --bidirectional --hidden 128 -o best.ckpt
               rnn-fit --lm tinyshakespeare.txt --cell lstm --layers 2 --hidden 512 --max-time 10m -o lm.ckpt
-            """)
+            """,
+        version: suiteVersion)
 
-    @Argument(help: "Encoded training data (rnn-encode -o). With --lm: text files (plain or .gz); standard input when none or '-'.")
+    @Argument(help: "Encoded training data (rnn-encode -o). With --lm: text files (plain or .gz); standard input when none or '-'.", completion: .file())
     var inputs: [String] = []
 
-    @Option(help: "Vocabulary the data was encoded with (rnn-vocab -o). With --lm: an optional 'rnn-vocab --chars' alphabet.")
+    @Option(help: "Vocabulary the data was encoded with (rnn-vocab -o). With --lm: an optional 'rnn-vocab --chars' alphabet.", completion: .file())
     var vocab: String?
 
-    @Option(name: .shortAndLong, help: "Best checkpoint (lowest validation loss). The training state goes to OUTPUT.state. Default with --resume: the resumed checkpoint.")
+    @Option(name: .shortAndLong, help: "Best checkpoint (lowest validation loss). The training state goes to OUTPUT.state. Default with --resume: the resumed checkpoint.", completion: .file())
     var output: String?
 
     @Option(help: "Recurrent cell (default: gru; --lm: lstm).")
@@ -111,13 +112,13 @@ struct Command: ParsableCommand {
     @Option(help: "Also evaluate (and keep the best checkpoint) every this many steps (0: at epoch ends only).")
     var evalEvery: Int = 0
 
-    @Option(help: "Encoded validation data (default: hold out --valid-split of DATA). With --lm: a validation text file.")
+    @Option(help: "Encoded validation data (default: hold out --valid-split of DATA). With --lm: a validation text file.", completion: .file())
     var valid: String?
 
     @Option(help: "Fraction of DATA held out at random (seeded) for validation when --valid is not given; 0: no validation (the latest weights are kept). Default 0.2; --lm: the last 0.1 of the text.")
     var validSplit: Double?
 
-    @Option(help: "Encoded test data: evaluate the kept checkpoint on it at the end (loss and accuracy on stderr). Classifiers only.")
+    @Option(help: "Encoded test data: evaluate the kept checkpoint on it at the end (loss and accuracy on stderr). Classifiers only.", completion: .file())
     var test: String?
 
     @Option(help: "Seed of the initialisation, the validation split, shuffling and dropout (same seed and --threads: same result; default: 42; --lm: 1).")
@@ -129,17 +130,19 @@ struct Command: ParsableCommand {
     @Flag(help: "Run the recurrence over the pads of the encoded fixed length too (reference semantics) instead of packed sequences. Classifiers only.")
     var padded = false
 
-    @Option(help: "Continue the run of this checkpoint from its training state (CKPT.state) up to --epochs. The model, data split and optimizer settings come from the state (giving different ones is an error).")
+    @Option(help: "Continue the run of this checkpoint from its training state (CKPT.state) up to --epochs. The model, data split and optimizer settings come from the state (giving different ones is an error).", completion: .file())
     var resume: String?
 
-    @Option(help: "Append one JSON line per evaluation (and per checkpoint) to this file (truncated first unless resuming).")
+    @Option(help: "Append one JSON line per evaluation (and per checkpoint) to this file (truncated first unless resuming).", completion: .file())
     var log: String?
 
-    @Option(help: "Draw train/validation loss (and accuracy) per evaluation into this SVG file (rewritten every time).")
+    @Option(help: "Draw train/validation loss (and accuracy) per evaluation into this SVG file (rewritten every time).", completion: .file())
     var plot: String?
 
     @Flag(help: "Train a character language model on raw UTF-8 text (the input files, plain or .gz, or stdin) instead of a classifier.")
     var lm = false
+
+    @OptionGroup var q: QuietOption
 
     @Option(help: "Language model: characters per training chunk (truncated backpropagation through time; the state is carried between chunks; default 128).")
     var seqLen: Int?
@@ -231,7 +234,7 @@ struct Command: ParsableCommand {
             settings.evalEvery = evalEvery
             settings.maxTime = maxTime?.seconds
             settings.commandLine = shellCommandLine()
-            let sinks = SinkList([ConsoleSink()])
+            let sinks = SinkList(q.quiet ? [] : [ConsoleSink()])
             if let log { sinks.append(try JSONLinesLogSink(path: log, append: resume != nil)) }
             if let plot { sinks.append(SVGPlot(path: plot, title: plotTitle(task), points: state?.history ?? [])) }
             let trainer = try Trainer(task: task, optimizer: optimizer, run: settings, output: out, resume: state, sink: sinks, startTime: start)
@@ -283,13 +286,15 @@ struct Command: ParsableCommand {
         let validText = try valid.map { try LMCorpus.readText(paths: [$0]) }
         let corpus = try LMCorpus(text: text, alphabet: alphabet, validSplit: o.validSplit, validText: validText)
         let name = paths == ["-"] ? "<stdin>" : paths.joined(separator: " ")
-        Diagnostics.line("rnn-fit: \(name): \(formatThousands(corpus.train.count + corpus.valid.count)) characters, alphabet of \(corpus.alphabet.count - 2) + <unk>, <pad>; \(formatThousands(corpus.train.count)) for training, \(formatThousands(corpus.valid.count)) for validation\(valid.map { " (\($0))" } ?? "")")
+        let quiet = q.quiet
+        func say(_ line: String) { if !quiet { Diagnostics.line(line) } }
+        say("rnn-fit: \(name): \(formatThousands(corpus.train.count + corpus.valid.count)) characters, alphabet of \(corpus.alphabet.count - 2) + <unk>, <pad>; \(formatThousands(corpus.train.count)) for training, \(formatThousands(corpus.valid.count)) for validation\(valid.map { " (\($0))" } ?? "")")
         if corpus.unknown > 0 {
-            Diagnostics.line("rnn-fit: warning: \(formatThousands(corpus.unknown)) characters are not in the vocabulary and read as <unk>: \(describeScalars(corpus.unknownScalars))")
+            say("rnn-fit: warning: \(formatThousands(corpus.unknown)) characters are not in the vocabulary and read as <unk>: \(describeScalars(corpus.unknownScalars))")
         }
         let task = try LanguageModelTask(corpus: corpus, options: o, seed: seed, resume: resume)
         let c = task.model.config
-        Diagnostics.line("rnn-fit: model: \(Checkpoint.describe(c)), \(formatThousands(task.model.params.entries.reduce(0) { $0 + $1.count })) parameters; batch \(task.shape.streams) x \(task.shape.seqLen) chars, lr \(resume?.optimizer.lr ?? optimizerSettings().lr)")
+        say("rnn-fit: model: \(Checkpoint.describe(c)), \(formatThousands(task.model.params.entries.reduce(0) { $0 + $1.count })) parameters; batch \(task.shape.streams) x \(task.shape.seqLen) chars, lr \(resume?.optimizer.lr ?? optimizerSettings().lr)")
         return task
     }
 
