@@ -98,7 +98,7 @@ public final class LanguageModelTask: TrainingTask {
             o.seqLen = try m.int("seq_len", in: 1 ... 1 << 20)
             let want = Checkpoint.tokensHash(corpus.alphabet.tokens)
             guard m.values["alphabet"] == want, s.config.vocabSize == corpus.alphabet.count else {
-                throw RNNError(path: s.path, "was written for another alphabet (\(m.values["alphabet"] ?? "?"); this text's is \(want)): resume with the same text or --vocab")
+                throw RNNError(path: s.path, "was written for another alphabet (\(m.values["alphabet"] ?? "?"); this text's is \(want)): resume with the same text and alphabet")
             }
             let chars = try m.int("train_chars", in: 0 ... Int.max)
             guard chars == corpus.train.count else {

@@ -111,7 +111,8 @@ public struct TrainingState {
     }
 
     static func summary(_ v: JSONValue) -> EpochSummary? {
-        guard let e = v["epoch"]?.doubleValue, e.isFinite, let tl = v["train_loss"]?.doubleValue ?? Double?.some(.nan) else { return nil }
+        // Points outside the range a run can reach are dropped (they are only drawn and logged).
+        guard let e = v["epoch"]?.doubleValue, e >= 0, e <= 1e12, let tl = v["train_loss"]?.doubleValue ?? Double?.some(.nan) else { return nil }
         return EpochSummary(epoch: e, isEpochEnd: v["end"] != .bool(false), trainLoss: tl, trainAccuracy: v["train_acc"]?.doubleValue,
                             validLoss: v["valid_loss"]?.doubleValue, validAccuracy: v["valid_acc"]?.doubleValue,
                             rate: v["rate"]?.doubleValue ?? 0, elapsed: v["elapsed"]?.doubleValue ?? 0, isBest: v["best"] == .bool(true))
