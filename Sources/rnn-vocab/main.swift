@@ -60,10 +60,9 @@ struct Command: ParsableCommand {
             report.append("rnn-vocab: labels: " + vocab.labels.enumerated().map { "\($1)=\($0) (\(formatThousands(Int(vocab.labelCounts[$0]))))" }.joined(separator: ", "))
         }
         if let vectors {
-            let clock = ContinuousClock()
-            let t0 = clock.now
+            let t0 = monotonicSeconds()
             let v = try PretrainedVectors.load(path: vectors, for: vocab)
-            let secs = Double((clock.now - t0).components.attoseconds) / 1e18 + Double((clock.now - t0).components.seconds)
+            let secs = monotonicSeconds() - t0
             let name = vectors.split(separator: "/").last.map(String.init) ?? vectors
             vocab = vocab.withVectors(v.matrix, dim: v.dim, info: ["vectors": name])
             let n = vocab.count - 2
