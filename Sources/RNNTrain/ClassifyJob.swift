@@ -33,6 +33,8 @@ public enum ClassifyOutputFormat: String, CaseIterable, Sendable {
 public struct ClassifyOptions: Sendable {
     /// How input lines are read (auto: JSON Lines when the first non-blank line starts with `{`).
     public var inputFormat: RecordFormat = .auto
+    /// Names of the text and label fields, fastText's label prefix.
+    public var fields = RecordFields()
     /// Output layout.
     public var format: ClassifyOutputFormat = .jsonl
     /// Keep the `text` member in JSON output.
@@ -120,7 +122,7 @@ public final class ClassifyJob {
     /// Reads every input in order, writes one line per record to `out` (flushed after every
     /// batch) and returns the totals.
     public func run(paths: [String], out: BufferedOutput) throws -> ClassifySummary {
-        let reader = RecordReader(paths: paths, format: options.inputFormat, requireText: false)
+        let reader = RecordReader(paths: paths, format: options.inputFormat, requireText: false, fields: options.fields)
         do {
             try reader.forEach(idle: { [self] in
                 // the next line has not arrived: answer what we have now (interactive pipes)
@@ -239,6 +241,9 @@ public final class ClassifyJob {
                 throw RNNError(path: source, line: line, "label \"\(name)\" is not one of the model's labels (\(classifier.labels.joined(separator: ", "))); --metrics needs labels the model knows")
             }
             return
+        }
+        if c == UInt8(ascii: "[") {
+            throw RNNError(path: source, line: line, "the record has a list of labels; multi-label models are not supported yet: keep one label per record")
         }
         guard let id = ClassifyJob.parseInt(v) else {
             throw RNNError(path: source, line: line, "\"label\" must be a label name or a label id")

@@ -8,7 +8,6 @@ import RNNTrain
 import Glibc
 #endif
 
-extension RecordFormat: ExpressibleByArgument {}
 extension ClassifyOutputFormat: ExpressibleByArgument {}
 
 struct Command: ParsableCommand {
@@ -42,8 +41,7 @@ struct Command: ParsableCommand {
             completion: .file())
     var model: String
 
-    @Option(help: "Input format: auto (JSON Lines when the first non-blank line starts with '{'), jsonl or text.")
-    var format: RecordFormat = .auto
+    @OptionGroup var records: RecordOptions
 
     @Option(help: "Output format: jsonl (one JSON object per record) or tsv (label, prob, id).")
     var outputFormat: ClassifyOutputFormat = .jsonl
@@ -95,7 +93,8 @@ struct Command: ParsableCommand {
         }
         var options = ClassifyOptions()
         options.format = outputFormat
-        options.inputFormat = format
+        options.inputFormat = records.format
+        options.fields = records.fields
         options.keepText = !noText
         options.topK = topK
         options.batchSize = batchSize
