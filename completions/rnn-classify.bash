@@ -17,7 +17,7 @@ _rnn_classify() {
         --threads) COMPREPLY=(); return ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W '-m --model --format --text-field --label-field --label-prefix --output-format --threshold --top-k --no-text --metrics --metrics-json --fix-length --batch-size --threads -q --quiet -h --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '-m --model --format --text-field --label-field --label-prefix --output-format --threshold --top-k --probs --no-text --metrics --metrics-json --fix-length --batch-size --threads -q --quiet -h --help --version' -- "$cur"))
         return
     fi
     compopt -o filenames
