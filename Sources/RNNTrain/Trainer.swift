@@ -237,38 +237,14 @@ public final class Trainer {
             try sink.record(.note("resuming at epoch \(epoch) of \(runSettings.epochs), batch \(batch + 1) of \(batches) (step \(formatThousands(step))"
                                   + (best?.loss.map { ", best valid loss \(formatFixed($0, 4))" } ?? "") + ") from \(s.path)"))
         }
-        let plannedSteps = Double(runSettings.epochs * batches)
         var stopped: StopReason? = nil
         training: while epoch <= runSettings.epochs {
             task.startEpoch(epoch, at: batch, rng: &rng)
             try sink.record(.epochStarted(epoch: epoch, batches: batches))
-            let epochStart = clock()
-            var epochLoss = 0.0, epochItems = 0
+            var progress = EpochProgress(start: clock())
             while batch < batches {
                 if let reason = stopReason() { stopped = reason; break training }
-                let t = clock()
-                let out = task.trainStep(batch, rng: &rng)
-                guard out.loss.isFinite else {
-                    throw TrainingError.diverged(loss: out.loss, step: step + 1, epoch: epoch, kept: best == nil ? nil : output)
-                }
-                if let c = optimizer.clip { clipGradNorm(task.model.params, maxNorm: c) }
-                if optimizer.cosine {
-                    var progress = Double(step) / plannedSteps
-                    if let mt = runSettings.maxTime { progress = max(progress, (clock() - startTime) / mt) }
-                    adam.lr = epochLR * Trainer.cosineFactor(progress: progress, floor: optimizer.lrFloor)
-                }
-                adam.update(task.model.params, frozen: task.frozen)
-                step += 1; batch += 1
-                let now = clock()
-                stepSeconds = now - t
-                since.loss += Double(out.loss) * Double(out.items); since.items += out.items; since.steps += 1
-                since.correct += out.correct ?? 0; since.seconds += stepSeconds
-                trained.items += out.items; trained.seconds += stepSeconds
-                epochLoss += Double(out.loss) * Double(out.items); epochItems += out.items
-                let left = runSettings.maxTime.map { startTime + $0 - now - reserve() }
-                try sink.record(.batch(BatchProgress(epoch: epoch, done: batch, total: batches, loss: epochLoss / Double(epochItems),
-                                                     rate: Double(epochItems) / max(now - epochStart, 1e-9),
-                                                     epochElapsed: now - epochStart, timeLeft: left.map { max(0, $0) })))
+                try trainOneStep(&progress)
                 if runSettings.evalEvery > 0 && step % runSettings.evalEvery == 0 && batch < batches {
                     try evaluationPoint(isEpochEnd: false)
                 }
@@ -279,15 +255,57 @@ public final class Trainer {
             adam.lr = epochLR
             try evaluationPoint(isEpochEnd: true)
         }
-        if let reason = stopped {
-            try sink.record(.stopping(reason))
-            if let budget = runSettings.maxTime {
-                let left = startTime + budget - clock() - writeSeconds - 0.1
-                let need = evalEstimate((since.steps > 0 ? task.plan.validItems : 0) + task.testItems)
-                if need > left { finalShare = max(0, left) / need }
-            }
-            if since.steps > 0 { try evaluationPoint(isEpochEnd: false, limit: finalLimit(task.plan.validItems)) }
+        if let reason = stopped { try stop(reason) }
+        return try finish(stopped: stopped)
+    }
+
+    /// Loss and items of the epoch so far (for the progress bar).
+    struct EpochProgress {
+        var start: Double
+        var loss = 0.0, items = 0
+    }
+
+    /// One step: forward and backward (the task), clipping, the learning rate, Adam; reports it.
+    private func trainOneStep(_ progress: inout EpochProgress) throws {
+        let t = clock()
+        let out = task.trainStep(batch, rng: &rng)
+        guard out.loss.isFinite else {
+            throw TrainingError.diverged(loss: out.loss, step: step + 1, epoch: epoch, kept: best == nil ? nil : output)
         }
+        if let c = optimizer.clip { clipGradNorm(task.model.params, maxNorm: c) }
+        if optimizer.cosine {
+            var p = Double(step) / Double(runSettings.epochs * task.batchesPerEpoch)
+            if let mt = runSettings.maxTime { p = max(p, (clock() - startTime) / mt) }
+            adam.lr = epochLR * Trainer.cosineFactor(progress: p, floor: optimizer.lrFloor)
+        }
+        adam.update(task.model.params, frozen: task.frozen)
+        step += 1; batch += 1
+        let now = clock()
+        stepSeconds = now - t
+        let weighted = Double(out.loss) * Double(out.items)
+        since.loss += weighted; since.items += out.items; since.steps += 1
+        since.correct += out.correct ?? 0; since.seconds += stepSeconds
+        trained.items += out.items; trained.seconds += stepSeconds
+        progress.loss += weighted; progress.items += out.items
+        let elapsed = now - progress.start
+        let left = runSettings.maxTime.map { max(0, startTime + $0 - now - reserve()) }
+        try sink.record(.batch(BatchProgress(epoch: epoch, done: batch, total: task.batchesPerEpoch, loss: progress.loss / Double(progress.items),
+                                             rate: Double(progress.items) / max(elapsed, 1e-9), epochElapsed: elapsed, timeLeft: left)))
+    }
+
+    /// Training stops early: the final evaluation point (on what the time budget leaves).
+    private func stop(_ reason: StopReason) throws {
+        try sink.record(.stopping(reason))
+        if let budget = runSettings.maxTime {
+            let left = startTime + budget - clock() - writeSeconds - 0.1
+            let need = evalEstimate((since.steps > 0 ? task.plan.validItems : 0) + task.testItems)
+            if need > left { finalShare = max(0, left) / need }
+        }
+        if since.steps > 0 { try evaluationPoint(isEpochEnd: false, limit: finalLimit(task.plan.validItems)) }
+    }
+
+    /// The end: reports an interruption, or tests the kept weights and reports the end.
+    private func finish(stopped: StopReason?) throws -> TrainingResult {
         let kept = best == nil ? nil : output
         var result = TrainingResult(history: history, checkpoint: kept, bestEpoch: best?.epoch, bestLoss: best?.loss,
                                     bestAccuracy: best?.accuracy, steps: step, stopped: stopped)
