@@ -76,7 +76,7 @@ public struct ClassificationData {
     /// The memory-mapped file.
     public let dataset: EncodedDataset
     /// Records used (indices into the dataset).
-    public let indices: [Int]
+    public private(set) var indices: [Int]
     /// Pads are time steps (T = dataset.fixLength).
     public let padded: Bool
 
@@ -95,6 +95,14 @@ public struct ClassificationData {
 
     /// Number of records.
     public var count: Int { indices.count }
+
+    /// The first `n` records (all when `n` is nil).
+    func prefix(_ n: Int?) -> ClassificationData {
+        guard let n, n < indices.count else { return self }
+        var d = self
+        d.indices = Array(indices.prefix(max(0, n)))
+        return d
+    }
 
     /// Fills the batch buffers for `records` (dataset indices).
     public func gather<C: Collection>(_ records: C, tokens: inout [Int32], lengths: inout [Int], labels: inout [Int32]) where C.Element == Int {
@@ -315,8 +323,8 @@ public final class ClassifierTask: TrainingTask {
         return StepOutcome(loss: loss, items: slice.count, correct: correctPredictions(logits: logits, labels: labels, outputs: model.config.outputs))
     }
 
-    public func evaluate() throws -> Evaluation? {
-        valid.map { evaluateClassifier(model, on: $0, batchSize: evalBatchSize) }
+    public func evaluate(limit: Int?) throws -> Evaluation? {
+        valid.map { evaluateClassifier(model, on: $0.prefix(limit), batchSize: evalBatchSize) }
     }
 
     public func checkpointInfo() -> CheckpointInfo {
@@ -349,13 +357,13 @@ public final class ClassifierTask: TrainingTask {
 
     public var testItems: Int { testData?.count ?? 0 }
 
-    public func test(checkpoint: String) throws -> (String, Evaluation)? {
+    public func test(checkpoint: String, limit: Int?) throws -> (String, Evaluation)? {
         guard let testData else { return nil }
         // The kept weights, read back from the checkpoint into the training model: a second
         // Model would grow a second set of evaluation buffers (hundreds of MB at 500 tokens).
         let (kept, _) = try Checkpoint.load(path: checkpoint, expect: .classifier)
         guard kept.params.count == model.params.count else { throw RNNError(path: checkpoint, "checkpoint arena differs from the model's") }
         model.params.mutableValues.baseAddress!.update(from: kept.params.values.baseAddress!, count: kept.params.count)
-        return (testData.dataset.path, evaluateClassifier(model, on: testData, batchSize: evalBatchSize))
+        return (testData.dataset.path, evaluateClassifier(model, on: testData.prefix(limit), batchSize: evalBatchSize))
     }
 }

@@ -159,8 +159,9 @@ public final class LanguageModelTask: TrainingTask {
         return StepOutcome(loss: loss, items: B * T)
     }
 
-    public func evaluate() throws -> Evaluation? {
-        evaluateLM(model: model, ids: corpus.valid, batch: B, steps: T).map { Evaluation(loss: $0, accuracy: nil, count: corpus.valid.count) }
+    public func evaluate(limit: Int?) throws -> Evaluation? {
+        let ids = limit.map { Array(corpus.valid.prefix($0 + 1)) } ?? corpus.valid
+        return evaluateLM(model: model, ids: ids, batch: B, steps: T).map { Evaluation(loss: $0, accuracy: nil, count: ids.count) }
     }
 
     public func checkpointInfo() -> CheckpointInfo {

@@ -10,8 +10,10 @@
 // - the resume state (TrainingState.swift), written at every evaluation point;
 // - one stop path: a stop signal (Ctrl-C, SIGTERM, SIGHUP, polled between steps) or the time
 //   budget ends training with a final evaluation point; the budget counts from the command's
-//   start and includes that evaluation (and the task's final test), so training stops when the
-//   time left would not cover one more step plus them;
+//   start and includes that evaluation (and the task's final test): training stops when the time
+//   left would not cover one more step plus them (at most a quarter of the budget is set aside),
+//   and when they would still not fit, they run on the first part of the data that fits (a
+//   point evaluated so is kept only when nothing was kept before);
 // - a step whose loss is not finite stops the run with ``TrainingError/diverged`` before the
 //   update: the last checkpoint and state written stay as they were;
 // - one event stream to a `TrainingSink`.
@@ -92,8 +94,8 @@ public protocol TrainingTask: AnyObject {
     func startEpoch(_ epoch: Int, at batch: Int, rng: inout RNG)
     /// Forward and backward over batch `index` of the epoch (gradients left in the model).
     func trainStep(_ index: Int, rng: inout RNG) -> StepOutcome
-    /// The current weights on the validation data (nil: there is none).
-    func evaluate() throws -> Evaluation?
+    /// The current weights on the validation data, or its first `limit` items (nil: there is none).
+    func evaluate(limit: Int?) throws -> Evaluation?
     /// Checkpoint metadata of the current weights (epoch, loss, seed, run id are filled in by the trainer).
     func checkpointInfo() -> CheckpointInfo
     /// Adds the task's position (e.g. the epoch's order, a carried state) to the state file.
@@ -102,14 +104,15 @@ public protocol TrainingTask: AnyObject {
     func restorePosition(_ state: TrainingState) throws
     /// Items of the final test of the kept weights (0: none).
     var testItems: Int { get }
-    /// Tests the weights kept in `checkpoint`: (name of the test data, evaluation).
-    func test(checkpoint: String) throws -> (String, Evaluation)?
+    /// Tests the weights kept in `checkpoint` on the test data, or its first `limit` items:
+    /// (name of the test data, evaluation).
+    func test(checkpoint: String, limit: Int?) throws -> (String, Evaluation)?
 }
 
 extension TrainingTask {
     public var frozen: Set<String> { [] }
     public var testItems: Int { 0 }
-    public func test(checkpoint: String) throws -> (String, Evaluation)? { nil }
+    public func test(checkpoint: String, limit: Int?) throws -> (String, Evaluation)? { nil }
 }
 
 /// What a run produced.
@@ -156,9 +159,14 @@ public final class Trainer {
     var baseInfo: CheckpointInfo?
     /// Training since the last evaluation point: Σ loss x items, items, right predictions, step seconds.
     var since = (loss: 0.0, items: 0, correct: 0, seconds: 0.0, steps: 0)
-    /// Seconds of the last evaluation point (evaluation and writes), and of the last step.
-    var evalSeconds: Double?
+    /// Seconds per item of the last full evaluation, of the last checkpoint and state writes, and of
+    /// the last step; items and seconds of all training steps of this run.
+    var evalSecondsPerItem: Double?
+    var writeSeconds = 0.5
     var stepSeconds = 0.0
+    var trained = (items: 0, seconds: 0.0)
+    /// Share of the final evaluation and test that the time budget leaves (1: all of them).
+    var finalShare = 1.0
 
     /// A new run of `task`, or the continuation of `resume` (the task must have been built from
     /// the same state). `startTime`: when the command started (the time budget counts from it).
@@ -191,13 +199,17 @@ public final class Trainer {
         adam.lr = epochLR
     }
 
-    /// Seconds the final evaluation point and test are expected to take (measured once known).
+    /// Seconds an evaluation of `items` items is expected to take: as the last full evaluation
+    /// went, else half the training time of as many items (evaluation has no backward pass).
+    private func evalEstimate(_ items: Int) -> Double {
+        if let s = evalSecondsPerItem { return 1.2 * s * Double(items) }
+        return trained.items > 0 ? 0.5 * Double(items) * trained.seconds / Double(trained.items) : 0
+    }
+
+    /// Seconds set aside for the final evaluation point and test: at most a quarter of the budget.
     private func reserve() -> Double {
-        let plan = task.plan
-        let items = Double(plan.validItems + task.testItems)
-        if let e = evalSeconds { return e * 1.25 * (plan.validItems > 0 ? items / Double(plan.validItems) : 1) + 0.25 }
-        let rate = since.seconds > 0 ? Double(since.items) / since.seconds : 0
-        return (rate > 0 ? items / rate : 0) + 0.25   // evaluation is cheaper than training per item
+        let items = task.plan.validItems + task.testItems
+        return min(evalEstimate(items), 0.25 * (runSettings.maxTime ?? 0)) + writeSeconds + 0.1
     }
 
     /// Why to stop before the next step (nil: go on).
@@ -207,6 +219,11 @@ public final class Trainer {
             return .timeBudget(seconds: budget, step: step)
         }
         return nil
+    }
+
+    /// How many of `items` the final evaluation may use (nil: all).
+    private func finalLimit(_ items: Int) -> Int? {
+        finalShare < 1 ? Int(Double(items) * finalShare) : nil
     }
 
     /// Runs the remaining steps; see the file comment.
@@ -220,37 +237,14 @@ public final class Trainer {
             try sink.record(.note("resuming at epoch \(epoch) of \(runSettings.epochs), batch \(batch + 1) of \(batches) (step \(formatThousands(step))"
                                   + (best?.loss.map { ", best valid loss \(formatFixed($0, 4))" } ?? "") + ") from \(s.path)"))
         }
-        let plannedSteps = Double(runSettings.epochs * batches)
         var stopped: StopReason? = nil
         training: while epoch <= runSettings.epochs {
             task.startEpoch(epoch, at: batch, rng: &rng)
             try sink.record(.epochStarted(epoch: epoch, batches: batches))
-            let epochStart = clock()
-            var epochLoss = 0.0, epochItems = 0
+            var progress = EpochProgress(start: clock())
             while batch < batches {
                 if let reason = stopReason() { stopped = reason; break training }
-                let t = clock()
-                let out = task.trainStep(batch, rng: &rng)
-                guard out.loss.isFinite else {
-                    throw TrainingError.diverged(loss: out.loss, step: step + 1, epoch: epoch, kept: best == nil ? nil : output)
-                }
-                if let c = optimizer.clip { clipGradNorm(task.model.params, maxNorm: c) }
-                if optimizer.cosine {
-                    var progress = Double(step) / plannedSteps
-                    if let mt = runSettings.maxTime { progress = max(progress, (clock() - startTime) / mt) }
-                    adam.lr = epochLR * Trainer.cosineFactor(progress: progress, floor: optimizer.lrFloor)
-                }
-                adam.update(task.model.params, frozen: task.frozen)
-                step += 1; batch += 1
-                let now = clock()
-                stepSeconds = now - t
-                since.loss += Double(out.loss) * Double(out.items); since.items += out.items; since.steps += 1
-                since.correct += out.correct ?? 0; since.seconds += stepSeconds
-                epochLoss += Double(out.loss) * Double(out.items); epochItems += out.items
-                let left = runSettings.maxTime.map { startTime + $0 - now - reserve() }
-                try sink.record(.batch(BatchProgress(epoch: epoch, done: batch, total: batches, loss: epochLoss / Double(epochItems),
-                                                     rate: Double(epochItems) / max(now - epochStart, 1e-9),
-                                                     epochElapsed: now - epochStart, timeLeft: left.map { max(0, $0) })))
+                try trainOneStep(&progress)
                 if runSettings.evalEvery > 0 && step % runSettings.evalEvery == 0 && batch < batches {
                     try evaluationPoint(isEpochEnd: false)
                 }
@@ -261,10 +255,57 @@ public final class Trainer {
             adam.lr = epochLR
             try evaluationPoint(isEpochEnd: true)
         }
-        if let reason = stopped {
-            try sink.record(.stopping(reason))
-            if since.steps > 0 { try evaluationPoint(isEpochEnd: false) }
+        if let reason = stopped { try stop(reason) }
+        return try finish(stopped: stopped)
+    }
+
+    /// Loss and items of the epoch so far (for the progress bar).
+    struct EpochProgress {
+        var start: Double
+        var loss = 0.0, items = 0
+    }
+
+    /// One step: forward and backward (the task), clipping, the learning rate, Adam; reports it.
+    private func trainOneStep(_ progress: inout EpochProgress) throws {
+        let t = clock()
+        let out = task.trainStep(batch, rng: &rng)
+        guard out.loss.isFinite else {
+            throw TrainingError.diverged(loss: out.loss, step: step + 1, epoch: epoch, kept: best == nil ? nil : output)
         }
+        if let c = optimizer.clip { clipGradNorm(task.model.params, maxNorm: c) }
+        if optimizer.cosine {
+            var p = Double(step) / Double(runSettings.epochs * task.batchesPerEpoch)
+            if let mt = runSettings.maxTime { p = max(p, (clock() - startTime) / mt) }
+            adam.lr = epochLR * Trainer.cosineFactor(progress: p, floor: optimizer.lrFloor)
+        }
+        adam.update(task.model.params, frozen: task.frozen)
+        step += 1; batch += 1
+        let now = clock()
+        stepSeconds = now - t
+        let weighted = Double(out.loss) * Double(out.items)
+        since.loss += weighted; since.items += out.items; since.steps += 1
+        since.correct += out.correct ?? 0; since.seconds += stepSeconds
+        trained.items += out.items; trained.seconds += stepSeconds
+        progress.loss += weighted; progress.items += out.items
+        let elapsed = now - progress.start
+        let left = runSettings.maxTime.map { max(0, startTime + $0 - now - reserve()) }
+        try sink.record(.batch(BatchProgress(epoch: epoch, done: batch, total: task.batchesPerEpoch, loss: progress.loss / Double(progress.items),
+                                             rate: Double(progress.items) / max(elapsed, 1e-9), epochElapsed: elapsed, timeLeft: left)))
+    }
+
+    /// Training stops early: the final evaluation point (on what the time budget leaves).
+    private func stop(_ reason: StopReason) throws {
+        try sink.record(.stopping(reason))
+        if let budget = runSettings.maxTime {
+            let left = startTime + budget - clock() - writeSeconds - 0.1
+            let need = evalEstimate((since.steps > 0 ? task.plan.validItems : 0) + task.testItems)
+            if need > left { finalShare = max(0, left) / need }
+        }
+        if since.steps > 0 { try evaluationPoint(isEpochEnd: false, limit: finalLimit(task.plan.validItems)) }
+    }
+
+    /// The end: reports an interruption, or tests the kept weights and reports the end.
+    private func finish(stopped: StopReason?) throws -> TrainingResult {
         let kept = best == nil ? nil : output
         var result = TrainingResult(history: history, checkpoint: kept, bestEpoch: best?.epoch, bestLoss: best?.loss,
                                     bestAccuracy: best?.accuracy, steps: step, stopped: stopped)
@@ -273,8 +314,10 @@ public final class Trainer {
             return result
         }
         if let kept, task.testItems > 0 {
-            try sink.record(.evaluating(epoch: best?.epoch ?? Double(epoch - 1), items: task.testItems))
-            if let (name, ev) = try task.test(checkpoint: kept) {
+            let limit = finalLimit(task.testItems)
+            try sink.record(.evaluating(epoch: best?.epoch ?? Double(epoch - 1), items: limit ?? task.testItems))
+            if let limit { try sink.record(.note("testing on the first \(formatThousands(limit)) of \(formatThousands(task.testItems)) \(task.plan.itemUnit): what the time budget leaves")) }
+            if let (name, ev) = try task.test(checkpoint: kept, limit: limit) {
                 result.test = ev
                 try sink.record(.tested(path: name, epoch: best?.epoch, loss: ev.loss, accuracy: ev.accuracy, items: ev.count))
             }
@@ -283,15 +326,24 @@ public final class Trainer {
         return result
     }
 
-    /// Evaluates, keeps the checkpoint if best, reports, writes the state (position: `epoch`, `batch`).
-    private func evaluationPoint(isEpochEnd: Bool) throws {
+    /// Evaluates (on the first `limit` items only, when given), keeps the checkpoint if best,
+    /// reports, writes the state (position: `epoch`, `batch`).
+    private func evaluationPoint(isEpochEnd: Bool, limit: Int? = nil) throws {
         let t = clock()
         let epochPos = Double(epoch - 1) + Double(batch) / Double(task.batchesPerEpoch)
         let plan = task.plan
-        if plan.validItems > 0 { try sink.record(.evaluating(epoch: epochPos, items: plan.validItems)) }
-        let ev = try task.evaluate()
-        // Lowest finite validation loss; without validation data, the latest point.
-        let isBest = ev.map { e in e.loss.isFinite && (best?.loss.map { e.loss < $0 } ?? true) } ?? true
+        let partial = limit.map { $0 < plan.validItems } ?? false
+        if plan.validItems > 0 { try sink.record(.evaluating(epoch: epochPos, items: limit ?? plan.validItems)) }
+        if partial, let limit {
+            try sink.record(.note("evaluating on the first \(formatThousands(limit)) of \(formatThousands(plan.validItems)) validation \(plan.itemUnit): what the time budget leaves"))
+        }
+        let ev = partial && limit == 0 ? nil : try task.evaluate(limit: limit)
+        let evalEnd = clock()
+        if !partial && plan.validItems > 0 { evalSecondsPerItem = (evalEnd - t) / Double(plan.validItems) }
+        // Lowest finite validation loss; without validation data, the latest point. A point
+        // evaluated on part of the data only is kept when nothing was kept before.
+        var isBest = ev.map { e in e.loss.isFinite && (best?.loss.map { e.loss < $0 } ?? true) } ?? true
+        if partial && best != nil { isBest = false }
         if isBest {
             var info = baseInfo ?? task.checkpointInfo()
             baseInfo = info
@@ -315,7 +367,7 @@ public final class Trainer {
                                 best: best, history: history, taskTensors: task.savePosition)
         try sink.record(.stateWritten(path: statePath, epoch: epoch))
         since = (0, 0, 0, 0, 0)
-        evalSeconds = clock() - t
+        writeSeconds = clock() - evalEnd
     }
 
     /// The cosine schedule's multiplier at `progress` in [0, 1]: 1 at the start, `floor` at the end.

@@ -4,7 +4,6 @@ import RNNCLI
 import RNNCore
 import RNNText
 
-extension RecordFormat: ExpressibleByArgument {}
 
 struct Command: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,8 +28,7 @@ struct Command: ParsableCommand {
     @Option(help: "Vocabulary file written by rnn-vocab.", completion: .file())
     var vocab: String
 
-    @Option(help: "Input format: auto (JSON Lines when the first non-blank line starts with '{'), jsonl or text.")
-    var format: RecordFormat = .auto
+    @OptionGroup var records: RecordOptions
 
     @Option(name: .shortAndLong, help: "Write a binary encoded dataset to this file instead of JSON Lines to stdout.", completion: .file())
     var output: String?
@@ -54,7 +52,7 @@ struct Command: ParsableCommand {
     func run() throws {
         let vocabulary = try Vocabulary.load(path: vocab)
         let encoder = Encoder(vocabulary: vocabulary, fixLength: fixLength, truncateFirst: truncateFirst, padFirst: padFirst)
-        let reader = RecordReader(paths: input.paths, format: format)
+        let reader = records.reader(input)
         let summary: EncodeSummary
         if let output {
             var writer = EncodedDatasetWriter(encoder: encoder)

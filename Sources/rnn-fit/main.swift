@@ -106,7 +106,7 @@ struct Command: ParsableCommand {
     @Option(help: "Learning-rate schedule: constant, or cosine (falls along a half cosine to 5% of --lr over the run: --epochs, or --max-time when that comes first).")
     var lrSchedule: ScheduleOption?
 
-    @Option(help: "Wall-clock budget, e.g. 600, 90s, 10m, 1.5h, counted from the start of the command and including the final evaluation (and --test): training stops in time to evaluate, keep the best checkpoint and write the state. With --resume, the budget of the resumed run.")
+    @Option(help: "Wall-clock budget, e.g. 600, 90s, 10m, 1.5h, counted from the start of the command and including the final evaluation (and --test): training stops in time to evaluate, keep the best checkpoint and write the state (at most a quarter of the budget is set aside; when the evaluation would take longer, it uses the first part of the validation data that fits). With --resume, the budget of the resumed run.")
     var maxTime: TimeBudget?
 
     @Option(help: "Also evaluate (and keep the best checkpoint) every this many steps (0: at epoch ends only).")

@@ -4,7 +4,6 @@ import RNNCLI
 import RNNCore
 import RNNText
 
-extension RecordFormat: ExpressibleByArgument {}
 
 struct Command: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,8 +21,7 @@ struct Command: ParsableCommand {
 
     @OptionGroup var input: InputOptions
 
-    @Option(help: "Input format: auto (JSON Lines when the first non-blank line starts with '{'), jsonl or text.")
-    var format: RecordFormat = .auto
+    @OptionGroup var records: RecordOptions
 
     @Option(name: .shortAndLong, help: "Output vocabulary file (written atomically).", completion: .file())
     var output: String
@@ -49,7 +47,7 @@ struct Command: ParsableCommand {
 
     func run() throws {
         if let vectors { _ = try ByteSource(path: vectors) }  // a missing vectors file fails before the counting
-        let reader = RecordReader(paths: input.paths, format: format)
+        let reader = records.reader(input)
         var report: [String] = []  // printed once everything succeeded: an error stays the only line
         let counted = try VocabularyBuilder.count(reader, kind: chars ? .chars : .words)
         var info = ["min_freq": String(minFreq), "records": String(counted.records), "tokens_counted": String(counted.tokenCount)]

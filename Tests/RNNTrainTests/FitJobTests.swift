@@ -325,6 +325,17 @@ final class FitJobTests: XCTestCase {
         }
     }
 
+    func testEvaluationEveryNStepsInsideEpochs() throws {
+        let (v, d) = try makeData(labels: ["neg", "pos"], records: 200)
+        let rec = EventRecorder()
+        let (_, r) = try train(options(v, d), epochs: 2, evalEvery: 7, sink: rec)
+        XCTAssertEqual(rec.summaries.map(\.epoch), [0.7, 1, 1.4, 2])
+        XCTAssertEqual(rec.summaries.map(\.isEpochEnd), [false, true, false, true])
+        XCTAssertEqual(rec.summaries.filter(\.isBest).last?.epoch, r.bestEpoch)
+        let (_, info) = try Checkpoint.load(path: dir + "/best.ckpt")
+        XCTAssertEqual(info.epoch, r.bestEpoch)
+    }
+
     func testWithoutValidationTheLastEpochIsKept() throws {
         let (v, d) = try makeData(labels: ["neg", "pos"], records: 100)
         var o = options(v, d)

@@ -165,7 +165,7 @@ final class LMTests: XCTestCase {
 
         var now = 0.0
         let brec = EventRecorder()
-        let t = try train(corpus, smallOptions(), epochs: 1000, output: dir + "/b.ckpt", maxTime: 10, sink: brec, clock: { now += 0.05; return now })
+        let t = try train(corpus, smallOptions(), epochs: 1000, output: dir + "/b.ckpt", maxTime: 10, sink: brec, clock: { now += 0.01; return now })
         XCTAssertEqual(t.stopped, .timeBudget(seconds: 10, step: t.steps))
         XCTAssertGreaterThan(t.steps, 0)
         XCTAssertNotNil(t.bestLoss)
