@@ -128,7 +128,7 @@ struct Command: ParsableCommand {
     @Option(help: "Seed of the initialisation, the validation split, shuffling and dropout (same seed and --threads: same result; default: 42; --lm: 1).")
     var seed: UInt64?
 
-    @Option(help: "Threads (default: the CPUs this process may use: its affinity mask and cgroup CPU quota); results depend on the seed and this count, not on the machine.")
+    @Option(help: "Threads (default: the CPUs this process may use: its affinity mask and cgroup CPU quota; with --resume, the count of the resumed run); results depend on the seed and this count, not on the machine.")
     var threads: Int?
 
     @Flag(help: "Run the recurrence over the pads of the encoded fixed length too (reference semantics) instead of packed sequences. Classifiers only.")
@@ -336,7 +336,7 @@ struct Command: ParsableCommand {
         o.headDropout = headDropout ?? 0
         o.embedDropout = embedDropout ?? 0
         o.batchSize = batchSize ?? 32
-        o.threads = threads ?? CPUs.available
+        o.threads = threads ?? resume?.threads ?? CPUs.available
         o.padded = padded
         return try ClassifierTask(options: o, seed: seed, resume: resume)
     }
@@ -351,7 +351,7 @@ struct Command: ParsableCommand {
         if let v = dropout { o.dropout = v }
         if let v = batchSize { o.batchSize = v }
         if let v = seqLen { o.seqLen = v }
-        o.threads = threads ?? CPUs.available
+        o.threads = threads ?? resume?.threads ?? CPUs.available
         o.validSplit = try resume.map { try $0.settingsReader.double("valid_split", in: 0 ... 0.999_999) } ?? validSplit ?? 0.1
         let paths = inputs.isEmpty ? ["-"] : inputs
         let text = try LMCorpus.readText(paths: paths)
