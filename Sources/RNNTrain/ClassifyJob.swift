@@ -109,7 +109,7 @@ public final class ClassifyJob {
 
     /// A job writing predictions made by `classifier`.
     public init(classifier: Classifier, options: ClassifyOptions) throws {
-        if let k = options.topK, k < 1 { throw RNNError("--top-k must be at least 1") }
+        if let k = options.topK, k < 1 { throw RNNError("the number of most probable labels to list must be at least 1") }
         self.classifier = classifier
         self.options = options
         hashJSON = Array("\"\(classifier.vocabHash)\"".utf8)
@@ -236,7 +236,7 @@ public final class ClassifyJob {
             p.goldJSON = Array(v)
             p.gold = classifier.labels.firstIndex(of: name)
             if p.gold == nil && options.metrics {
-                throw RNNError(path: source, line: line, "label \"\(name)\" is not one of the model's labels (\(classifier.labels.joined(separator: ", "))); --metrics needs labels the model knows")
+                throw RNNError(path: source, line: line, "label \"\(name)\" is not one of the model's labels (\(classifier.labels.joined(separator: ", "))); metrics need labels the model knows")
             }
             return
         }
