@@ -125,7 +125,12 @@ public struct RecordReader {
             var mode: RecordFormat = format
             while true {
                 if let idle, reader.wouldBlock { try idle() }
-                guard let line = try reader.next() else { break }
+                guard var line = try reader.next() else { break }
+                // A UTF-8 byte order mark opens some files written on Windows: it is not part of
+                // the first record (JSON Lines with a BOM is still JSON Lines).
+                if reader.lineNumber == 1, line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF {
+                    line = UnsafeRawBufferPointer(rebasing: line[3...])
+                }
                 if mode == .auto {
                     var i = 0
                     while i < line.count && (line[i] == 0x20 || line[i] == 0x09) { i += 1 }

@@ -40,7 +40,7 @@ struct Command: ParsableCommand {
 
     func validate() throws {
         guard RecordFormat(rawValue: format) != nil else { throw ValidationError("--format must be auto, jsonl or text") }
-        if let fixLength, fixLength < 1 { throw ValidationError("--fix-length must be at least 1") }
+        if let fixLength, fixLength < 1 || fixLength > Encoder.maxFixLength { throw ValidationError("--fix-length must be in [1, \(Encoder.maxFixLength)]") }
         if fixLength == nil && (padFirst || truncateFirst) { throw ValidationError("--pad-first and --truncate-first need --fix-length") }
     }
 
