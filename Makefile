@@ -36,8 +36,14 @@ build: deps
 	$(SWIFT) build $(SWIFTFLAGS)
 	$(SWIFT) build $(SWIFTFLAGS) --product generate-manual
 
+# One build serves build, test, demo, bench and install: the tests are compiled by `swift build
+# --build-tests` with the same flags and run without building (plain `swift test` builds with other
+# settings, i.e. compiles the whole package a second time). Targeted runs:
+#   make test TESTS='--filter KernelTests'
+TESTS ?=
 test: build
-	$(SWIFT) test $(SWIFTFLAGS)
+	$(SWIFT) build $(SWIFTFLAGS) --build-tests
+	$(SWIFT) test $(SWIFTFLAGS) --skip-build $(TESTS)
 
 demo: build
 	RNN_BIN="$(BIN)" scripts/demo.sh

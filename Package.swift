@@ -70,13 +70,15 @@ let package = Package(
         .target(name: "RNNEngine", dependencies: ["RNNCore", "COpenBLAS"], swiftSettings: numericFlags + release),
         .target(name: "RNNTrain", dependencies: ["RNNCore", "RNNText", "RNNEngine"], swiftSettings: numericFlags + release),
         .target(name: "RNNCLI", dependencies: ["RNNCore", argumentParser]),
+        // How training is shown (console, progress bar, JSON log, SVG plot): command-line side.
+        .target(name: "RNNTrainCLI", dependencies: ["RNNCore", "RNNTrain"]),
 
         // Thin executables.
         tool("rnn-corpus", ["RNNCore", "RNNText"]),
         tool("rnn-clean", ["RNNCore", "RNNText"]),
         tool("rnn-vocab", ["RNNCore", "RNNText"]),
         tool("rnn-encode", ["RNNCore", "RNNText"]),
-        tool("rnn-fit", ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"]),
+        tool("rnn-fit", ["RNNCore", "RNNText", "RNNEngine", "RNNTrain", "RNNTrainCLI"]),
         tool("rnn-classify", ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"]),
         tool("rnn-sample", ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"]),
         // Engine benchmark (scripts/bench-engine.sh); not installed.
@@ -89,6 +91,7 @@ let package = Package(
         .testTarget(name: "RNNEngineTests", dependencies: ["RNNCore", "RNNEngine"],
                     resources: [.copy("Fixtures")], swiftSettings: numericFlags),
         .testTarget(name: "RNNTrainTests", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"]),
+        .testTarget(name: "RNNTrainCLITests", dependencies: ["RNNCore", "RNNTrain", "RNNTrainCLI"]),
         .testTarget(name: "CLITests", dependencies: ["RNNCore"]),
     ]
 )

@@ -14,7 +14,7 @@ public enum Diagnostics {
         s.withUTF8 { buf in
             var off = 0
             while off < buf.count {
-                let n = Glibc.write(2, buf.baseAddress! + off, buf.count - off)
+                let n = systemWrite(2, buf.baseAddress! + off, buf.count - off)
                 if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
                 off += n
             }

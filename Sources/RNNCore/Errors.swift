@@ -1,5 +1,10 @@
 // Errors of the suite. Libraries throw; only the CLI layer turns an error into one line on
 // stderr and an exit code (STYLE.md example 8).
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// An error a user can act on: what went wrong, where (file, line or offset) and what to do.
 ///
@@ -7,14 +12,21 @@
 public struct RNNError: Error, CustomStringConvertible, Sendable {
     /// The full message, without the `rnn-x: error:` prefix.
     public var message: String
+    /// The system error (errno) behind it, when there is one: callers test this (e.g. ENOENT for
+    /// a missing file), never the wording of `message`.
+    public var systemError: Int32?
 
     /// Creates an error with a complete message.
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String, systemError: Int32? = nil) { self.message = message; self.systemError = systemError }
 
     /// Creates an error located in a file: `path:line: message`, or `path: message`.
-    public init(path: String, line: Int? = nil, _ message: String) {
+    public init(path: String, line: Int? = nil, _ message: String, systemError: Int32? = nil) {
         if let line { self.message = "\(path):\(line): \(message)" } else { self.message = "\(path): \(message)" }
+        self.systemError = systemError
     }
+
+    /// True when the error says a file does not exist (ENOENT).
+    public var isMissingFile: Bool { systemError == ENOENT }
 
     public var description: String { message }
 }
@@ -24,7 +36,10 @@ public struct BrokenPipe: Error, Sendable {
     public init() {}
 }
 
-/// Thrown when the user interrupted (Ctrl-C) and the library stopped cleanly.
+/// Thrown when a stop signal (Ctrl-C = SIGINT, SIGTERM, SIGHUP) ended the work cleanly. The CLI
+/// exits with 128 + `signal` (130 for Ctrl-C, 143 for SIGTERM).
 public struct Interrupted: Error, Sendable {
-    public init() {}
+    /// The signal that asked to stop.
+    public var signal: Int32
+    public init(signal: Int32 = 2) { self.signal = signal }
 }

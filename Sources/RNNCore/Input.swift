@@ -54,7 +54,7 @@ public final class ByteSource {
             name = path
             if stat(path, &st) != 0 {
                 let e = errno
-                if e == ENOENT { throw RNNError(path: path, "no such file") }
+                if e == ENOENT { throw RNNError(path: path, "no such file", systemError: e) }
                 throw RNNError(path: path, "cannot open: \(String(cString: strerror(e)))")
             }
             if (st.st_mode & S_IFMT) == S_IFDIR { throw RNNError(path: path, "is a directory, expected a file") }

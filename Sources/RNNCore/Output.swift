@@ -57,7 +57,7 @@ public final class BufferedOutput {
         let count = buf.count
         try buf.withUnsafeBytes { p in
             while off < count {
-                let n = Glibc.write(fd, p.baseAddress! + off, count - off)
+                let n = systemWrite(fd, p.baseAddress! + off, count - off)
                 if n < 0 {
                     let e = errno
                     if e == EINTR { continue }
@@ -83,6 +83,8 @@ public final class AtomicFile {
     private var fd: Int32
     private var committed = false
     private var buf: [UInt8] = []
+    /// Registration of `tempPath` for removal by a stop signal (TempFiles).
+    private var tempSlot: Int?
     /// The destination is a device or a pipe (`/dev/null`, `/dev/stdout`, a FIFO): it is written
     /// in place, since renaming a file over it would replace the device node itself.
     private let direct: Bool
@@ -105,8 +107,10 @@ public final class AtomicFile {
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
         if base.isEmpty { throw RNNError(path: path, "output path names a folder, expected a file name") }
         tempPath = (dir.isEmpty ? "/" : dir + "/") + ".\(base).tmp-\(getpid())"
+        tempSlot = TempFiles.register(tempPath)
         fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 {
+            TempFiles.unregister(tempSlot)
             throw RNNError(path: path, "cannot create output file: \(String(cString: strerror(errno)))")
         }
         buf.reserveCapacity(1 << 20)
@@ -117,6 +121,7 @@ public final class AtomicFile {
             if fd >= 0 { close(fd) }
             if !direct { unlink(tempPath) }
         }
+        TempFiles.unregister(tempSlot)
     }
 
     /// Appends bytes.
@@ -148,7 +153,7 @@ public final class AtomicFile {
     private func rawWrite(_ p: UnsafeRawBufferPointer) throws {
         var off = 0
         while off < p.count {
-            let n = Glibc.write(fd, p.baseAddress! + off, p.count - off)
+            let n = systemWrite(fd, p.baseAddress! + off, p.count - off)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw RNNError(path: path, "write failed: \(String(cString: strerror(errno)))")
@@ -171,8 +176,11 @@ public final class AtomicFile {
         }
         close(fd)
         fd = -1
-        if rename(tempPath, path) != 0 {
-            let e = errno
+        let renamed = rename(tempPath, path) == 0
+        let e = errno
+        TempFiles.unregister(tempSlot)
+        tempSlot = nil
+        if !renamed {
             unlink(tempPath)
             committed = true
             throw RNNError(path: path, "cannot write output file: \(String(cString: strerror(e)))")

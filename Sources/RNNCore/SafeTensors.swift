@@ -142,7 +142,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let e = errno
-            if e == ENOENT { throw RNNError(path: path, "no such file") }
+            if e == ENOENT { throw RNNError(path: path, "no such file", systemError: e) }
             throw RNNError(path: path, "cannot open: \(String(cString: strerror(e)))")
         }
         defer { close(fd) }

@@ -291,12 +291,15 @@ public final class Model {
         }
     }
 
-    /// Targets in packed row order (row t*B + b).
-    private func packTargets(_ targets: UnsafeBufferPointer<Int32>, B: Int, T: Int) -> UnsafePointer<Int32> {
+    /// Calls `body` with the targets in packed row order (row t*B + b); the pointer is valid only
+    /// inside `body`.
+    private func withPackedTargets<R>(_ targets: UnsafeBufferPointer<Int32>, B: Int, T: Int, _ body: (UnsafePointer<Int32>) -> R) -> R {
         precondition(targets.count >= B * T, "need batch*steps targets")
         if labelBuf.count < B * T { labelBuf = [Int32](repeating: 0, count: B * T) }
-        for b in 0 ..< B { for t in 0 ..< T { labelBuf[t * B + b] = targets[b * T + t] } }
-        return labelBuf.withUnsafeBufferPointer { $0.baseAddress! }
+        return labelBuf.withUnsafeMutableBufferPointer { buf in
+            for b in 0 ..< B { for t in 0 ..< T { buf[t * B + b] = targets[b * T + t] } }
+            return body(UnsafePointer(buf.baseAddress!))
+        }
     }
 
     /// Zeroes grads, forward/backward over one chunk; returns the mean loss.
@@ -306,9 +309,10 @@ public final class Model {
         let st = state
         let layout = withUnsafeMutablePointer(to: &rng) { lmForward(inputs: inputs, batch: batch, steps: steps, state: st, training: true, rng: $0) }
         let N = layout.tokens, H = c.hidden, V = c.outputs
-        let tg = packTargets(targets, B: batch, T: steps)
-        let total = softmaxCrossEntropy(logits: logits.pointer, labels: tg, R: N, O: V, losses: nil,
-                                        dlogits: dlogits.ensure(N * V), scale: 1 / Float(N))
+        let dl = dlogits.ensure(N * V), lg = logits.pointer
+        let total = withPackedTargets(targets, B: batch, T: steps) { tg in
+            softmaxCrossEntropy(logits: lg, labels: tg, R: N, O: V, losses: nil, dlogits: dl, scale: 1 / Float(N))
+        }
         let useHeadDrop = c.headDropout > 0
         let head = useHeadDrop ? UnsafePointer(featD.pointer) : UnsafePointer(stack.lastOutput)
         let dO = dout.ensure(N * H)
@@ -328,9 +332,10 @@ public final class Model {
     /// Mean loss without gradients (no dropout).
     public func evaluateLM(inputs: UnsafeBufferPointer<Int32>, targets: UnsafeBufferPointer<Int32>, batch: Int, steps: Int, state: inout RecurrentState) -> Float {
         let layout = lmForward(inputs: inputs, batch: batch, steps: steps, state: state, training: false, rng: nil)
-        let tg = packTargets(targets, B: batch, T: steps)
-        let total = softmaxCrossEntropy(logits: logits.pointer, labels: tg, R: layout.tokens, O: config.outputs,
-                                        losses: nil, dlogits: nil, scale: 1)
+        let lg = logits.pointer, O = config.outputs
+        let total = withPackedTargets(targets, B: batch, T: steps) { tg in
+            softmaxCrossEntropy(logits: lg, labels: tg, R: layout.tokens, O: O, losses: nil, dlogits: nil, scale: 1)
+        }
         saveState(&state, B: batch)
         return Float(total / Double(layout.tokens))
     }
@@ -338,10 +343,11 @@ public final class Model {
     /// Per-position losses (nats) without gradients, [B*T] batch-major (for scoring text).
     public func lossesLM(inputs: UnsafeBufferPointer<Int32>, targets: UnsafeBufferPointer<Int32>, batch: Int, steps: Int, state: inout RecurrentState) -> [Float] {
         let layout = lmForward(inputs: inputs, batch: batch, steps: steps, state: state, training: false, rng: nil)
-        let tg = packTargets(targets, B: batch, T: steps)
         let packed = dout.ensure(layout.tokens)
-        softmaxCrossEntropy(logits: logits.pointer, labels: tg, R: layout.tokens, O: config.outputs,
-                            losses: packed, dlogits: nil, scale: 1)
+        let lg = logits.pointer, O = config.outputs
+        withPackedTargets(targets, B: batch, T: steps) { tg in
+            _ = softmaxCrossEntropy(logits: lg, labels: tg, R: layout.tokens, O: O, losses: packed, dlogits: nil, scale: 1)
+        }
         saveState(&state, B: batch)
         var result = [Float](repeating: 0, count: batch * steps)
         for b in 0 ..< batch { for t in 0 ..< steps { result[b * steps + t] = packed[t * batch + b] } }

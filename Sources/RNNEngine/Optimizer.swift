@@ -34,7 +34,7 @@ public struct Adam {
         let stepSize = Float(Double(lr) / bc1)
         let bc2Sqrt = Float(bc2.squareRoot())
         let b1 = beta1, b2 = beta2, wd = weightDecay, eps = eps
-        let p = params.values.baseAddress!, g = params.grads.baseAddress!   // (values: bumps params.version)
+        let p = params.mutableValues.baseAddress!, g = params.grads.baseAddress!   // (bumps params.version)
         let live = params.entries.filter { !frozen.contains($0.name) }
         let (h0, h1) = params.halves
         m.withUnsafeMutableBufferPointer { mb in

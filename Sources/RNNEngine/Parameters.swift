@@ -102,15 +102,18 @@ public final class Parameters {
         }
     }
 
-    /// Bumped whenever the values may change: on every access to `values` or `value(_:)` and on
-    /// every Adam step. Caches derived from the weights (Model's inference projections) are valid
-    /// only for the version they were built from, so write through a pointer obtained after the
-    /// last inference call, never one kept across it.
+    /// Bumped whenever the values may change: on every access to `mutableValues` or `value(_:)`
+    /// and on every Adam step (reading `values` leaves it alone). Caches derived from the weights
+    /// (Model's inference projections) are valid only for the version they were built from, so
+    /// write through a pointer obtained after the last inference call, never one kept across it.
     private(set) var version: UInt64 = 0
     @inline(__always) func touch() { version &+= 1 }
 
-    /// All parameter values (alignment gaps between tensors stay 0).
-    public var values: UnsafeMutableBufferPointer<Float> {
+    /// All parameter values, read-only (alignment gaps between tensors stay 0).
+    public var values: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: valueBase, count: count) }
+
+    /// All parameter values for writing; marks every cache derived from the weights stale.
+    public var mutableValues: UnsafeMutableBufferPointer<Float> {
         touch()
         return UnsafeMutableBufferPointer(start: valueBase, count: count)
     }

@@ -146,7 +146,7 @@ public enum Checkpoint {
     /// non-finite weight (NaN or infinity: a diverged or damaged model) is refused.
     static func loadTensors(_ f: SafeTensorsFile, into model: Model) throws {
         try checkTensors(f, config: model.config)
-        let values = model.params.values
+        let values = model.params.mutableValues
         for e in model.params.entries {
             let finite = try f.withFloats(e.name) { src -> Bool in
                 let dst = UnsafeMutableBufferPointer(rebasing: values[e.offset ..< e.offset + e.count])

@@ -155,7 +155,7 @@ func correctPredictions(logits: [Float], labels: [Int32], outputs O: Int) -> Int
 }
 
 /// Mean loss and accuracy of `model` on `data` (no dropout, no gradients). Polls
-/// ``InterruptFlag`` between batches and throws ``Interrupted`` when it is set.
+/// ``StopRequest`` between batches and throws ``Interrupted`` when it is set.
 ///
 /// A batch holds at most `batchSize` records and, past its first record, at most `maxTokens`
 /// time steps in all: the engine's buffers grow with the tokens of a batch, so this bounds the
@@ -165,7 +165,7 @@ public func evaluateClassifier(_ model: Model, on data: ClassificationData, batc
     var lossSum = 0.0, right = 0
     var i = 0
     while i < data.count {
-        if InterruptFlag.isSet { throw Interrupted() }
+        if let sig = StopRequest.signal { throw Interrupted(signal: sig) }
         var j = i, steps = 0
         while j < data.count && j - i < batchSize {
             let n = data.padded ? data.dataset.fixLength! : data.dataset.length(data.indices[j])
@@ -356,7 +356,7 @@ public final class FitJob {
     }
 
     /// Runs the remaining epochs. Throws ``Interrupted`` (after reporting what was kept) when
-    /// ``InterruptFlag`` is set; the best checkpoint and the last training state stay on disk.
+    /// ``StopRequest`` is set; the best checkpoint and the last training state stay on disk.
     public func run(sink: any TrainingSink) throws -> FitResult {
         let o = options
         let start = monotonicSeconds()
@@ -375,7 +375,7 @@ public final class FitJob {
         func stop() throws -> Never {
             let kept = best.map { _ in o.outputPath }
             try sink.record(.interrupted(kept: kept, epoch: best.map { Double($0.epoch) }, validLoss: best?.loss))
-            throw Interrupted()
+            throw Interrupted(signal: StopRequest.signal ?? 2)
         }
 
         for epoch in firstEpoch ... o.epochs {
@@ -385,7 +385,7 @@ public final class FitJob {
             let epochStart = monotonicSeconds()
             var lossSum = 0.0, right = 0, seen = 0
             for b in 0 ..< batches {
-                if InterruptFlag.isSet { try stop() }
+                if StopRequest.isSet { try stop() }
                 let slice = order[(b * B) ..< min((b + 1) * B, order.count)]
                 train.gather(slice, tokens: &tokens, lengths: &lengths, labels: &labels)
                 let (loss, logits) = tokens.withUnsafeBufferPointer {
@@ -438,7 +438,7 @@ public final class FitJob {
             do {
                 let (kept, _) = try Checkpoint.load(path: o.outputPath, expect: .classifier)
                 precondition(kept.params.count == model.params.count, "checkpoint arena differs from the model's")
-                model.params.values.baseAddress!.update(from: kept.params.values.baseAddress!, count: kept.params.count)
+                model.params.mutableValues.baseAddress!.update(from: kept.params.values.baseAddress!, count: kept.params.count)
             }
             do { testEval = try evaluateClassifier(model, on: test, batchSize: o.evalBatchSize) } catch is Interrupted { try stop() }
             try sink.record(.tested(path: test.dataset.path, epoch: best.map { Double($0.epoch) }, loss: testEval!.loss,

@@ -32,11 +32,22 @@ public func streamSamples(_ sampler: LMSampler, prime: String, primeIDs: [Int32]
     }
 }
 
+/// What ``scoreText`` scored in all.
+public struct TextScore: Sendable, Equatable {
+    /// Totals over every line.
+    public var total: LineScore
+    /// Lines scored.
+    public var lines: Int
+    /// Characters outside the model's alphabet (scored as <unk>) and the distinct ones among them.
+    public var unknown: Int
+    public var unknownScalars: [Unicode.Scalar]
+}
+
 /// Scores every line of `paths` (plain or gzip, "-" = stdin) and writes one TSV line per input
-/// line: nats/char, bits/char, characters scored, the line. Returns the totals.
+/// line: nats/char, bits/char, characters scored, the line. Returns the totals (the command
+/// reports them).
 @discardableResult
-public func scoreText(model: Model, alphabet: CharAlphabet, paths: [String], resetPerLine: Bool, out: BufferedOutput,
-                      report: (String) -> Void = Diagnostics.line) throws -> LineScore {
+public func scoreText(model: Model, alphabet: CharAlphabet, paths: [String], resetPerLine: Bool, out: BufferedOutput) throws -> TextScore {
     let scorer = LMScorer(model: model, alphabet: alphabet, resetPerLine: resetPerLine)
     var lines = 0
     for path in paths {
@@ -72,10 +83,5 @@ public func scoreText(model: Model, alphabet: CharAlphabet, paths: [String], res
         if !pending.isEmpty { try pending.withUnsafeBytes { try emit($0, newline: false) } }
         try out.flush()
     }
-    let t = scorer.total
-    if scorer.unknown > 0 {
-        report("rnn-sample: warning: \(formatThousands(scorer.unknown)) characters are not in the model's alphabet and were scored as <unk>: \(describeScalars(scorer.unknownScalars))")
-    }
-    report("rnn-sample: scored \(formatThousands(t.chars)) characters in \(formatThousands(lines)) lines: \(formatFixed(t.natsPerChar, 4)) nats/char, \(formatFixed(t.bitsPerChar, 4)) bits/char")
-    return t
+    return TextScore(total: scorer.total, lines: lines, unknown: scorer.unknown, unknownScalars: scorer.unknownScalars)
 }

@@ -374,7 +374,7 @@ struct LMResumeState {
         r.state.h = try f.floats("state.h", shape: [r.state.h.count])
         r.state.c = try f.floats("state.c", shape: [r.state.c.count])
         r.history = earlierHistory(meta)
-        params.withUnsafeBufferPointer { model.params.values.baseAddress!.update(from: $0.baseAddress!, count: count) }
+        params.withUnsafeBufferPointer { model.params.mutableValues.baseAddress!.update(from: $0.baseAddress!, count: count) }
         r.params = params
         return r
     }

@@ -46,7 +46,7 @@ struct TrainingState {
     func write(model: Model) throws {
         var w = SafeTensorsWriter()
         let P = model.params.count
-        w.add("params", shape: [P], floats: UnsafeBufferPointer(model.params.values))
+        w.add("params", shape: [P], floats: model.params.values)
         w.add("adam_m", shape: [P], floats: adam.m)
         w.add("adam_v", shape: [P], floats: adam.v)
         w.add("rng", shape: [4], int64s: rng.map { Int64(bitPattern: $0) })
@@ -136,6 +136,6 @@ struct TrainingState {
     /// Copies the saved parameter arena into `model` (same configuration).
     func restore(into model: Model) throws {
         guard params.count == model.params.count else { throw RNNError(path: path, "parameter arena size does not match the model") }
-        params.withUnsafeBufferPointer { model.params.values.baseAddress!.update(from: $0.baseAddress!, count: params.count) }
+        params.withUnsafeBufferPointer { model.params.mutableValues.baseAddress!.update(from: $0.baseAddress!, count: params.count) }
     }
 }

@@ -4,6 +4,7 @@ import RNNCore
 import RNNEngine
 import RNNText
 import RNNTrain
+import RNNTrainCLI
 
 /// Options of `rnn-fit --lm` that classification does not have.
 struct LMOptions: ParsableArguments {
@@ -55,9 +56,9 @@ func runLM(_ o: LMTrainingOptions, inputs: [String], output: String, vocab: Stri
     if let log = log { sinks.append(try JSONLinesLogSink(path: log, append: resume)) }
     if let plot = plot { sinks.append(SVGPlot(path: plot, title: "character LM: \(Checkpoint.describe(config))",
                                          points: resume ? LMTrainer.earlierHistory(checkpoint: output) : [])) }
-    InterruptFlag.install()
+    StopRequest.install()
     let trainer = LMTrainer(corpus: corpus, options: o, output: output, commandLine: commandLine,
-                            sink: sinks, shouldStop: { InterruptFlag.isSet })
+                            sink: sinks, shouldStop: { StopRequest.isSet })
     let result = try trainer.run(resume: resume)
-    if result.interrupted { throw Interrupted() }
+    if result.interrupted { throw Interrupted(signal: StopRequest.signal ?? 2) }
 }

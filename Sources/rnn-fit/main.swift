@@ -5,6 +5,7 @@ import RNNCLI
 import RNNCore
 import RNNEngine
 import RNNTrain
+import RNNTrainCLI
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -182,7 +183,7 @@ struct Command: ParsableCommand {
     }
 
     func run() throws {
-        InterruptFlag.install()
+        StopRequest.install()
         if lm { try runLanguageModel() } else { try runClassifier() }
     }
 

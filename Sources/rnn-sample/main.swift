@@ -72,7 +72,12 @@ struct Command: ParsableCommand {
         let alphabet = CharAlphabet(tokens: info.tokens, vocabHash: info.vocabHash)
         let out = BufferedOutput()
         if score {
-            try scoreText(model: model, alphabet: alphabet, paths: inputs.isEmpty ? ["-"] : inputs, resetPerLine: reset, out: out)
+            let s = try scoreText(model: model, alphabet: alphabet, paths: inputs.isEmpty ? ["-"] : inputs, resetPerLine: reset, out: out)
+            if s.unknown > 0 {
+                Diagnostics.line("rnn-sample: warning: \(formatThousands(s.unknown)) characters are not in the model's alphabet and were scored as <unk>: \(describeScalars(s.unknownScalars))")
+            }
+            let t = s.total
+            Diagnostics.line("rnn-sample: scored \(formatThousands(t.chars)) characters in \(formatThousands(s.lines)) lines: \(formatFixed(t.natsPerChar, 4)) nats/char, \(formatFixed(t.bitsPerChar, 4)) bits/char")
             return
         }
         var primeIDs: [Int32] = []

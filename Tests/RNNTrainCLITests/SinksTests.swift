@@ -5,8 +5,9 @@ import FoundationXML
 import XCTest
 @testable import RNNCore
 @testable import RNNTrain
+@testable import RNNTrainCLI
 
-final class EventsTests: XCTestCase {
+final class SinksTests: XCTestCase {
     private func tempPath(_ name: String) -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("rnn-events-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(name)").path
     }
@@ -124,7 +125,7 @@ final class EventsTests: XCTestCase {
 
     func testConsolePlainLinesWhenNotATerminal() throws {
         var out = ""
-        let sink = ConsoleSink(tty: false) { out += $0 }
+        let sink = ConsoleSink(tty: false, write: { out += $0 })
         try sink.record(.started(plan))
         try sink.record(.batch(BatchProgress(epoch: 1, done: 5, total: 10, loss: 0.6, rate: 300, epochElapsed: 1)))
         try sink.record(.evaluated(summaries()[0]))
@@ -138,7 +139,7 @@ final class EventsTests: XCTestCase {
 
     func testConsoleProgressBarOnATerminal() throws {
         var out = ""
-        let sink = ConsoleSink(tty: true) { out += $0 }
+        let sink = ConsoleSink(tty: true, columns: { 80 }, write: { out += $0 })
         try sink.record(.started(plan))
         try sink.record(.batch(BatchProgress(epoch: 1, done: 5, total: 10, loss: 0.6, rate: 300, epochElapsed: 2)))
         XCTAssertTrue(out.contains("\r"))
@@ -146,6 +147,40 @@ final class EventsTests: XCTestCase {
         XCTAssertTrue(out.contains("ETA 0:02"), out)
         try sink.record(.evaluated(summaries()[0]))
         XCTAssertTrue(out.hasSuffix("*\n"))
+    }
+
+    func testProgressLineFitsTheWidthAndDropsTheLeastUsefulPartsFirst() {
+        let b = BatchProgress(epoch: 12, done: 1234, total: 5678, loss: 0.6931, rate: 123_456, epochElapsed: 100, timeLeft: 30)
+        var previous = Int.max
+        for width in [200, 80, 60, 40, 30, 20, 10, 2] {
+            let line = progressLine(b, epochs: 100, unit: "reviews", width: width)
+            XCTAssertLessThanOrEqual(line.count, width - 1, "\(width): \(line)")
+            XCTAssertLessThanOrEqual(line.count, previous)
+            XCTAssertFalse(line.contains("\r") || line.contains("\n"))
+            previous = line.count
+        }
+        let wide = progressLine(b, epochs: 100, unit: "reviews", width: 200)
+        XCTAssertTrue(wide.contains("123,456 reviews/s") && wide.contains("1234/5678") && wide.contains("ETA 0:30"), wide)
+        let narrow = progressLine(b, epochs: 100, unit: "reviews", width: 60)
+        XCTAssertTrue(narrow.hasPrefix("epoch 12/100 [") && narrow.contains("loss 0.6931"), narrow)
+        // the ETA is the earlier of the epoch's end and the time budget
+        XCTAssertEqual(b.eta, 30)
+        XCTAssertEqual(BatchProgress(epoch: 1, done: 1, total: 3, loss: 1, rate: 1, epochElapsed: 2).eta, 4)
+    }
+
+    func testConsoleRedrawsInPlaceWithinTheTerminalWidth() throws {
+        var out = ""
+        var width = 60
+        let sink = ConsoleSink(tty: true, columns: { width }, write: { out += $0 })
+        try sink.record(.started(plan))
+        try sink.record(.batch(BatchProgress(epoch: 1, done: 10, total: 10, loss: 0.6, rate: 1e6, epochElapsed: 2)))
+        try sink.record(.evaluating(epoch: 1, items: 123_456_789))
+        width = 30
+        try sink.record(.batch(BatchProgress(epoch: 2, done: 10, total: 10, loss: 0.6, rate: 1e6, epochElapsed: 2)))
+        let draws = out.components(separatedBy: "\r\u{1B}[K").dropFirst()
+        XCTAssertEqual(draws.count, 3, out)
+        for (d, w) in zip(draws, [60, 60, 30]) { XCTAssertLessThan(d.count, w, d) }
+        XCTAssertFalse(out.contains("\n"))
     }
 
     func testNiceTicksAndDurations() {
@@ -158,5 +193,6 @@ final class EventsTests: XCTestCase {
         XCTAssertEqual(tickLabel(3, [2, 3]), "3")
         XCTAssertEqual(formatDuration(3725), "1:02:05")
         XCTAssertEqual(formatDuration(65), "1:05")
+        XCTAssertEqual(formatDuration(1e300), "--:--")
     }
 }
