@@ -390,8 +390,11 @@ public final class ClassifyJob {
     }
 
     /// A probability as the shortest decimal that reads back as the same Float.
+    /// A probability that is not a finite number (weights so large that the output overflows)
+    /// is written as null: the output stays valid JSON.
     static func appendProb(_ p: Double, into out: inout [UInt8]) {
-        out.append(contentsOf: Float(p).description.utf8)
+        let f = Float(p)
+        out.append(contentsOf: (f.isFinite ? f.description : "null").utf8)
     }
 
     /// Bytes for a tsv field: tabs, newlines and carriage returns become spaces.

@@ -81,6 +81,7 @@ struct Command: ParsableCommand {
 
     func run() throws {
         let start = monotonicSeconds()
+        try CLI.prepareOutputs([metricsJson], inputs: input.paths + [model])
         let classifier = try Classifier(checkpoint: model, maxLength: maxLength)
         classifier.model.threads = threads
         if let threshold {

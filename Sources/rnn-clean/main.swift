@@ -68,6 +68,7 @@ struct Command: ParsableCommand {
 
     func run() throws {
         let cleaner = try TextCleaner(options: CleanOptions(engine: engine, keepCase: keepCase, punctuation: punctuation, removePatterns: remove))
+        try CLI.prepareOutputs([output], inputs: inputs.paths)
         let stream = CleanStream(reader: RecordReader(paths: inputs.paths, format: format), cleaner: cleaner, strict: strict)
         let sink = try OutputSink(path: output)
         let t0 = monotonicSeconds()

@@ -45,6 +45,7 @@ struct Command: ParsableCommand {
     }
 
     func run() throws {
+        try CLI.prepareOutputs([output], inputs: input.paths + [vocab])
         let vocabulary = try Vocabulary.load(path: vocab)
         let encoder = Encoder(vocabulary: vocabulary, fixLength: fixLength, truncateFirst: truncateFirst, padFirst: padFirst)
         let reader = RecordReader(paths: input.paths, format: RecordFormat(rawValue: format)!)

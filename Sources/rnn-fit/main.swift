@@ -131,6 +131,7 @@ struct Command: ParsableCommand {
     var lm: Bool { lmOptions.lm }
 
     func validate() throws {
+        try validateNumbers()
         if let v = layers, v < 1 { throw ValidationError("--layers must be at least 1") }
         if let v = hidden, v < 1 { throw ValidationError("--hidden must be at least 1") }
         if let embedDim, embedDim < 1 { throw ValidationError("--embed-dim must be at least 1") }
@@ -183,6 +184,7 @@ struct Command: ParsableCommand {
     }
 
     func run() throws {
+        try prepareOutputs()
         StopRequest.install()
         if lm { try runLanguageModel() } else { try runClassifier() }
     }

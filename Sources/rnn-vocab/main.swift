@@ -43,6 +43,7 @@ struct Command: ParsableCommand {
     }
 
     func run() throws {
+        try CLI.prepareOutputs([output], inputs: input.paths + [vectors])
         if let vectors { _ = try ByteSource(path: vectors) }  // a missing vectors file fails before the counting
         let reader = RecordReader(paths: input.paths, format: RecordFormat(rawValue: format)!)
         var report: [String] = []  // printed once everything succeeded: an error stays the only line
