@@ -18,13 +18,15 @@ export RNN_ARCH
 BIN = $(shell $(SWIFT) build $(SWIFTFLAGS) --show-bin-path 2>/dev/null)
 TOOLS = rnn-corpus rnn-clean rnn-vocab rnn-encode rnn-fit rnn-classify rnn-sample
 DEBS = libpcre2-dev zlib1g-dev libopenblas-dev pkg-config
+# Only for `make test`: the completion tests load the scripts in real shells.
+TEST_DEBS = zsh fish
 
 .PHONY: all deps build test demo bench install man completions docs clean
 
 all: build
 
 deps:
-	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(DEBS) $(if $(filter test,$(MAKECMDGOALS)),$(TEST_DEBS)); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -34,7 +36,6 @@ deps:
 build: deps
 	@echo "building for $(if $(filter 1,$(RNN_PORTABLE)),baseline x86-64,$(RNN_ARCH))"
 	$(SWIFT) build $(SWIFTFLAGS)
-	$(SWIFT) build $(SWIFTFLAGS) --product generate-manual
 
 # One build serves build, test, demo, bench and install: the tests are compiled by `swift build
 # --build-tests` with the same flags and run without building (plain `swift test` builds with other

@@ -1,112 +1,37 @@
-function __rnn-fit_should_offer_completions_for_flags_or_options -a expected_commands
-    set -l non_repeating_flags_or_options $argv[2..]
-    set -l non_repeating_flags_or_options_absent 0
-    set -l positional_index 0
-    set -l commands
-    __rnn-fit_parse_tokens
-    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
-end
-
-function __rnn-fit_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
-    set -l non_repeating_flags_or_options
-    set -l non_repeating_flags_or_options_absent 0
-    set -l positional_index 0
-    set -l commands
-    __rnn-fit_parse_tokens
-    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
-end
-
-function __rnn-fit_parse_tokens -S
-    set -l unparsed_tokens (__rnn-fit_tokens -pc)
-    switch $unparsed_tokens[1]
-    case 'rnn-fit'
-        __rnn-fit_parse_subcommand -r 1 'vocab=' 'o/output=' 'model=' 'layers=' 'bidirectional' 'hidden=' 'embed-dim=' 'freeze-embeddings' 'dropout=' 'head-dropout=' 'embed-dropout=' 'epochs=' 'batch-size=' 'lr=' 'weight-decay=' 'clip=' 'lr-decay=' 'valid=' 'valid-split=' 'test=' 'seed=' 'threads=' 'padded' 'resume=' 'log=' 'plot=' 'lm' 'seq-len=' 'eval-every=' 'max-time=' 'lr-schedule=' 'h/help'
-        switch $unparsed_tokens[1]
-        case 'help'
-            __rnn-fit_parse_subcommand -r 1 
-        end
-    end
-end
-
-function __rnn-fit_tokens
-    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
-        commandline --tokens-raw $argv
-    else
-        commandline -o $argv
-    end
-end
-
-function __rnn-fit_parse_subcommand -S -a positional_count
-    argparse -s r -- $argv
-    set -l option_specs $argv[2..]
-    set -l is_repeating_positional $_flag_r
-    set -el _flag_r
-    set -a commands $unparsed_tokens[1]
-    set positional_index 0
-    while true
-        set -e unparsed_tokens[1]
-        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
-        set unparsed_tokens $argv
-        set positional_index (math $positional_index + 1)
-        for non_repeating_flag_or_option in $non_repeating_flags_or_options
-            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
-                set non_repeating_flags_or_options_absent 1
-                break
-            end
-        end
-        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
-    end
-end
-
-function __rnn-fit_complete_directories
-    set -l token (commandline -t)
-    string match -- '*/' $token
-    set -l subdirs $token*/
-    printf %s\n $subdirs
-end
-
-function __rnn-fit_custom_completion
-    set -x SAP_SHELL fish
-    set -x SAP_SHELL_VERSION $FISH_VERSION
-    set -l tokens (__rnn-fit_tokens -p)
-    if test -z "$(__rnn-fit_tokens -t)"
-        set -l index (count (__rnn-fit_tokens -pc))
-        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
-    end
-    command $tokens[1] $argv $tokens
-end
-
-complete -c 'rnn-fit' -f
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" vocab' -l 'vocab' -d 'Vocabulary the data was encoded with (rnn-vocab -o). With --lm: an optional \'rnn-vocab --chars\' alphabet.' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" o output' -l 'output' -s 'o' -d 'Best checkpoint (lowest validation loss). The training state goes to OUTPUT.state. Default with --resume: the resumed checkpoint.' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" model' -l 'model' -d 'Recurrent cell: rnn (tanh), lstm or gru (default: gru; --lm: lstm).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" layers' -l 'layers' -d 'Stacked recurrent layers (default: 1; --lm: 2).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" bidirectional' -l 'bidirectional' -d 'Bidirectional recurrent layers (features: last forward and backward states, 2H).'
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" hidden' -l 'hidden' -d 'Hidden size H of each direction (default: 128; --lm: 256).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" embed-dim' -l 'embed-dim' -d 'Embedding size E; needed when the vocabulary has no vectors, must equal their dimension otherwise.' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" freeze-embeddings' -l 'freeze-embeddings' -d 'Keep the embedding fixed (no gradient, no update).'
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" dropout' -l 'dropout' -d 'Dropout between stacked recurrent layers (needs --layers >= 2 to have an effect; default 0).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" head-dropout' -l 'head-dropout' -d 'Dropout on the features before the linear layer (the reference tutorial uses 0.5).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" embed-dropout' -l 'embed-dropout' -d 'Dropout on the embedded tokens, the recurrence\'s input (the reference tutorial\'s code uses 0.5).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" epochs' -l 'epochs' -d 'Epochs to train (with --resume: the total, counting the epochs already done; default: 3; --lm: 10).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" batch-size' -l 'batch-size' -d 'Records per training batch (--lm: parallel text streams; default 32).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" lr' -l 'lr' -d 'Adam learning rate (default: 0.001; --lm: 0.002).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" weight-decay' -l 'weight-decay' -d 'L2 weight decay added to the gradients (torch.optim.Adam weight_decay).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" clip' -l 'clip' -d 'Clip the global gradient norm to this value before every step (default: none; --lm: 5, 0 = none).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" lr-decay' -l 'lr-decay' -d 'Multiply the learning rate by this factor after every epoch.' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" valid' -l 'valid' -d 'Encoded validation data (default: hold out --valid-split of DATA). With --lm: a validation text file.' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" valid-split' -l 'valid-split' -d 'Fraction of DATA held out at random (seeded) for validation when --valid is not given; 0: no validation (the last epoch is kept). Default 0.2; --lm: the last 0.1 of the text.' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" test' -l 'test' -d 'Encoded test data: evaluate the kept checkpoint on it at the end (loss and accuracy on stderr).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" seed' -l 'seed' -d 'Seed of the initialisation, the validation split, shuffling and dropout (same seed and --threads: same result; default: 42; --lm: 1).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" threads' -l 'threads' -d 'Worker threads: 1 or 2 (default 2).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" padded' -l 'padded' -d 'Run the recurrence over the pads of the encoded fixed length too (reference semantics) instead of packed sequences.'
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" resume' -l 'resume' -d 'Continue the run of this checkpoint from its training state (CKPT.state) up to --epochs. Model, data split and optimizer settings come from the state (giving different ones is an error).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" log' -l 'log' -d 'Append one JSON line per epoch (and per checkpoint) to this file (truncated first unless resuming).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" plot' -l 'plot' -d 'Draw train/validation loss and accuracy per epoch into this SVG file (rewritten every epoch).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" lm' -l 'lm' -d 'Train a character language model on raw UTF-8 text (the input files, plain or .gz, or stdin) instead of a classifier.'
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" seq-len' -l 'seq-len' -d 'Language model: characters per training chunk (truncated backpropagation through time; the state is carried between chunks).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" eval-every' -l 'eval-every' -d 'Language model: also evaluate (and keep the best checkpoint) every this many steps (0: at epoch ends only).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" max-time' -l 'max-time' -d 'Language model: wall-clock budget, e.g. 600, 90s, 10m, 1.5h; when it is reached the model is evaluated, the best checkpoint kept and training stops. With --resume the budget is that of the resumed run, counted from its start.' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" lr-schedule' -l 'lr-schedule' -d 'Language model: learning-rate schedule: constant, or cosine (falls along a half cosine to 5% of --lr over the run: --epochs, or --max-time when that comes first).' -rfka ''
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_flags_or_options "rnn-fit" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'rnn-fit' -n '__rnn-fit_should_offer_completions_for_positional "rnn-fit" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+# fish completion for rnn-fit (generated by scripts/gen-docs.py from its option definitions)
+complete -c rnn-fit -e
+complete -c rnn-fit -F
+complete -c rnn-fit -l vocab -x -d 'Vocabulary the data was encoded with (rnn-vocab -o)'
+complete -c rnn-fit -s o -l output -x -d 'Best checkpoint (lowest validation loss)'
+complete -c rnn-fit -l model -x -d 'Recurrent cell: rnn (tanh), lstm or gru (default: gru; --lm: lstm)'
+complete -c rnn-fit -l layers -x -d 'Stacked recurrent layers (default: 1; --lm: 2)'
+complete -c rnn-fit -l bidirectional -d 'Bidirectional recurrent layers (features: last forward and backward states, 2H)'
+complete -c rnn-fit -l hidden -x -d 'Hidden size H of each direction (default: 128; --lm: 256)'
+complete -c rnn-fit -l embed-dim -x -d 'Embedding size E; needed when the vocabulary has no vectors, must equal their...'
+complete -c rnn-fit -l freeze-embeddings -d 'Keep the embedding fixed (no gradient, no update)'
+complete -c rnn-fit -l dropout -x -d 'Dropout between stacked recurrent layers (needs --layers >= 2 to have an effe...'
+complete -c rnn-fit -l head-dropout -x -d 'Dropout on the features before the linear layer (the reference tutorial uses ...'
+complete -c rnn-fit -l embed-dropout -x -d 'Dropout on the embedded tokens, the recurrence\'s input (the reference tutoria...'
+complete -c rnn-fit -l epochs -x -d 'Epochs to train (with --resume: the total, counting the epochs already done; ...'
+complete -c rnn-fit -l batch-size -x -d 'Records per training batch (--lm: parallel text streams; default 32)'
+complete -c rnn-fit -l lr -x -d 'Adam learning rate (default: 0.001; --lm: 0.002)'
+complete -c rnn-fit -l weight-decay -x -d 'L2 weight decay added to the gradients (torch.optim.Adam weight_decay)'
+complete -c rnn-fit -l clip -x -d 'Clip the global gradient norm to this value before every step (default: none;...'
+complete -c rnn-fit -l lr-decay -x -d 'Multiply the learning rate by this factor after every epoch'
+complete -c rnn-fit -l valid -x -d 'Encoded validation data (default: hold out --valid-split of DATA)'
+complete -c rnn-fit -l valid-split -x -d 'Fraction of DATA held out at random (seeded) for validation when --valid is n...'
+complete -c rnn-fit -l test -x -d 'Encoded test data: evaluate the kept checkpoint on it at the end (loss and ac...'
+complete -c rnn-fit -l seed -x -d 'Seed of the initialisation, the validation split, shuffling and dropout (same...'
+complete -c rnn-fit -l threads -x -d 'Worker threads: 1 or 2 (default 2)'
+complete -c rnn-fit -l padded -d 'Run the recurrence over the pads of the encoded fixed length too (reference s...'
+complete -c rnn-fit -l resume -x -d 'Continue the run of this checkpoint from its training state (CKPT.state) up t...'
+complete -c rnn-fit -l log -x -d 'Append one JSON line per epoch (and per checkpoint) to this file (truncated f...'
+complete -c rnn-fit -l plot -x -d 'Draw train/validation loss and accuracy per epoch into this SVG file (rewritt...'
+complete -c rnn-fit -l lm -d 'Train a character language model on raw UTF-8 text (the input files, plain or...'
+complete -c rnn-fit -l seq-len -x -d 'Language model: characters per training chunk (truncated backpropagation thro...'
+complete -c rnn-fit -l eval-every -x -d 'Language model: also evaluate (and keep the best checkpoint) every this many ...'
+complete -c rnn-fit -l max-time -x -d 'Language model: wall-clock budget, e.g'
+complete -c rnn-fit -l lr-schedule -x -d 'Language model: learning-rate schedule: constant, or cosine (falls along a ha...'
+complete -c rnn-fit -s q -l quiet -d 'Print nothing on standard error but errors (no summary, progress or warnings)'
+complete -c rnn-fit -s h -l help -d 'Show the help'
+complete -c rnn-fit -l version -d 'Print the version'

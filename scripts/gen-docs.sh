@@ -1,27 +1,19 @@
 #!/usr/bin/env bash
-# Generates man/rnn-*.1 and completions/ (bash, zsh, fish) from the ArgumentParser definitions of
-# the built binaries. With --check, writes nothing and fails when a committed file is stale.
+# Generates man/rnn-*.1 and completions/ (bash, zsh, fish) from the option definitions of the
+# built binaries (scripts/gen-docs.py). With --check, writes nothing and fails when a committed
+# file is stale.
 # Usage: RNN_BIN=.build/release scripts/gen-docs.sh [--check]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${RNN_BIN:-.build/release}
-# A fixed date keeps the pages reproducible; bump it when the CLI surface changes.
-MAN_DATE=2026-11-22
-TOOLS="rnn-corpus rnn-clean rnn-vocab rnn-encode rnn-fit rnn-classify rnn-sample"
 check=0
 [ "${1:-}" = "--check" ] && check=1
-gen="$BIN/generate-manual"
-[ -x "$gen" ] || { echo "gen-docs: $gen not found; run: swift build -c release --product generate-manual" >&2; exit 1; }
+for t in rnn-corpus rnn-clean rnn-vocab rnn-encode rnn-fit rnn-classify rnn-sample; do
+  [ -x "$BIN/$t" ] || { echo "gen-docs: $BIN/$t not built" >&2; exit 1; }
+done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/man" "$tmp/completions"
-for t in $TOOLS; do
-  [ -x "$BIN/$t" ] || { echo "gen-docs: $BIN/$t not built" >&2; exit 1; }
-  "$gen" "$BIN/$t" --date "$MAN_DATE" -o - > "$tmp/man/$t.1"
-  "$BIN/$t" --generate-completion-script bash > "$tmp/completions/$t.bash"
-  "$BIN/$t" --generate-completion-script zsh > "$tmp/completions/_$t"
-  "$BIN/$t" --generate-completion-script fish > "$tmp/completions/$t.fish"
-done
+python3 scripts/gen-docs.py "$BIN" "$tmp"
 if [ $check = 1 ]; then
   stale=0
   for f in $(cd "$tmp" && find man completions -type f | sort); do
@@ -34,4 +26,4 @@ if [ $check = 1 ]; then
 fi
 rm -rf man completions
 cp -r "$tmp/man" "$tmp/completions" .
-echo "gen-docs: wrote man/ and completions/ for: $TOOLS"
+echo "gen-docs: wrote man/ and completions/"

@@ -85,9 +85,20 @@ extension CLI {
     }
 }
 
+/// The suite's version, printed by every tool's `--version`.
+public let suiteVersion = "0.9.0"
+
+/// `-q/--quiet`, the same on every tool.
+public struct QuietOption: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Print nothing on standard error but errors (no summary, progress or warnings).")
+    public var quiet = false
+
+    public init() {}
+}
+
 /// Options shared by every tool that reads records.
 public struct InputOptions: ParsableArguments {
-    @Argument(help: "Input files (plain or .gz). Reads standard input when none is given or for '-'.")
+    @Argument(help: "Input files (plain or .gz). Reads standard input when none is given or for '-'.", completion: .file())
     public var inputs: [String] = []
 
     public init() {}

@@ -52,6 +52,8 @@ public final class OutputSink {
 public struct CleanStats: Sendable {
     public var recordsIn = 0
     public var recordsOut = 0
+    /// Records whose cleaned text is empty (written empty, or dropped with `dropEmpty`).
+    public var empty = 0
     public var bytesIn = 0
     /// Invalid UTF-8 sequences replaced by U+FFFD, and where the first one was.
     public var invalidSequences = 0
@@ -60,18 +62,23 @@ public struct CleanStats: Sendable {
 }
 
 /// Cleans a record stream: plain text lines out for plain text in, JSON Lines out (only `text`
-/// changed, every other member byte for byte) for JSON Lines in. Records whose cleaned text is
-/// empty are dropped, as in the reference.
+/// changed, every other member byte for byte) for JSON Lines in, one output record per input
+/// record: a record whose cleaned text is empty becomes an empty line (plain text) or keeps its
+/// members with `"text":""` (JSON Lines), so that outputs stay aligned with inputs. With
+/// `dropEmpty` such records are dropped instead, as the reference's dataset code does.
 public struct CleanStream {
     public var reader: RecordReader
     public var cleaner: TextCleaner
     /// Fail on the first invalid UTF-8 sequence instead of replacing it.
     public var strict: Bool
+    /// Drop records whose cleaned text is empty (the reference's output) instead of keeping them.
+    public var dropEmpty: Bool
 
-    public init(reader: RecordReader, cleaner: TextCleaner, strict: Bool = false) {
+    public init(reader: RecordReader, cleaner: TextCleaner, strict: Bool = false, dropEmpty: Bool = false) {
         self.reader = reader
         self.cleaner = cleaner
         self.strict = strict
+        self.dropEmpty = dropEmpty
     }
 
     /// Runs the stream into `sink` (not finished: the caller calls `sink.finish()`).
@@ -99,18 +106,20 @@ public struct CleanStream {
                 stats.invalidSequences += cleaner.lastInvalidCount
                 if stats.firstInvalid == nil { stats.firstInvalid = "\(rec.source):\(rec.lineNumber)" }
             }
-            guard let cleaned else { return }
-            stats.recordsOut += 1
-            if rec.isJSON {
-                line.removeAll(keepingCapacity: true)
-                rec.writeJSON(newText: cleaned, into: &line)
-                try sink.write(line)
-            } else {
-                line.removeAll(keepingCapacity: true)
-                line.append(contentsOf: cleaned)
-                line.append(0x0A)
-                try sink.write(line)
+            if cleaned == nil {
+                stats.empty += 1
+                if dropEmpty { return }
             }
+            stats.recordsOut += 1
+            let text = cleaned ?? UnsafeRawBufferPointer(start: nil, count: 0)
+            line.removeAll(keepingCapacity: true)
+            if rec.isJSON {
+                rec.writeJSON(newText: text, into: &line)
+            } else {
+                line.append(contentsOf: text)
+                line.append(0x0A)
+            }
+            try sink.write(line)
         }
         return stats
     }

@@ -48,9 +48,7 @@ public struct Encoder: Sendable {
         case .chars: Tokenizer.forEachScalar(in: text, body)
         }
         s.tokens = ids.count - start
-        if let n = fixLength, s.tokens > n {
-            if truncateFirst { ids.removeSubrange(start..<(ids.count - n)) } else { ids.removeLast(s.tokens - n) }
-        }
+        if let n = fixLength { Encoder.truncate(&ids, from: start, to: n, truncateFirst: truncateFirst) }
         s.kept = ids.count - start
         return s
     }
@@ -67,9 +65,30 @@ public struct Encoder: Sendable {
     /// `<pad>` (1) after the real ones, or before them when `padFirst`. Without `fixLength` the
     /// real ids are appended unchanged.
     public static func appendPadded<C: Collection>(_ real: C, fixLength: Int?, padFirst: Bool, into out: inout [Int32]) where C.Element == Int32 {
-        let pads = fixLength.map { max($0 - real.count, 0) } ?? 0
-        if padFirst { out.append(contentsOf: repeatElement(Vocabulary.padID, count: pads)) }
+        let start = out.count
         out.append(contentsOf: real)
-        if !padFirst { out.append(contentsOf: repeatElement(Vocabulary.padID, count: pads)) }
+        if let n = fixLength { pad(&out, from: start, to: n, padFirst: padFirst) }
+    }
+
+    // The one truncate and the one pad of the suite (rnn-encode, rnn-fit's datasets and
+    // rnn-classify all go through these two).
+
+    /// Keeps at most `n` of the ids after `start`: the first `n`, or the last `n` when
+    /// `truncateFirst` (torchtext's truncate_first).
+    @inline(__always)
+    public static func truncate(_ ids: inout [Int32], from start: Int, to n: Int, truncateFirst: Bool) {
+        let count = ids.count - start
+        guard count > n else { return }
+        if truncateFirst { ids.removeSubrange(start ..< (ids.count - n)) } else { ids.removeLast(count - n) }
+    }
+
+    /// Pads the ids after `start` to `n` with `<pad>` (1): after them, or before them when
+    /// `padFirst` (torchtext's pad_first). Nothing happens when there are `n` or more.
+    @inline(__always)
+    public static func pad(_ ids: inout [Int32], from start: Int, to n: Int, padFirst: Bool) {
+        let count = ids.count - start
+        guard count < n else { return }
+        let pads = repeatElement(Vocabulary.padID, count: n - count)
+        if padFirst { ids.insert(contentsOf: pads, at: start) } else { ids.append(contentsOf: pads) }
     }
 }

@@ -18,17 +18,17 @@ extension VocabularyBuilder {
             text.withUnsafeBytes { b.addRecord(text: $0, label: label) }
         }
         let inputs = reader.paths.map { $0 == "-" ? "<stdin>" : $0 }.joined(separator: ", ")
-        if b.records == 0 { throw RNNError(path: inputs, "no records in the input (empty input?)") }
-        if b.tokenCount == 0 { throw RNNError(path: inputs, "the \(b.records) records hold no token") }
+        if b.records == 0 && b.emptyRecords == 0 { throw RNNError(path: inputs, "no records in the input (empty input?)") }
+        if b.records == 0 { throw RNNError(path: inputs, "the \(b.emptyRecords) records hold no token") }
         return b
     }
 }
 
 /// Totals of an encoding run.
 public struct EncodeSummary: Sendable {
-    /// Records encoded (written).
+    /// Records with at least one token (encoded).
     public var records = 0
-    /// Records skipped because their text has no token.
+    /// Records whose text has no token (skipped, or written with no ids).
     public var empty = 0
     /// Real tokens kept, over all records.
     public var kept = 0
@@ -56,10 +56,11 @@ extension Encoder {
     }
 
     /// Encodes every record of `reader`; calls `body` with the record, its kept real ids and its
-    /// label id for every record that has at least one token (empty records are counted in
-    /// ``EncodeSummary/empty`` and skipped). `idle` is called when the input would block
+    /// label id. Records without any token are counted in ``EncodeSummary/empty`` and skipped
+    /// (training data), or, with `keepEmpty`, given to `body` with no ids (a filter's output
+    /// stays aligned with its input). `idle` is called when the input would block
     /// (``RecordReader/forEach(idle:_:)``).
-    public func encodeAll(_ reader: RecordReader, idle: (() throws -> Void)? = nil,
+    public func encodeAll(_ reader: RecordReader, keepEmpty: Bool = false, idle: (() throws -> Void)? = nil,
                           _ body: (Record, UnsafeBufferPointer<Int32>, Int32?) throws -> Void) throws -> EncodeSummary {
         var sum = EncodeSummary()
         var text: [UInt8] = []
@@ -70,8 +71,12 @@ extension Encoder {
             r.appendText(to: &text)
             let label = try labelID(of: r)
             let s = text.withUnsafeBytes { encode($0, into: &ids) }
-            if s.kept == 0 { sum.empty += 1; return }
-            sum.records += 1
+            if s.kept == 0 {
+                sum.empty += 1
+                if !keepEmpty { return }
+            } else {
+                sum.records += 1
+            }
             sum.kept += s.kept
             sum.tokens += s.tokens
             sum.unknown += s.unknown

@@ -108,6 +108,8 @@ public struct RecordReader {
     public var paths: [String]
     public var format: RecordFormat
     public var requireText: Bool
+    /// Auto mode: leading blank lines held before deciding the format (see ``forEach(idle:_:)``).
+    static let maxHeldBlank = 4096
 
     /// Reads `paths` in order (`["-"]` or empty: stdin).
     public init(paths: [String], format: RecordFormat = .auto, requireText: Bool = true) {
@@ -123,9 +125,28 @@ public struct RecordReader {
         for path in paths {
             let reader = try StreamingLineReader(path: path)
             var mode: RecordFormat = format
+            // Auto mode: blank lines before the first non-blank one, held until the format is
+            // known (plain text: each is a record, so that every line gets its answer; JSON
+            // Lines: skipped). An input of only blank lines is plain text, and so is one that
+            // starts with more than `maxHeldBlank` of them (memory stays bounded).
+            var heldBlank: [[UInt8]] = []
+            /// Gives the held blank lines to `body` as plain-text records; the last one held is
+            /// line `last`.
+            func releaseHeld(last: Int) throws {
+                for (k, blank) in heldBlank.enumerated() {
+                    try blank.withUnsafeBytes {
+                        try body(Record(line: $0, spans: nil, textIndex: nil, source: reader.name,
+                                        lineNumber: last - heldBlank.count + 1 + k))
+                    }
+                }
+                heldBlank.removeAll()
+            }
             while true {
                 if let idle, reader.wouldBlock { try idle() }
-                guard var line = try reader.next() else { break }
+                guard var line = try reader.next() else {
+                    if mode == .auto { try releaseHeld(last: reader.lineNumber) }
+                    break
+                }
                 // A UTF-8 byte order mark opens some files written on Windows: it is not part of
                 // the first record (JSON Lines with a BOM is still JSON Lines).
                 if reader.lineNumber == 1, line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF {
@@ -134,8 +155,11 @@ public struct RecordReader {
                 if mode == .auto {
                     var i = 0
                     while i < line.count && (line[i] == 0x20 || line[i] == 0x09) { i += 1 }
-                    if i == line.count { continue }  // undecided until a non-blank line
-                    mode = line[i] == UInt8(ascii: "{") ? .jsonl : .text
+                    if i == line.count && heldBlank.count < RecordReader.maxHeldBlank {
+                        heldBlank.append(Array(line)); continue  // undecided until a non-blank line
+                    }
+                    mode = i < line.count && line[i] == UInt8(ascii: "{") ? .jsonl : .text
+                    if mode == .text { try releaseHeld(last: reader.lineNumber - 1) } else { heldBlank.removeAll() }
                 }
                 if mode == .text {
                     try body(Record(line: line, spans: nil, textIndex: nil, source: reader.name, lineNumber: reader.lineNumber))

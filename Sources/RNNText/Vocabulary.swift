@@ -247,6 +247,8 @@ public struct VocabularyBuilder {
     public private(set) var labelCounts: [Int64] = []
     /// Records added.
     public private(set) var records = 0
+    /// Records skipped because they hold no token.
+    public private(set) var emptyRecords = 0
     /// Tokens added.
     public private(set) var tokenCount = 0
 
@@ -261,12 +263,17 @@ public struct VocabularyBuilder {
     }
 
     /// Counts the tokens of one record's text (words or characters according to `kind`).
+    ///
+    /// A record without any token is not counted (nor is its label): it is added to
+    /// ``emptyRecords`` instead, as training skips it.
     public mutating func addRecord(text: UnsafeRawBufferPointer, label: String? = nil) {
-        records += 1
+        let before = tokenCount
         switch kind {
         case .words: Tokenizer.forEachWord(in: text) { addToken($0) }
         case .chars: Tokenizer.forEachScalar(in: text) { addToken($0) }
         }
+        if tokenCount == before { emptyRecords += 1; return }
+        records += 1
         if let label { addLabel(label) }
     }
 

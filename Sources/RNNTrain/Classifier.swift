@@ -136,13 +136,8 @@ public final class Classifier {
     /// after them. A record without ids stays empty.
     public func prepare(_ ids: inout [Int32], from start: Int) {
         guard let n = maxLength else { return }
-        let count = ids.count - start
-        if count > n {
-            if truncateFirst { ids.removeSubrange(start ..< (ids.count - n)) } else { ids.removeLast(count - n) }
-        } else if padded && count > 0 && count < n {
-            let pads = repeatElement(Vocabulary.padID, count: n - count)
-            if padFirst { ids.insert(contentsOf: pads, at: start) } else { ids.append(contentsOf: pads) }
-        }
+        Encoder.truncate(&ids, from: start, to: n, truncateFirst: truncateFirst)
+        if padded && ids.count > start { Encoder.pad(&ids, from: start, to: n, padFirst: padFirst) }
     }
 
     /// Logits [B*O] of B sequences given back to back (each length >= 1).

@@ -9,7 +9,9 @@
 //          "label" (predicted name), "prob" (its probability) and, for more than two labels,
 //          "probs" {name: p} (all labels in label order, or the top k by probability).
 //   tsv:   label TAB prob TAB id (the record's "id" member, else its 1-based record number).
-// A record without any token gets "label": null and "prob": null (tsv: empty fields).
+// A record without any token (a blank line, a text that cleaned to nothing) has no prediction:
+// "label": null, "prob": null (and "probs": null) and "reason": "no tokens"; tsv: empty label and
+// prob fields. Every input record gets exactly one output line, so outputs stay aligned.
 import RNNCore
 import RNNEngine
 import RNNText
@@ -79,6 +81,7 @@ public final class ClassifyJob {
     private var ids: [Int32] = []
     private var lengths: [Int] = []
     private var outLine: [UInt8] = []
+    private var text: [UInt8] = []
     private var recordNumber = 0
     private var summary = ClassifySummary()
     private let hashJSON: [UInt8]
@@ -117,76 +120,48 @@ public final class ClassifyJob {
     /// Reads every input in order, writes one line per record to `out` (flushed after every
     /// batch) and returns the totals.
     public func run(paths: [String], out: BufferedOutput) throws -> ClassifySummary {
-        let inputs = paths.isEmpty ? ["-"] : paths
-        var next = 0
-        var reader: StreamingLineReader? = nil
-        var mode = options.inputFormat
-        var done = false
-        while !done {
-            do {
-                while pending.count < options.batchSize && ids.count < options.batchTokens {
-                    if reader == nil {
-                        if next == inputs.count { done = true; break }
-                        reader = try StreamingLineReader(path: inputs[next])
-                        next += 1
-                        mode = options.inputFormat
-                    }
-                    let r = reader!
-                    if !pending.isEmpty && r.wouldBlock { break }
-                    guard let line = try r.next() else { reader = nil; continue }
-                    if mode == .auto {
-                        var i = 0
-                        while i < line.count && (line[i] == 0x20 || line[i] == 0x09) { i += 1 }
-                        if i == line.count { continue }  // undecided until a non-blank line
-                        mode = line[i] == UInt8(ascii: "{") ? .jsonl : .text
-                    }
-                    try add(line, json: mode == .jsonl, source: r.name, lineNumber: r.lineNumber)
-                }
-            } catch {
-                // Like any filter: everything before the bad line (or file) is written first.
-                if !pending.isEmpty {
-                    try classifyBatch(out: out)
-                    try out.flush()
-                }
-                throw error
+        let reader = RecordReader(paths: paths, format: options.inputFormat, requireText: false)
+        do {
+            try reader.forEach(idle: { [self] in
+                // the next line has not arrived: answer what we have now (interactive pipes)
+                if !pending.isEmpty { try classifyBatch(out: out); try out.flush() }
+            }) { [self] record in
+                try add(record)
+                if pending.count >= options.batchSize || ids.count >= options.batchTokens { try classifyBatch(out: out) }
             }
-            if !pending.isEmpty {
-                try classifyBatch(out: out)
-                try out.flush()
-            }
+        } catch {
+            // Like any filter: everything before the bad line (or file) is written first.
+            if !pending.isEmpty { try classifyBatch(out: out) }
+            try out.flush()
+            throw error
         }
+        if !pending.isEmpty { try classifyBatch(out: out) }
+        try out.flush()
         return summary
     }
 
     // MARK: reading records
 
-    private func add(_ line: UnsafeRawBufferPointer, json: Bool, source: String, lineNumber: Int) throws {
+    private func add(_ record: Record) throws {
         let idStart = ids.count
         do {
-            try addRecord(line, json: json, source: source, lineNumber: lineNumber)
+            try addRecord(record)
         } catch {
             ids.removeSubrange(idStart...)  // the batch stays consistent for the records before
             throw error
         }
     }
 
-    private func addRecord(_ line: UnsafeRawBufferPointer, json: Bool, source: String, lineNumber: Int) throws {
+    private func addRecord(_ record: Record) throws {
+        let line = record.line, source = record.source, lineNumber = record.lineNumber
         let start = arena.count
         let idStart = ids.count
         var p = Pending(line: start ..< start, members: nil, number: recordNumber + 1, gold: nil, goldJSON: nil, tokens: 0)
-        if !json {
-            try classifier.encode(text: line, into: &ids)
-        } else {
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-            let spans: JSONRecordSpans
-            do { spans = try JSONRecordSpans(line) } catch let e as JSONSyntaxError {
-                throw RNNError(path: source, line: lineNumber, "not a JSON object: \(e.description) (use --input-format text for plain text input)")
-            }
-            var idsAt: Int? = nil, textAt: Int? = nil, lengthAt: Int? = nil, vocabAt: Int? = nil, labelAt: Int? = nil
+        if let spans = record.spans {
+            var idsAt: Int? = nil, lengthAt: Int? = nil, vocabAt: Int? = nil, labelAt: Int? = nil
             for (i, m) in spans.members.enumerated() {
                 switch ClassifyJob.key(line, m.key) {
                 case "ids": idsAt = i
-                case "text": textAt = i
                 case "length": lengthAt = i
                 case "vocab": vocabAt = i
                 case "label": labelAt = i
@@ -196,16 +171,17 @@ public final class ClassifyJob {
             func value(_ i: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: line[spans.members[i].value]) }
             if let idsAt {
                 try readEncoded(ids: value(idsAt), length: lengthAt.map(value), vocab: vocabAt.map(value), source: source, line: lineNumber)
-            } else if let textAt {
-                let v = value(textAt)
-                guard v[0] == UInt8(ascii: "\"") else { throw RNNError(path: source, line: lineNumber, "the \"text\" field is not a string") }
-                let text = JSONScanner.decodeString(v, 1 ..< (v.count - 1))
+            } else if record.textIndex != nil {
+                text.removeAll(keepingCapacity: true)
+                record.appendText(to: &text)
                 try text.withUnsafeBytes { _ = try classifier.encode(text: $0, into: &ids) }
             } else {
                 throw RNNError(path: source, line: lineNumber, "record has neither \"text\" (cleaned text) nor \"ids\" (rnn-encode output)")
             }
             if let labelAt { try readLabel(value(labelAt), into: &p, source: source, line: lineNumber) }
             p.members = spans.members
+        } else {
+            _ = try classifier.encode(text: line, into: &ids)
         }
         recordNumber += 1
         summary.records += 1
@@ -310,7 +286,7 @@ public final class ClassifyJob {
     }
 
     /// Members never passed through: the encoded input and the members the output sets.
-    private static let replaced: Set<String> = ["ids", "length", "vocab", "label", "gold", "prob", "probs"]
+    private static let replaced: Set<String> = ["ids", "length", "vocab", "label", "gold", "prob", "probs", "reason"]
 
     private func writeJSON(_ p: Pending, line: UnsafeRawBufferPointer, _ pr: Prediction?) {
         outLine.append(UInt8(ascii: "{"))
@@ -359,6 +335,7 @@ public final class ClassifyJob {
                 outLine.append(contentsOf: "null".utf8)
             }
         }
+        if pr == nil { member("reason"); outLine.append(contentsOf: "\"no tokens\"".utf8) }
         outLine.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
     }
 

@@ -178,13 +178,6 @@ public final class EventRecorder: TrainingSink {
     }
 }
 
-/// Seconds on a monotonic clock (for rates and elapsed times).
-public func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
 /// Formats seconds as `m:ss` or `h:mm:ss`.
 public func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite, seconds >= 0, seconds < 1e9 else { return "--:--" }

@@ -45,11 +45,7 @@ let E = embedArg > 0 ? embedArg : (mode == "sample" ? 70 : mode == "lmtrain" ? 6
 let H = hiddenArg > 0 ? hiddenArg : 128
 let B = batchSize > 0 ? batchSize : (mode == "train" ? 32 : 256)
 
-func seconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
+func seconds() -> Double { monotonicSeconds() }
 
 func peakRSS() -> String {
     var ru = rusage()

@@ -8,6 +8,9 @@ import RNNTrain
 import Glibc
 #endif
 
+extension RecordFormat: ExpressibleByArgument {}
+extension ClassifyOutputFormat: ExpressibleByArgument {}
+
 struct Command: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnn-classify",
@@ -20,26 +23,30 @@ struct Command: ParsableCommand {
             checkpoint trained on the padded view (rnn-fit --padded) is fed that padded view. \
             Writes one line per input record, in input order: every input member except \
             ids/length/vocab, the record's own label as "gold", then "label" (predicted), "prob" (its \
-            probability) and, with more than two labels, "probs" {label: probability}. A record without \
-            any token gets null. Lines are batched while input is plentiful and flushed as soon as \
+            probability) and, with more than two labels, "probs" {label: probability}. One answer per \
+            input record, so plain-text output stays line-aligned with its input: a record without any \
+            token (a blank line, a text that cleaned to nothing) has no prediction and gets \
+            "label":null,"prob":null,"reason":"no tokens" (tsv: empty label and prob). Lines are batched while input is plentiful and flushed as soon as \
             reading would wait, so interactive pipes answer at once. See docs/FORMATS.md.
 
             Examples:
               rnn-clean < reviews.txt | rnn-classify -m best.ckpt
               rnn-encode --vocab v.bin test.jsonl | rnn-classify -m best.ckpt --metrics --no-text
-              echo "a great film" | rnn-classify -m best.ckpt --format tsv
-            """)
+              echo "a great film" | rnn-classify -m best.ckpt --output-format tsv
+            """,
+        version: suiteVersion)
 
     @OptionGroup var input: InputOptions
 
-    @Option(name: [.short, .customLong("model")], help: "Classifier checkpoint (rnn-fit output, or a PyTorch export with the documented metadata).")
+    @Option(name: [.short, .customLong("model")], help: "Classifier checkpoint (rnn-fit output, or a PyTorch export with the documented metadata).",
+            completion: .file())
     var model: String
 
-    @Option(help: "Output format: jsonl (one JSON object per record) or tsv (label, prob, id).")
-    var format: String = "jsonl"
+    @Option(help: "Input format: auto (JSON Lines when the first non-blank line starts with '{'), jsonl or text.")
+    var format: RecordFormat = .auto
 
-    @Option(help: "Input format: auto, jsonl or text (auto: JSON Lines when the first line starts with '{').")
-    var inputFormat: String = "auto"
+    @Option(help: "Output format: jsonl (one JSON object per record) or tsv (label, prob, id).")
+    var outputFormat: ClassifyOutputFormat = .jsonl
 
     @Option(help: "Two labels: predict the second label when its probability is above this (default 0.5).")
     var threshold: Double?
@@ -53,11 +60,11 @@ struct Command: ParsableCommand {
     @Flag(help: "Records that carry a label: print accuracy, loss, per-class precision/recall/F1 and the confusion matrix on stderr at the end.")
     var metrics = false
 
-    @Option(help: "Write the metrics as JSON to this file.")
+    @Option(help: "Write the metrics as JSON to this file.", completion: .file())
     var metricsJson: String?
 
-    @Option(help: "Keep at most N tokens per record (default: the training data's fixed length from the checkpoint; 0: all, packed).")
-    var maxLength: Int?
+    @Option(help: "Keep at most N tokens per record, as rnn-encode --fix-length does (default: the training data's fixed length from the checkpoint; 0: all, packed).")
+    var fixLength: Int?
 
     @Option(help: "Largest number of records classified together.")
     var batchSize: Int = 128
@@ -65,16 +72,13 @@ struct Command: ParsableCommand {
     @Option(help: "Worker threads (1 or 2).")
     var threads: Int = 2
 
-    @Flag(name: .shortAndLong, help: "Do not print the summary line on stderr.")
-    var quiet = false
+    @OptionGroup var q: QuietOption
 
     func validate() throws {
-        guard ClassifyOutputFormat(rawValue: format) != nil else { throw ValidationError("--format must be jsonl or tsv") }
-        guard RecordFormat(rawValue: inputFormat) != nil else { throw ValidationError("--input-format must be auto, jsonl or text") }
         if let threshold, !(threshold >= 0 && threshold < 1) { throw ValidationError("--threshold must be in [0, 1)") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
-        if topK != nil && format == "tsv" { throw ValidationError("--top-k applies to --format jsonl") }
-        if let maxLength, maxLength < 0 { throw ValidationError("--max-length must be 0 (all tokens) or more") }
+        if topK != nil && outputFormat == .tsv { throw ValidationError("--top-k applies to --output-format jsonl") }
+        if let fixLength, fixLength < 0 { throw ValidationError("--fix-length must be 0 (all tokens) or more") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if threads != 1 && threads != 2 { throw ValidationError("--threads must be 1 or 2") }
     }
@@ -82,7 +86,7 @@ struct Command: ParsableCommand {
     func run() throws {
         let start = monotonicSeconds()
         try CLI.prepareOutputs([metricsJson], inputs: input.paths + [model])
-        let classifier = try Classifier(checkpoint: model, maxLength: maxLength)
+        let classifier = try Classifier(checkpoint: model, maxLength: fixLength)
         classifier.model.threads = threads
         if let threshold {
             guard classifier.labels.count == 2 else {
@@ -91,8 +95,8 @@ struct Command: ParsableCommand {
             classifier.threshold = threshold
         }
         var options = ClassifyOptions()
-        options.format = ClassifyOutputFormat(rawValue: format)!
-        options.inputFormat = RecordFormat(rawValue: inputFormat)!
+        options.format = outputFormat
+        options.inputFormat = format
         options.keepText = !noText
         options.topK = topK
         options.batchSize = batchSize
@@ -102,7 +106,7 @@ struct Command: ParsableCommand {
         let summary = try job.run(paths: input.paths, out: out)
         try out.flush()
         let seconds = monotonicSeconds() - start
-        if !quiet { Diagnostics.line("rnn-classify: " + summary.describe(seconds: seconds)) }
+        if !q.quiet { Diagnostics.line("rnn-classify: " + summary.describe(seconds: seconds)) }
         if let m = summary.metrics {
             if metrics { Diagnostics.write(m.count > 0 ? m.report(records: summary.records) : "metrics: no record carries a label\n") }
             if let metricsJson {
@@ -111,12 +115,6 @@ struct Command: ParsableCommand {
             }
         }
     }
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
 CLI.main(Command.self)

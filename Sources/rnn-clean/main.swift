@@ -22,10 +22,14 @@ struct Command: ParsableCommand {
           2. every HTML tag <[^>]*> -> one space
           3. each of !"#$%&()*+,-./:;<=>?@[]^_`{|}~ -> one space (' and \\ stay)
           4. every run of whitespace (Python's \\s: also U+00A0, U+0085, ...) -> ' '
-          5. records whose result is empty or a single space are dropped
+          5. a result that is a single space becomes empty
 
-        Plain text in: one record per line, cleaned lines out. JSON Lines in: the same records \
-        out with only "text" changed; every other field is copied byte for byte.
+        One record out per record in, in order. Plain text in: one record per line, cleaned lines \
+        out; a line that cleans to nothing (blank, only punctuation or tags) becomes an empty line, \
+        so the output stays line-aligned with the input (paste works). JSON Lines in: the same \
+        records out with only "text" changed (an empty text stays, as ""); every other field is \
+        copied byte for byte. --drop-empty drops records whose text cleans to nothing, as the \
+        reference's dataset code does (its output byte for byte).
 
         Invalid UTF-8 is replaced by U+FFFD (as Python's errors="replace" does) and counted in a \
         warning on standard error; --strict makes it an error naming the line. An empty input \
@@ -34,7 +38,8 @@ struct Command: ParsableCommand {
         Examples:
           rnn-corpus aclImdb_v1.tar.gz --split train | rnn-clean > train.jsonl
           echo 'Great <br />movie!!' | rnn-clean       # prints "great movie "
-        """)
+        """,
+        version: suiteVersion)
 
     @OptionGroup var inputs: InputOptions
 
@@ -57,38 +62,36 @@ struct Command: ParsableCommand {
         discussion: "Applied in order to the original text before the default steps, e.g. --remove 'https?://\\S+'."))
     var remove: [String] = []
 
+    @Flag(name: .long, help: "Drop records whose text cleans to nothing (the reference's output) instead of writing them empty.")
+    var dropEmpty = false
+
     @Flag(name: .long, help: "Fail on invalid UTF-8 (with its line number) instead of replacing it by U+FFFD.")
     var strict = false
 
-    @Option(name: [.short, .long], help: "Write to this file (appears only when complete) instead of standard output.")
+    @Option(name: [.short, .long], help: "Write to this file (appears only when complete) instead of standard output.", completion: .file())
     var output: String?
 
     @Flag(name: .long, help: "Print records read, written and dropped, and the speed, on standard error.")
     var stats = false
 
+    @OptionGroup var q: QuietOption
+
     func run() throws {
         let cleaner = try TextCleaner(options: CleanOptions(engine: engine, keepCase: keepCase, punctuation: punctuation, removePatterns: remove))
         try CLI.prepareOutputs([output], inputs: inputs.paths)
-        let stream = CleanStream(reader: RecordReader(paths: inputs.paths, format: format), cleaner: cleaner, strict: strict)
+        let stream = CleanStream(reader: RecordReader(paths: inputs.paths, format: format), cleaner: cleaner, strict: strict, dropEmpty: dropEmpty)
         let sink = try OutputSink(path: output)
         let t0 = monotonicSeconds()
         let st = try stream.run(into: sink)
         try sink.finish()
-        if stats {
+        if stats && !q.quiet {
             let dt = max(monotonicSeconds() - t0, 1e-9)
-            Diagnostics.line("rnn-clean: \(formatThousands(st.recordsIn)) records read, \(formatThousands(st.recordsOut)) written, \(formatThousands(st.recordsIn - st.recordsOut)) dropped (empty after cleaning); \(formatFixed(Double(st.bytesIn) / 1e6, 1)) MB in \(formatFixed(dt, 3)) s = \(formatFixed(Double(st.bytesIn) / 1e6 / dt, 0)) MB/s")
+            Diagnostics.line("rnn-clean: \(formatThousands(st.recordsIn)) records read, \(formatThousands(st.recordsOut)) written, \(formatThousands(st.empty)) empty after cleaning\(dropEmpty ? " (dropped)" : ""); \(formatFixed(Double(st.bytesIn) / 1e6, 1)) MB in \(formatFixed(dt, 3)) s = \(formatFixed(Double(st.bytesIn) / 1e6 / dt, 0)) MB/s")
         }
-        if st.invalidSequences > 0 {
+        if st.invalidSequences > 0 && !q.quiet {
             Diagnostics.line("rnn-clean: warning: \(formatThousands(st.invalidSequences)) invalid UTF-8 sequence(s) replaced by U+FFFD (first at \(st.firstInvalid ?? "?"))")
         }
     }
-}
-
-/// Seconds on the monotonic clock.
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
 CLI.main(Command.self)

@@ -30,9 +30,10 @@ struct Command: ParsableCommand {
         Examples:
           rnn-corpus ../shared/data/aclImdb_v1.tar.gz --split train > train.jsonl
           rnn-corpus aclImdb/ --split test --limit 100 | rnn-clean
-        """)
+        """,
+        version: suiteVersion)
 
-    @Argument(help: "A .tar, .tar.gz or folder holding <root>/<split>/<label>/<file>.")
+    @Argument(help: "A .tar, .tar.gz or folder holding <root>/<split>/<label>/<file>.", completion: .file())
     var input: String
 
     @Option(name: .long, parsing: .singleValue,
@@ -54,11 +55,13 @@ struct Command: ParsableCommand {
         discussion: "Detection: an archive whose first member is inside a top folder not named like a split (train, test, dev, val, valid, validation) uses that folder (aclImdb/); a folder holding only one such subfolder is descended into. Use --root '' for none."))
     var root: String?
 
-    @Option(name: [.short, .long], help: "Write to this file (appears only when complete) instead of standard output.")
+    @Option(name: [.short, .long], help: "Write to this file (appears only when complete) instead of standard output.", completion: .file())
     var output: String?
 
     @Flag(name: .long, help: "Print the number of records per split and label on standard error.")
     var stats = false
+
+    @OptionGroup var q: QuietOption
 
     func validate() throws {
         if let limit, limit < 0 { throw ValidationError("--limit must be >= 0") }
@@ -81,10 +84,10 @@ struct Command: ParsableCommand {
             try sink.write(buf)
         }
         try sink.finish()
-        if st.invalidSequences > 0 {
+        if st.invalidSequences > 0 && !q.quiet {
             Diagnostics.line("rnn-corpus: warning: \(input): \(formatThousands(st.invalidSequences)) invalid UTF-8 sequence(s) in \(st.invalidFiles) file(s) replaced by U+FFFD (first: \(st.firstInvalidFile ?? "?"))")
         }
-        if stats {
+        if stats && !q.quiet {
             for (k, n) in st.counts { Diagnostics.line("\(k)\t\(n)") }
             Diagnostics.line("total\t\(st.total)")
         }

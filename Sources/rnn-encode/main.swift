@@ -4,6 +4,8 @@ import RNNCLI
 import RNNCore
 import RNNText
 
+extension RecordFormat: ExpressibleByArgument {}
+
 struct Command: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnn-encode",
@@ -11,22 +13,26 @@ struct Command: ParsableCommand {
         discussion: """
             Unknown tokens become <unk> (0). With --fix-length N a longer record keeps its first N \
             tokens (its last N with --truncate-first) and the padded view fills up with <pad> (1), \
-            on the right or, with --pad-first, on the left. Records without any token are skipped \
-            and counted on stderr. Without -o, writes JSON Lines to stdout: \
+            on the right or, with --pad-first, on the left. Without -o, writes JSON Lines to stdout, \
+            one record per input record: \
             {...other fields,"ids":[...],"length":n,"label":id,"vocab":"<hash>"} (text dropped, ids \
-            padded when --fix-length is given). With -o, writes a binary dataset that stores only \
-            the real tokens plus offsets, labels and the padding settings (docs/FORMATS.md).
-            """)
+            padded when --fix-length is given); a record without any token (a blank line) gets \
+            "length":0, so the output stays aligned with the input. With -o, writes a binary \
+            training dataset that stores only the real tokens plus offsets, labels and the padding \
+            settings (docs/FORMATS.md); records without any token are skipped there and counted on \
+            stderr.
+            """,
+        version: suiteVersion)
 
     @OptionGroup var input: InputOptions
 
-    @Option(help: "Vocabulary file written by rnn-vocab.")
+    @Option(help: "Vocabulary file written by rnn-vocab.", completion: .file())
     var vocab: String
 
-    @Option(help: "Input format: auto, jsonl or text (auto: JSON Lines when the first line starts with '{').")
-    var format: String = "auto"
+    @Option(help: "Input format: auto (JSON Lines when the first non-blank line starts with '{'), jsonl or text.")
+    var format: RecordFormat = .auto
 
-    @Option(name: .shortAndLong, help: "Write a binary encoded dataset to this file instead of JSON Lines to stdout.")
+    @Option(name: .shortAndLong, help: "Write a binary encoded dataset to this file instead of JSON Lines to stdout.", completion: .file())
     var output: String?
 
     @Option(help: "Keep at most N tokens per record and pad shorter ones to N.")
@@ -38,8 +44,9 @@ struct Command: ParsableCommand {
     @Flag(help: "Keep the last N tokens of a longer record instead of the first N.")
     var truncateFirst = false
 
+    @OptionGroup var q: QuietOption
+
     func validate() throws {
-        guard RecordFormat(rawValue: format) != nil else { throw ValidationError("--format must be auto, jsonl or text") }
         if let fixLength, fixLength < 1 || fixLength > Encoder.maxFixLength { throw ValidationError("--fix-length must be in [1, \(Encoder.maxFixLength)]") }
         if fixLength == nil && (padFirst || truncateFirst) { throw ValidationError("--pad-first and --truncate-first need --fix-length") }
     }
@@ -48,7 +55,7 @@ struct Command: ParsableCommand {
         try CLI.prepareOutputs([output], inputs: input.paths + [vocab])
         let vocabulary = try Vocabulary.load(path: vocab)
         let encoder = Encoder(vocabulary: vocabulary, fixLength: fixLength, truncateFirst: truncateFirst, padFirst: padFirst)
-        let reader = RecordReader(paths: input.paths, format: RecordFormat(rawValue: format)!)
+        let reader = RecordReader(paths: input.paths, format: format)
         let summary: EncodeSummary
         if let output {
             var writer = EncodedDatasetWriter(encoder: encoder)
@@ -60,7 +67,7 @@ struct Command: ParsableCommand {
             var line: [UInt8] = []
             var ids: [Int32] = []
             let hashValue = Array("\"\(vocabulary.hash)\"".utf8)
-            summary = try encoder.encodeAll(reader, idle: { try out.flush() }) { record, real, label in
+            summary = try encoder.encodeAll(reader, keepEmpty: true, idle: { try out.flush() }) { record, real, label in
                 ids.removeAll(keepingCapacity: true)
                 Encoder.appendPadded(real, fixLength: fixLength, padFirst: padFirst, into: &ids)
                 var arr: [UInt8] = []
@@ -73,14 +80,13 @@ struct Command: ParsableCommand {
                 try out.write(line)
             }
             try out.flush()
-            if summary.records == 0 { throw RNNError(path: input.paths.joined(separator: ", "), "no records with tokens in the input") }
         }
         var msg = "rnn-encode: \(formatThousands(summary.records)) records, \(formatThousands(summary.kept)) tokens kept"
         if summary.tokens > 0 { msg += ", \(formatFixed(100 * Double(summary.unknown) / Double(summary.tokens), 1))% unknown" }
         if fixLength != nil { msg += ", \(formatThousands(summary.truncated)) truncated" }
-        if summary.empty > 0 { msg += "; skipped \(formatThousands(summary.empty)) empty records" }
+        if summary.empty > 0 { msg += output != nil ? "; skipped \(formatThousands(summary.empty)) records without tokens" : "; \(formatThousands(summary.empty)) without tokens (length 0)" }
         if let output { msg += "; wrote \(output)" }
-        Diagnostics.line(msg)
+        if !q.quiet { Diagnostics.line(msg) }
     }
 }
 

@@ -43,7 +43,8 @@ struct Command: ParsableCommand {
             Examples:
               rnn-fit train.bin --vocab v.bin --model gru --bidirectional --hidden 128 -o best.ckpt
               rnn-fit --lm tinyshakespeare.txt --model lstm --layers 2 --hidden 512 --max-time 10m -o lm.ckpt
-            """)
+            """,
+        version: suiteVersion)
 
     @Argument(help: "Encoded training data (rnn-encode -o). With --lm: text files (plain or .gz); standard input when none or '-'.")
     var inputs: [String] = []
@@ -127,6 +128,8 @@ struct Command: ParsableCommand {
     var plot: String?
 
     @OptionGroup(title: "Language models") var lmOptions: LMOptions
+
+    @OptionGroup var q: QuietOption
 
     var lm: Bool { lmOptions.lm }
 
@@ -216,7 +219,7 @@ struct Command: ParsableCommand {
         o.resumePath = resume
         o.commandLine = shellCommandLine()
         let job = try FitJob(options: o)
-        let sinks = SinkList([ConsoleSink()])
+        let sinks = SinkList(q.quiet ? [] : [ConsoleSink()])
         if let log { sinks.append(try JSONLinesLogSink(path: log, append: resume != nil)) }
         if let plot {
             let c = job.modelConfig

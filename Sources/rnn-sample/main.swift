@@ -22,15 +22,16 @@ struct Command: ParsableCommand {
             everything before it (the text starts as if preceded by a newline; --reset scores \
             each line on its own). Characters outside the alphabet are scored as <unk> (a warning \
             counts them). The total goes to stderr.
-            """)
+            """,
+        version: suiteVersion)
 
-    @Option(name: [.customShort("m"), .long], help: "Language-model checkpoint written by 'rnn-fit --lm'.")
+    @Option(name: [.customShort("m"), .long], help: "Language-model checkpoint written by 'rnn-fit --lm'.", completion: .file())
     var model: String
 
     @Option(help: "Temperature: logits are divided by it before sampling; 0 = greedy (always the most likely character).")
     var temp: Float = 0.8
 
-    @Option(help: "Draw only from the k most likely characters (0: all).")
+    @Option(help: "Draw only from the k most likely characters (0: all); as in rnn-classify, --top-k keeps the k most probable outcomes.")
     var topK: Int = 0
 
     @Option(help: "Text (UTF-8) run through the model first and echoed.")
@@ -51,8 +52,10 @@ struct Command: ParsableCommand {
     @Flag(help: "With --score: score every line from a fresh state.")
     var reset = false
 
-    @Argument(help: "With --score: text files (plain or .gz); standard input when none is given or for '-'.")
+    @Argument(help: "With --score: text files (plain or .gz); standard input when none is given or for '-'.", completion: .file())
     var inputs: [String] = []
+
+    @OptionGroup var q: QuietOption
 
     func validate() throws {
         guard temp >= 0 && temp.isFinite else { throw ValidationError("--temp must be >= 0") }
@@ -73,6 +76,7 @@ struct Command: ParsableCommand {
         let out = BufferedOutput()
         if score {
             let s = try scoreText(model: model, alphabet: alphabet, paths: inputs.isEmpty ? ["-"] : inputs, resetPerLine: reset, out: out)
+            if q.quiet { return }
             if s.unknown > 0 {
                 Diagnostics.line("rnn-sample: warning: \(formatThousands(s.unknown)) characters are not in the model's alphabet and were scored as <unk>: \(describeScalars(s.unknownScalars))")
             }

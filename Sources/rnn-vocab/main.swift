@@ -4,6 +4,8 @@ import RNNCLI
 import RNNCore
 import RNNText
 
+extension RecordFormat: ExpressibleByArgument {}
+
 struct Command: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnn-vocab",
@@ -11,17 +13,19 @@ struct Command: ParsableCommand {
         discussion: """
             Ids: <unk> = 0, <pad> = 1, then every token seen at least --min-freq times, by count \
             descending, ties in code-point order (the order of torchtext's build_vocab). Labels come \
-            from the "label" field, same order, no specials. Tokens are whitespace-separated words \
+            from the "label" field, same order, no specials. Records without any token (blank lines, \
+            texts that cleaned to nothing) are skipped, with their labels, and counted in the summary. Tokens are whitespace-separated words \
             of the text (like Python str.split()), or characters with --chars. The output is a \
             safetensors file (docs/FORMATS.md); a summary goes to stderr.
-            """)
+            """,
+        version: suiteVersion)
 
     @OptionGroup var input: InputOptions
 
-    @Option(help: "Input format: auto, jsonl or text (auto: JSON Lines when the first line starts with '{').")
-    var format: String = "auto"
+    @Option(help: "Input format: auto (JSON Lines when the first non-blank line starts with '{'), jsonl or text.")
+    var format: RecordFormat = .auto
 
-    @Option(name: .shortAndLong, help: "Output vocabulary file (written atomically).")
+    @Option(name: .shortAndLong, help: "Output vocabulary file (written atomically).", completion: .file())
     var output: String
 
     @Option(help: "Keep tokens seen at least this many times.")
@@ -30,14 +34,15 @@ struct Command: ParsableCommand {
     @Option(help: "Keep at most this many tokens (specials not counted).")
     var maxSize: Int?
 
-    @Option(help: "Attach pretrained vectors from a GloVe text file (.txt or .gz) or a word2vec/fastText .vec file.")
+    @Option(help: "Attach pretrained vectors from a GloVe text file (.txt or .gz) or a word2vec/fastText .vec file.", completion: .file())
     var vectors: String?
 
     @Flag(help: "Build a character vocabulary (Unicode scalars) for language models.")
     var chars = false
 
+    @OptionGroup var q: QuietOption
+
     func validate() throws {
-        guard RecordFormat(rawValue: format) != nil else { throw ValidationError("--format must be auto, jsonl or text") }
         guard minFreq >= 1 else { throw ValidationError("--min-freq must be at least 1") }
         if let maxSize, maxSize < 0 { throw ValidationError("--max-size must not be negative") }
     }
@@ -45,27 +50,27 @@ struct Command: ParsableCommand {
     func run() throws {
         try CLI.prepareOutputs([output], inputs: input.paths + [vectors])
         if let vectors { _ = try ByteSource(path: vectors) }  // a missing vectors file fails before the counting
-        let reader = RecordReader(paths: input.paths, format: RecordFormat(rawValue: format)!)
+        let reader = RecordReader(paths: input.paths, format: format)
         var report: [String] = []  // printed once everything succeeded: an error stays the only line
         let counted = try VocabularyBuilder.count(reader, kind: chars ? .chars : .words)
         var info = ["min_freq": String(minFreq), "records": String(counted.records), "tokens_counted": String(counted.tokenCount)]
         if let maxSize { info["max_size"] = String(maxSize) }
         var vocab = counted.build(minFreq: minFreq, maxSize: maxSize, info: info)
-        report.append("rnn-vocab: \(formatThousands(counted.records)) records, \(formatThousands(counted.tokenCount)) tokens, \(formatThousands(counted.table.count)) distinct; vocabulary \(formatThousands(vocab.count)) ids (\(formatThousands(vocab.count - 2)) tokens + <unk>, <pad>; min-freq \(minFreq)\(maxSize.map { ", max-size \($0)" } ?? ""))")
+        report.append("rnn-vocab: \(formatThousands(counted.records)) records\(counted.emptyRecords > 0 ? " (skipped \(formatThousands(counted.emptyRecords)) without tokens)" : ""), \(formatThousands(counted.tokenCount)) tokens, \(formatThousands(counted.table.count)) distinct; vocabulary \(formatThousands(vocab.count)) ids (\(formatThousands(vocab.count - 2)) tokens + <unk>, <pad>; min-freq \(minFreq)\(maxSize.map { ", max-size \($0)" } ?? ""))")
         if !vocab.labels.isEmpty {
             report.append("rnn-vocab: labels: " + vocab.labels.enumerated().map { "\($1)=\($0) (\(formatThousands(Int(vocab.labelCounts[$0]))))" }.joined(separator: ", "))
         }
         if let vectors {
-            let clock = ContinuousClock()
-            let t0 = clock.now
+            let t0 = monotonicSeconds()
             let v = try PretrainedVectors.load(path: vectors, for: vocab)
-            let secs = Double((clock.now - t0).components.attoseconds) / 1e18 + Double((clock.now - t0).components.seconds)
+            let secs = monotonicSeconds() - t0
             let name = vectors.split(separator: "/").last.map(String.init) ?? vectors
             vocab = vocab.withVectors(v.matrix, dim: v.dim, info: ["vectors": name])
             let n = vocab.count - 2
             report.append("rnn-vocab: vectors: \(formatThousands(v.found)) of \(formatThousands(n)) tokens found (\(formatFixed(n > 0 ? 100 * Double(v.found) / Double(n) : 0, 1))%), dim \(v.dim), \(formatThousands(v.fileWords)) words read in \(formatFixed(secs, 2)) s")
         }
         try vocab.save(to: output)
+        if q.quiet { return }
         for line in report { Diagnostics.line(line) }
         Diagnostics.line("rnn-vocab: wrote \(output) (hash \(vocab.hash))")
     }

@@ -178,7 +178,7 @@ final class ClassifyCLITests: XCTestCase {
 
     func testTSVAndNoText() throws {
         let dir = try setUp("tsv")
-        let r = try sh("head -3 \(dir)/in.jsonl | rnn-classify -m \(dir)/m.ckpt --format tsv -q; printf 'good film\\n\\nbad\\n' | rnn-classify -m \(dir)/m.ckpt --format tsv -q")
+        let r = try sh("head -3 \(dir)/in.jsonl | rnn-classify -m \(dir)/m.ckpt --output-format tsv -q; printf 'good film\\n\\nbad\\n' | rnn-classify -m \(dir)/m.ckpt --output-format tsv -q")
         XCTAssertEqual(r.status, 0, r.stderr)
         let rows = r.out.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
         XCTAssertEqual(rows.count, 6)
@@ -298,7 +298,7 @@ final class ClassifyCLITests: XCTestCase {
         let m = try sh("printf '' | rnn-classify -m \(dir)/m.ckpt --metrics-json \(dir)/m.json")
         Support.assertFails((m.status, m.out, m.stderr.split(separator: "\n").filter { $0.contains("error") }.joined(separator: "\n")),
                             tool: "rnn-classify", ["no record carries a label"], noFile: dir + "/m.json")
-        for (args, msg) in [("--format csv", "--format must be"), ("--threads 3", "--threads"), ("--top-k 2 --format tsv", "--top-k"),
+        for (args, msg) in [("--output-format csv", "--output-format"), ("--format csv", "--format"), ("--threads 3", "--threads"), ("--top-k 2 --output-format tsv", "--top-k"),
                             ("--threshold 1.5", "--threshold")] {
             let u = try sh("rnn-classify -m \(dir)/m.ckpt \(args) < /dev/null")
             XCTAssertEqual(u.status, 2, args)
@@ -315,7 +315,7 @@ final class ClassifyCLITests: XCTestCase {
         try Self.writeCheckpoint(dir + "/fix.ckpt", vocab: dir + "/v.bin", extra: ["fix_length": "5"])
         let cut = try sh("rnn-classify -m \(dir)/fix.ckpt -q \(dir)/in.jsonl")
         let enc = try sh("rnn-encode --vocab \(dir)/v.bin --fix-length 5 \(dir)/in.jsonl 2>/dev/null | rnn-classify -m \(dir)/m.ckpt -q")
-        let all = try sh("rnn-classify -m \(dir)/fix.ckpt --max-length 0 -q \(dir)/in.jsonl")
+        let all = try sh("rnn-classify -m \(dir)/fix.ckpt --fix-length 0 -q \(dir)/in.jsonl")
         let full = try sh("rnn-classify -m \(dir)/m.ckpt -q \(dir)/in.jsonl")
         XCTAssertEqual(Self.objects(cut.out).map { $0["prob"] as! Double }, Self.objects(enc.out).map { $0["prob"] as! Double })
         XCTAssertEqual(Self.objects(all.out).map { $0["prob"] as! Double }, Self.objects(full.out).map { $0["prob"] as! Double })

@@ -39,8 +39,8 @@ enum TextToolsCLI {
 final class CleanCLITests: XCTestCase {
     typealias T = TextToolsCLI
 
-    /// rnn-corpus | rnn-clean on all 50,000 IMDB reviews == the Python reference, byte for byte,
-    /// with each engine (pcre2, the default, and fused).
+    /// rnn-corpus | rnn-clean --drop-empty on all 50,000 IMDB reviews == the Python reference,
+    /// byte for byte, with each engine (pcre2, the default, and fused).
     func testIMDBParityWithPythonReference() throws {
         XCTAssertTrue(FileManager.default.fileExists(atPath: T.imdb), "missing \(T.imdb)")
         let dir = T.tempDir("parity")
@@ -50,7 +50,7 @@ final class CleanCLITests: XCTestCase {
         let b = try Data(contentsOf: URL(fileURLWithPath: ref))
         for engine in ["pcre2", "fused"] {
         let ours = dir + "/ours-\(engine).jsonl"
-        let r1 = try T.sh("set -o pipefail; \"$0/rnn-corpus\" \"$1\" | \"$0/rnn-clean\" --engine \"$3\" > \"$2\"", [T.bin, T.imdb, ours, engine])
+        let r1 = try T.sh("set -o pipefail; \"$0/rnn-corpus\" \"$1\" | \"$0/rnn-clean\" --drop-empty --engine \"$3\" > \"$2\"", [T.bin, T.imdb, ours, engine])
         XCTAssertEqual(r1.0, 0, r1.2)
         let a = try Data(contentsOf: URL(fileURLWithPath: ours))
         let la = a.split(separator: 0x0A), lb = b.split(separator: 0x0A)
@@ -69,12 +69,18 @@ final class CleanCLITests: XCTestCase {
         let r = try T.run("rnn-clean", [], stdin: Data(input.utf8))
         XCTAssertEqual(r.0, 0, r.2)
         XCTAssertEqual(String(decoding: r.1, as: UTF8.self),
+                       "{\"b\":1,\"text\":\"hi there \",\"a\":[1, 2]}\n{\"text\":\"\",\"id\":2}\n{\"text\":\"été ok \"}\n")
+        let d = try T.run("rnn-clean", ["--drop-empty"], stdin: Data(input.utf8))
+        XCTAssertEqual(d.0, 0, d.2)
+        XCTAssertEqual(String(decoding: d.1, as: UTF8.self),
                        "{\"b\":1,\"text\":\"hi there \",\"a\":[1, 2]}\n{\"text\":\"été ok \"}\n")
     }
 
     func testPlainTextAndFormatOption() throws {
         let r = try T.run("rnn-clean", [], stdin: Data("Great <br />Movie!!\n\n!!!\nİstanbul ΟΔΟΣ\n".utf8))
-        XCTAssertEqual(String(decoding: r.1, as: UTF8.self), "great movie \ni̇stanbul οδος\n")
+        XCTAssertEqual(String(decoding: r.1, as: UTF8.self), "great movie \n\n\ni̇stanbul οδος\n")
+        let d = try T.run("rnn-clean", ["--drop-empty"], stdin: Data("Great <br />Movie!!\n\n!!!\nİstanbul ΟΔΟΣ\n".utf8))
+        XCTAssertEqual(String(decoding: d.1, as: UTF8.self), "great movie \ni̇stanbul οδος\n")
         let t = try T.run("rnn-clean", ["--format", "text"], stdin: Data("{\"Text\": 1}\n".utf8))
         XCTAssertEqual(String(decoding: t.1, as: UTF8.self), " text 1 \n")
         let k = try T.run("rnn-clean", ["--keep-case", "--punctuation", "separate"], stdin: Data("Don't, STOP\n".utf8))

@@ -325,7 +325,7 @@ final class ClassifierCheckpointTests: XCTestCase {
         XCTAssertEqual(ids, [3, 4, 6])  // the last 3 tokens
         let direct = ids.withUnsafeBufferPointer { model.classify(tokens: $0, lengths: [3]) }
         XCTAssertEqual(ClassifyTests.logits(c, ids), direct)
-        // --max-length 0 overrides the recorded fixed length
+        // --fix-length 0 overrides the recorded fixed length
         let all = try Classifier(checkpoint: dir + "/m.ckpt", maxLength: 0)
         XCTAssertNil(all.maxLength)
         // a language model is refused

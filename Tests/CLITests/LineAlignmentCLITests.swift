@@ -1,0 +1,140 @@
+import Foundation
+import XCTest
+
+/// One answer per input line (issue 16): in plain-text mode every tool of the classification path
+/// writes exactly one line per input line, so `paste input <(pipeline)` pairs every line with its
+/// own answer; training tools skip records without tokens and count them.
+final class LineAlignmentCLITests: XCTestCase {
+    /// Leading blank lines, a blank line, a whitespace line, punctuation only, tags only, a tag
+    /// and punctuation mix, and a last line without a newline.
+    static let awkward = "\n  \ngood film\n\n!!! ... ?\n<br /><i></i>\ngreat plot, not boring\n \t \n<p>--</p>\nbad acting"
+    static var awkwardLines: [String] { awkward.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+
+    /// A folder with v.bin (a vocabulary) and m.ckpt (a bi-GRU with random weights over it).
+    func model(_ name: String) throws -> String {
+        let dir = Support.tempDir("align-" + name)
+        Support.write(ClassifyCLITests.records(40), to: dir + "/train.jsonl")
+        let r = try Support.tool("rnn-vocab", [dir + "/train.jsonl", "-o", dir + "/v.bin"])
+        XCTAssertEqual(r.0, 0, r.2)
+        try ClassifyCLITests.writeCheckpoint(dir + "/m.ckpt", vocab: dir + "/v.bin")
+        Support.write(Self.awkward, to: dir + "/in.txt")
+        return dir
+    }
+
+    /// Output lines (the last newline ends the last line).
+    static func lines(_ out: String) -> [String] {
+        var l = out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if l.last == "" { l.removeLast() }
+        return l
+    }
+
+    func testCleanWritesOneLinePerLine() throws {
+        let dir = try model("clean")
+        let r = try E2E.sh("rnn-clean \"$0\"", args: [dir + "/in.txt"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = Self.lines(r.out)
+        XCTAssertEqual(out.count, Self.awkwardLines.count, r.out)
+        XCTAssertEqual(out, ["", "", "good film", "", "", "", "great plot not boring", "", "", "bad acting"])
+        // the drop-empty reference behaviour keeps only the lines with words
+        let d = try E2E.sh("rnn-clean --drop-empty \"$0\"", args: [dir + "/in.txt"])
+        XCTAssertEqual(Self.lines(d.out), ["good film", "great plot not boring", "bad acting"])
+        // an input of only blank lines is plain text: one empty line each
+        let b = try E2E.sh("printf '\\n\\n \\n' | rnn-clean")
+        XCTAssertEqual(b.out, "\n\n\n")
+    }
+
+    func testEncodeWritesOneRecordPerLine() throws {
+        let dir = try model("encode")
+        for fix in [[], ["--fix-length", "4"]] {
+            let r = try E2E.sh("rnn-clean \"$0\" | rnn-encode --vocab \"$1\" \"${@:2}\"", args: [dir + "/in.txt", dir + "/v.bin"] + fix)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let out = Self.lines(r.out)
+            XCTAssertEqual(out.count, Self.awkwardLines.count, r.out)
+            let lengths = out.map { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["length"] as? Int }
+            XCTAssertEqual(lengths, [0, 0, 2, 0, 0, 0, 4, 0, 0, 2].map { min($0, fix.isEmpty ? 99 : 4) })
+            XCTAssertTrue(r.stderr.contains("7 without tokens"), r.stderr)
+        }
+        // a training dataset skips them and says so
+        let b = try E2E.sh("rnn-clean \"$0\" | rnn-encode --vocab \"$1\" -o \"$2\"", args: [dir + "/in.txt", dir + "/v.bin", dir + "/d.bin"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        XCTAssertTrue(b.stderr.contains("3 records") && b.stderr.contains("skipped 7 records without tokens"), b.stderr)
+    }
+
+    /// Both pipelines, JSONL and TSV: N lines in, N answers out; each answer is the one the line
+    /// gets on its own, so paste pairs every line with its answer; empty records get the
+    /// documented null answer.
+    func testClassifyPipelinesAnswerEveryLine() throws {
+        let dir = try model("classify")
+        let pipelines = [
+            "rnn-clean | rnn-encode --vocab \"$1\" | rnn-classify -m \"$2\" -q",
+            "rnn-clean | rnn-classify -m \"$2\" -q --no-text",
+            "rnn-classify -m \"$2\" -q --no-text",
+            "rnn-clean | rnn-classify -m \"$2\" -q --output-format tsv",
+        ]
+        for pipeline in pipelines {
+            let whole = try E2E.sh("set -o pipefail; { " + pipeline + "; } < \"$0\"", args: [dir + "/in.txt", dir + "/v.bin", dir + "/m.ckpt"])
+            XCTAssertEqual(whole.status, 0, whole.stderr)
+            let answers = Self.lines(whole.out)
+            XCTAssertEqual(answers.count, Self.awkwardLines.count, pipeline + "\n" + whole.out)
+            // paste: line i of the input next to line i of the output
+            let pasted = try E2E.sh("paste \"$0\" <({ " + pipeline + "; } < \"$0\")", args: [dir + "/in.txt", dir + "/v.bin", dir + "/m.ckpt"])
+            XCTAssertEqual(Self.lines(pasted.out).count, Self.awkwardLines.count)
+            for (i, line) in Self.awkwardLines.enumerated() {
+                let alone = try E2E.sh("printf '%s\\n' \"$3\" | { " + pipeline + "; }", args: [dir + "/in.txt", dir + "/v.bin", dir + "/m.ckpt", line])
+                XCTAssertEqual(alone.status, 0, alone.stderr)
+                XCTAssertTrue(Self.sameAnswer(answers[i], alone.out.trimmingCharacters(in: .newlines), tsv: pipeline.contains("tsv")),
+                              "line \(i + 1) '\(line)' (\(pipeline)): \(answers[i]) vs alone: \(alone.out)")
+                // no prediction: lines that clean to nothing, or (raw text) blank lines
+                let noTokens = pipeline.contains("rnn-clean") ? ![2, 6, 9].contains(i) : line.allSatisfy { $0 == " " || $0 == "\t" }
+                if pipeline.contains("tsv") {
+                    XCTAssertEqual(answers[i].hasPrefix("\t\t"), noTokens, answers[i])
+                } else {
+                    XCTAssertEqual(answers[i].hasSuffix("\"label\":null,\"prob\":null,\"reason\":\"no tokens\"}"), noTokens, answers[i])
+                    XCTAssertEqual(answers[i].contains("null"), noTokens, answers[i])
+                }
+            }
+        }
+    }
+
+    /// The same answer: equal but for the probability's last digits (batching may round
+    /// differently) and, in TSV, the record number (1 alone, the line number in the whole input).
+    static func sameAnswer(_ a: String, _ b: String, tsv: Bool) -> Bool {
+        func split(_ s: String) -> (String, Double?) {
+            if tsv {
+                let f = s.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+                return f.count == 3 ? (f[0], Double(f[1])) : (s, nil)
+            }
+            guard let r = s.range(of: #""prob":[0-9.e-]+"#, options: .regularExpression) else { return (s, nil) }
+            return (s.replacingCharacters(in: r, with: "\"prob\":_"), Double(s[r].dropFirst(7)))
+        }
+        let (x, p) = split(a), (y, q) = split(b)
+        guard x == y else { return false }
+        if let p, let q { return abs(p - q) <= 1e-5 }
+        return p == nil && q == nil
+    }
+
+    /// JSON Lines stay 1:1 too: a record whose text cleans to nothing keeps its other members.
+    func testJSONLRecordsStayOneToOne() throws {
+        let dir = try model("jsonl")
+        let input = "{\"id\":1,\"text\":\"good\"}\n{\"id\":2,\"text\":\"<br/>!!\"}\n{\"id\":3,\"text\":\"bad\"}\n"
+        Support.write(input, to: dir + "/in.jsonl")
+        let r = try E2E.sh("set -o pipefail; rnn-clean \"$0\" | rnn-encode --vocab \"$1\" | rnn-classify -m \"$2\" -q", args: [dir + "/in.jsonl", dir + "/v.bin", dir + "/m.ckpt"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = Self.lines(r.out)
+        XCTAssertEqual(out.count, 3)
+        XCTAssertTrue(out[1].hasPrefix("{\"id\":2,\"label\":null"), out[1])
+    }
+
+    /// Training tools skip records without tokens and count them in their summary line.
+    func testVocabSkipsEmptyRecordsAndCountsThem() throws {
+        let dir = Support.tempDir("align-vocab")
+        Support.write("{\"text\":\"a b\",\"label\":\"x\"}\n{\"text\":\"\",\"label\":\"y\"}\n{\"text\":\" \",\"label\":\"y\"}\n", to: dir + "/t.jsonl")
+        let r = try Support.tool("rnn-vocab", [dir + "/t.jsonl", "-o", dir + "/v.bin"])
+        XCTAssertEqual(r.0, 0, r.2)
+        XCTAssertTrue(r.2.contains("1 records (skipped 2 without tokens)"), r.2)
+        XCTAssertTrue(r.2.contains("labels: x=0 (1)") && !r.2.contains("y="), r.2)
+        Support.write("\n\n", to: dir + "/blank.txt")
+        let e = try Support.tool("rnn-vocab", [dir + "/blank.txt", "-o", dir + "/b.bin"])
+        Support.assertFails(e, tool: "rnn-vocab", ["hold no token"], noFile: dir + "/b.bin")
+    }
+}
