@@ -7,7 +7,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Documented limits of text input (REFERENCE.md, "Limits").
+/// Documented limits of text input (README, "Hostile input, limits and outputs").
 public enum InputLimits {
     /// Longest line (record) any tool reads: 64 MiB. Input without newlines (a binary file,
     /// /dev/zero) stops with an error here instead of growing a buffer forever.

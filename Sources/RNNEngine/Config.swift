@@ -97,7 +97,7 @@ public struct RecurrentState: Sendable {
     }
 }
 
-/// Documented size limits of a model (REFERENCE.md, "Limits"). Every size read from a command
+/// Documented size limits of a model (README, "Hostile input, limits and outputs"). Every size read from a command
 /// line, a checkpoint or a training state is checked against them by ``ModelConfig/problem()``
 /// before anything is allocated, so a hostile or damaged number gives an error, never an
 /// overflow trap, a hang or an allocation of terabytes.

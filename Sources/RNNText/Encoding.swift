@@ -10,7 +10,7 @@ public struct Encoder: Sendable {
     /// Maximum number of real tokens kept (nil: all); shorter records are padded to it in the
     /// padded view.
     public var fixLength: Int?
-    /// Largest fixed length (REFERENCE.md, "Limits"): a padded batch holds B x T ids and B x T x E
+    /// Largest fixed length (README, "Hostile input, limits and outputs"): a padded batch holds B x T ids and B x T x E
     /// embedded values.
     public static let maxFixLength = 1 << 20
     /// With `fixLength`, keep the LAST tokens of a longer record instead of the first ones.

@@ -88,7 +88,7 @@ public struct PretrainedVectors: Sendable {
         return PretrainedVectors(matrix: matrix, dim: dim, found: found, fileWords: words)
     }
 
-    /// Largest vector dimension read (REFERENCE.md, "Limits"); the embedding size limit too.
+    /// Largest vector dimension read (README, "Hostile input, limits and outputs"); the embedding size limit too.
     public static let maxDim = 16_384
 
     static func checkDim(_ dim: Int, vocab: Vocabulary, _ name: String, _ line: Int) throws {

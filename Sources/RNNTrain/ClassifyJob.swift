@@ -120,7 +120,8 @@ public final class ClassifyJob {
     /// Reads every input in order, writes one line per record to `out` (flushed after every
     /// batch) and returns the totals.
     public func run(paths: [String], out: BufferedOutput) throws -> ClassifySummary {
-        let reader = RecordReader(paths: paths, format: options.inputFormat, requireText: false)
+        var reader = RecordReader(paths: paths, format: options.inputFormat, requireText: false)
+        reader.repairUTF8 = true
         do {
             try reader.forEach(idle: { [self] in
                 // the next line has not arrived: answer what we have now (interactive pipes)

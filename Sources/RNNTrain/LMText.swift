@@ -138,7 +138,7 @@ public struct LMCorpus: Sendable {
     /// Up to 20 distinct unknown characters.
     public let unknownScalars: [Unicode.Scalar]
 
-    /// Largest training text (REFERENCE.md, "Limits"): 1 GiB, all inputs together.
+    /// Largest training text (README, "Hostile input, limits and outputs"): 1 GiB, all inputs together.
     public static let maxTextBytes = 1 << 30
 
     /// Reads every input (plain or gzip; "-" = stdin) back to back.

@@ -55,7 +55,8 @@ struct Command: ParsableCommand {
         try CLI.prepareOutputs([output], inputs: input.paths + [vocab])
         let vocabulary = try Vocabulary.load(path: vocab)
         let encoder = Encoder(vocabulary: vocabulary, fixLength: fixLength, truncateFirst: truncateFirst, padFirst: padFirst)
-        let reader = RecordReader(paths: input.paths, format: format)
+        var reader = RecordReader(paths: input.paths, format: format)
+        reader.repairUTF8 = true
         let summary: EncodeSummary
         if let output {
             var writer = EncodedDatasetWriter(encoder: encoder)
@@ -87,6 +88,7 @@ struct Command: ParsableCommand {
         if summary.empty > 0 { msg += output != nil ? "; skipped \(formatThousands(summary.empty)) records without tokens" : "; \(formatThousands(summary.empty)) without tokens (length 0)" }
         if let output { msg += "; wrote \(output)" }
         if !q.quiet { Diagnostics.line(msg) }
+        if !q.quiet, let w = InvalidUTF8.warning("rnn-encode") { Diagnostics.line(w) }
     }
 }
 
