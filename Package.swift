@@ -69,7 +69,7 @@ let package = Package(
         .target(name: "RNNText", dependencies: ["RNNCore", "CPCRE2"], swiftSettings: release),
         .target(name: "RNNEngine", dependencies: ["RNNCore", "COpenBLAS"], swiftSettings: numericFlags + release),
         .target(name: "RNNTrain", dependencies: ["RNNCore", "RNNText", "RNNEngine"], swiftSettings: numericFlags + release),
-        .target(name: "RNNCLI", dependencies: ["RNNCore", argumentParser]),
+        .target(name: "RNNCLI", dependencies: ["RNNCore", "RNNText", argumentParser]),
         // Every reader as a fuzz target (scripts/fuzz.sh, FuzzRegressionTests).
         .target(name: "RNNFuzz", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"], swiftSettings: release),
         // How training is shown (console, progress bar, JSON log, SVG plot): command-line side.

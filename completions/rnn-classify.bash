@@ -4,7 +4,10 @@ _rnn_classify() {
     [ "$COMP_CWORD" -gt 0 ] && prev="${COMP_WORDS[COMP_CWORD-1]}"
     case "$prev" in
         -m|--model) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --format) COMPREPLY=($(compgen -W 'auto jsonl text' -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W 'auto jsonl text tsv csv fasttext' -- "$cur")); return ;;
+        --text-field) COMPREPLY=(); return ;;
+        --label-field) COMPREPLY=(); return ;;
+        --label-prefix) COMPREPLY=(); return ;;
         --output-format) COMPREPLY=($(compgen -W 'jsonl tsv' -- "$cur")); return ;;
         --threshold) COMPREPLY=(); return ;;
         --top-k) COMPREPLY=(); return ;;
@@ -14,7 +17,7 @@ _rnn_classify() {
         --threads) COMPREPLY=(); return ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W '-m --model --format --output-format --threshold --top-k --no-text --metrics --metrics-json --fix-length --batch-size --threads -q --quiet -h --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '-m --model --format --text-field --label-field --label-prefix --output-format --threshold --top-k --probs --no-text --metrics --metrics-json --fix-length --batch-size --threads -q --quiet -h --help --version' -- "$cur"))
         return
     fi
     compopt -o filenames

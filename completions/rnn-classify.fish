@@ -2,10 +2,14 @@
 complete -c rnn-classify -e
 complete -c rnn-classify -F
 complete -c rnn-classify -s m -l model -r -F -d 'Classifier checkpoint (rnn-fit output, or a PyTorch export with the documente...'
-complete -c rnn-classify -l format -x -a 'auto jsonl text' -d 'Input format: auto (JSON Lines when the first non-blank line starts with \'{\')...'
+complete -c rnn-classify -l format -x -a 'auto jsonl text tsv csv fasttext' -d 'Input format: auto, jsonl, text, tsv, csv or fasttext'
+complete -c rnn-classify -l text-field -x -d 'The text: a JSON member or TSV/CSV column name, or a TSV/CSV column number (f...'
+complete -c rnn-classify -l label-field -x -d 'The label: a JSON member or TSV/CSV column name, or a column number (with a n...'
+complete -c rnn-classify -l label-prefix -x -d 'fastText format: the prefix that marks a label token'
 complete -c rnn-classify -l output-format -x -a 'jsonl tsv' -d 'Output format: jsonl (one JSON object per record) or tsv (label, prob, id)'
 complete -c rnn-classify -l threshold -x -d 'Two labels: predict the second label when its probability is above this (defa...'
-complete -c rnn-classify -l top-k -x -d 'More than two labels: list only the K most probable labels in probs'
+complete -c rnn-classify -l top-k -x -d 'List the K most probable labels with their probabilities, most probable first...'
+complete -c rnn-classify -l probs -d 'Print the probability of every label (JSON: probs in label order, also for tw...'
 complete -c rnn-classify -l no-text -d 'Drop the text member from the JSON output'
 complete -c rnn-classify -l metrics -d 'Records that carry a label: print accuracy, loss, per-class precision/recall/...'
 complete -c rnn-classify -l metrics-json -r -F -d 'Write the metrics as JSON to this file'

@@ -3,14 +3,17 @@ _rnn_clean() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev=""
     [ "$COMP_CWORD" -gt 0 ] && prev="${COMP_WORDS[COMP_CWORD-1]}"
     case "$prev" in
-        --format) COMPREPLY=($(compgen -W 'auto jsonl text' -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W 'auto jsonl text tsv csv fasttext' -- "$cur")); return ;;
+        --text-field) COMPREPLY=(); return ;;
+        --label-field) COMPREPLY=(); return ;;
+        --label-prefix) COMPREPLY=(); return ;;
         --engine) COMPREPLY=($(compgen -W 'pcre2 fused' -- "$cur")); return ;;
         --punctuation) COMPREPLY=($(compgen -W 'remove separate keep' -- "$cur")); return ;;
         --remove) COMPREPLY=(); return ;;
         -o|--output) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W '--format --engine --keep-case --punctuation --remove --drop-empty --strict -o --output --stats -q --quiet -h --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--format --text-field --label-field --label-prefix --engine --keep-case --punctuation --remove --drop-empty --strict -o --output --stats -q --quiet -h --help --version' -- "$cur"))
         return
     fi
     compopt -o filenames

@@ -4,12 +4,15 @@ _rnn_encode() {
     [ "$COMP_CWORD" -gt 0 ] && prev="${COMP_WORDS[COMP_CWORD-1]}"
     case "$prev" in
         --vocab) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --format) COMPREPLY=($(compgen -W 'auto jsonl text' -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W 'auto jsonl text tsv csv fasttext' -- "$cur")); return ;;
+        --text-field) COMPREPLY=(); return ;;
+        --label-field) COMPREPLY=(); return ;;
+        --label-prefix) COMPREPLY=(); return ;;
         -o|--output) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --fix-length) COMPREPLY=(); return ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W '--vocab --format -o --output --fix-length --pad-first --truncate-first -q --quiet -h --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--vocab --format --text-field --label-field --label-prefix -o --output --fix-length --pad-first --truncate-first -q --quiet -h --help --version' -- "$cur"))
         return
     fi
     compopt -o filenames

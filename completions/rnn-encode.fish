@@ -2,7 +2,10 @@
 complete -c rnn-encode -e
 complete -c rnn-encode -F
 complete -c rnn-encode -l vocab -r -F -d 'Vocabulary file written by rnn-vocab'
-complete -c rnn-encode -l format -x -a 'auto jsonl text' -d 'Input format: auto (JSON Lines when the first non-blank line starts with \'{\')...'
+complete -c rnn-encode -l format -x -a 'auto jsonl text tsv csv fasttext' -d 'Input format: auto, jsonl, text, tsv, csv or fasttext'
+complete -c rnn-encode -l text-field -x -d 'The text: a JSON member or TSV/CSV column name, or a TSV/CSV column number (f...'
+complete -c rnn-encode -l label-field -x -d 'The label: a JSON member or TSV/CSV column name, or a column number (with a n...'
+complete -c rnn-encode -l label-prefix -x -d 'fastText format: the prefix that marks a label token'
 complete -c rnn-encode -s o -l output -r -F -d 'Write a binary encoded dataset to this file instead of JSON Lines to stdout'
 complete -c rnn-encode -l fix-length -x -d 'Keep at most N tokens per record and pad shorter ones to N'
 complete -c rnn-encode -l pad-first -d 'Put the pads before the real tokens (torchtext pad_first)'

@@ -3,9 +3,9 @@ _rnn_fit() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev=""
     [ "$COMP_CWORD" -gt 0 ] && prev="${COMP_WORDS[COMP_CWORD-1]}"
     case "$prev" in
-        --vocab) COMPREPLY=(); return ;;
-        -o|--output) COMPREPLY=(); return ;;
-        --model) COMPREPLY=(); return ;;
+        --vocab) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        -o|--output) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --cell) COMPREPLY=($(compgen -W 'rnn lstm gru' -- "$cur")); return ;;
         --layers) COMPREPLY=(); return ;;
         --hidden) COMPREPLY=(); return ;;
         --embed-dim) COMPREPLY=(); return ;;
@@ -18,21 +18,21 @@ _rnn_fit() {
         --weight-decay) COMPREPLY=(); return ;;
         --clip) COMPREPLY=(); return ;;
         --lr-decay) COMPREPLY=(); return ;;
-        --valid) COMPREPLY=(); return ;;
-        --valid-split) COMPREPLY=(); return ;;
-        --test) COMPREPLY=(); return ;;
-        --seed) COMPREPLY=(); return ;;
-        --threads) COMPREPLY=(); return ;;
-        --resume) COMPREPLY=(); return ;;
-        --log) COMPREPLY=(); return ;;
-        --plot) COMPREPLY=(); return ;;
-        --seq-len) COMPREPLY=(); return ;;
-        --eval-every) COMPREPLY=(); return ;;
+        --lr-schedule) COMPREPLY=($(compgen -W 'constant cosine' -- "$cur")); return ;;
         --max-time) COMPREPLY=(); return ;;
-        --lr-schedule) COMPREPLY=(); return ;;
+        --eval-every) COMPREPLY=(); return ;;
+        --valid) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --valid-split) COMPREPLY=(); return ;;
+        --test) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --seed) COMPREPLY=(); return ;;
+        --threads) COMPREPLY=($(compgen -W '1 2' -- "$cur")); return ;;
+        --resume) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --log) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --plot) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --seq-len) COMPREPLY=(); return ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W '--vocab -o --output --model --layers --bidirectional --hidden --embed-dim --freeze-embeddings --dropout --head-dropout --embed-dropout --epochs --batch-size --lr --weight-decay --clip --lr-decay --valid --valid-split --test --seed --threads --padded --resume --log --plot --lm --seq-len --eval-every --max-time --lr-schedule -q --quiet -h --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--vocab -o --output --cell --layers --bidirectional --hidden --embed-dim --freeze-embeddings --dropout --head-dropout --embed-dropout --epochs --batch-size --lr --weight-decay --clip --lr-decay --lr-schedule --max-time --eval-every --valid --valid-split --test --seed --threads --padded --resume --log --plot --lm -q --quiet --seq-len -h --help --version' -- "$cur"))
         return
     fi
     compopt -o filenames

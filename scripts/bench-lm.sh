@@ -24,7 +24,7 @@ ratio() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { if (b > 0) printf "ratio %s
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (other processes slow every number down)"
 
 # Training: rate of the training steps only (the log's rate excludes evaluation).
-"$BIN/rnn-fit" --lm "$DATA" --model lstm --layers 2 --hidden 512 --embed-dim 64 --batch-size 32 --seq-len 128 \
+"$BIN/rnn-fit" --lm "$DATA" --cell lstm --layers 2 --hidden 512 --embed-dim 64 --batch-size 32 --seq-len 128 \
     --valid-split 0 --max-time "$TRAIN_TIME" --threads 2 -o "$TMP/big.ckpt" --log "$TMP/train.jsonl" 2>/dev/null
 ours=$(grep -E '"event":"(epoch|eval)"' "$TMP/train.jsonl" | tail -1 | sed 's/.*"rate":\([0-9.e+]*\).*/\1/' | awk '{ printf "%.3f", $1 / (32 * 128) }')
 echo "rnn-fit --lm train 2x512 batch 32 seq 128: $ours steps/s"

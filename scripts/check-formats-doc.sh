@@ -19,7 +19,7 @@ awk 'NR % 10 == 1' "$tmp/train.jsonl" > "$tmp/fit.jsonl"
 awk 'NR % 125 == 2' "$tmp/train.jsonl" > "$tmp/valid.jsonl"
 "$BIN/rnn-encode" --vocab "$tmp/v.bin" --fix-length 500 --pad-first "$tmp/fit.jsonl" -o "$tmp/fit.bin" 2>/dev/null
 "$BIN/rnn-encode" --vocab "$tmp/v.bin" --fix-length 500 --pad-first "$tmp/valid.jsonl" -o "$tmp/valid.bin" 2>/dev/null
-"$BIN/rnn-fit" "$tmp/fit.bin" --vocab "$tmp/v.bin" --valid "$tmp/valid.bin" --model gru --bidirectional --hidden 16 \
+"$BIN/rnn-fit" "$tmp/fit.bin" --vocab "$tmp/v.bin" --valid "$tmp/valid.bin" --cell gru --bidirectional --hidden 16 \
   --epochs 1 --lr 0.01 --batch-size 16 -o "$tmp/best.ckpt" 2>/dev/null
 # a small character LM and its greedy sample (the numpy snippet of section 4 must print the same)
 head -c 50000 "$DATA/tinyshakespeare.txt" > "$tmp/ts.txt"

@@ -8,7 +8,7 @@
 #   -> classify the 25,000 test reviews with the best checkpoint (--metrics).
 # Data come from ../shared/data, or are downloaded from their public homes when absent.
 # Outputs (vocabulary, encoded data, checkpoint, log, curves, predictions) go to out/demo.
-# RNN_DEMO_FIT_ARGS overrides the model options (e.g. "--model lstm --bidirectional").
+# RNN_DEMO_FIT_ARGS overrides the model options (e.g. "--cell lstm --bidirectional").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${RNN_BIN:-.build/release}
@@ -58,7 +58,7 @@ stage "front end total" "$t0"
 
 t=$(now)
 # shellcheck disable=SC2086
-rnn-fit "$OUT/train.bin" --vocab "$OUT/vocab.bin" ${RNN_DEMO_FIT_ARGS:---model gru --bidirectional --hidden 128} \
+rnn-fit "$OUT/train.bin" --vocab "$OUT/vocab.bin" ${RNN_DEMO_FIT_ARGS:---cell gru --bidirectional --hidden 128} \
   --head-dropout 0.5 --embed-dropout 0.3 --lr 0.002 --lr-decay 0.5 --epochs 3 --batch-size 32 --seed 42 --valid-split 0.2 \
   --log "$OUT/fit.jsonl" --plot "$OUT/curves.svg" -o "$OUT/best.ckpt"
 stage "fit (3 epochs)" "$t"

@@ -97,28 +97,9 @@ public struct RecurrentState: Sendable {
     }
 }
 
-/// Documented size limits of a model (README, "Hostile input, limits and outputs"). Every size read from a command
-/// line, a checkpoint or a training state is checked against them by ``ModelConfig/problem()``
-/// before anything is allocated, so a hostile or damaged number gives an error, never an
-/// overflow trap, a hang or an allocation of terabytes.
-public enum ModelLimits {
-    /// H per direction.
-    public static let maxHidden = 16_384
-    /// Stacked recurrent layers.
-    public static let maxLayers = 64
-    /// E.
-    public static let maxEmbedDim = 16_384
-    /// V (ids are Int32 in every file).
-    public static let maxVocabSize = 1 << 24
-    /// O.
-    public static let maxOutputs = 1 << 24
-    /// Parameters of the whole model (4 GiB of Float32 weights; training holds four copies).
-    public static let maxParameters = 1 << 30
-}
-
 extension ModelConfig {
-    /// Number of parameters, nil when the computation overflows (only possible for sizes beyond
-    /// ``ModelLimits``).
+    /// Number of parameters, nil when the computation overflows or `layers` is beyond 1,024
+    /// (computed without allocating; RNNTrain's `ModelConfig.problem()` holds it to the limit).
     public var parameterCount: Int? {
         var total = 0
         func add(_ dims: Int...) -> Bool {
@@ -132,7 +113,7 @@ extension ModelConfig {
             total = t
             return !o
         }
-        guard layers >= 0, layers <= ModelLimits.maxLayers else { return nil }
+        guard layers >= 0, layers <= 1024 else { return nil }
         let gh = gates.multipliedReportingOverflow(by: hidden)
         let dh = directions.multipliedReportingOverflow(by: hidden)
         guard !gh.overflow, !dh.overflow, add(vocabSize, embedDim), add(outputs, dh.partialValue), add(outputs) else { return nil }
@@ -142,27 +123,5 @@ extension ModelConfig {
                   add(directions, 2, gh.partialValue) else { return nil }
         }
         return total
-    }
-
-    /// What is wrong with this configuration (a value out of range or beyond ``ModelLimits``),
-    /// or nil when it describes a model that can be built. Names the setting as `key = value`.
-    public func problem() -> String? {
-        func range(_ name: String, _ v: Int, _ lo: Int, _ hi: Int) -> String? {
-            v < lo || v > hi ? "\(name) = \(v) is outside [\(lo), \(hi)]" : nil
-        }
-        if let p = range("layers", layers, 1, ModelLimits.maxLayers) ?? range("hidden", hidden, 1, ModelLimits.maxHidden)
-            ?? range("embed_dim", embedDim, 1, ModelLimits.maxEmbedDim) ?? range("vocab_size", vocabSize, 1, ModelLimits.maxVocabSize)
-            ?? range("outputs", outputs, 1, ModelLimits.maxOutputs) {
-            return p
-        }
-        for (name, p) in [("dropout", dropout), ("head_dropout", headDropout), ("embed_dropout", embedDropout)] where !(p >= 0 && p < 1) {
-            return "\(name) = \(p) is not a probability in [0, 1)"
-        }
-        if let pad = paddingIndex, pad < 0 || pad >= vocabSize { return "padding_idx = \(pad) is outside [0, \(vocabSize))" }
-        if task == .languageModel && bidirectional { return "a language model cannot be bidirectional" }
-        guard let n = parameterCount, n <= ModelLimits.maxParameters else {
-            return "the model would have \(parameterCount.map(String.init) ?? "too many") parameters, more than the limit of \(ModelLimits.maxParameters)"
-        }
-        return nil
     }
 }

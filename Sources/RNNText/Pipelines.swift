@@ -14,7 +14,7 @@ extension VocabularyBuilder {
             text.removeAll(keepingCapacity: true)
             r.appendText(to: &text)
             if kind == .chars && !r.isJSON { text.append(0x0A) }
-            let label = r.isJSON ? r.stringField("label") : nil
+            let label = r.isJSON ? try r.label() : nil
             text.withUnsafeBytes { b.addRecord(text: $0, label: label) }
         }
         let inputs = reader.paths.map { $0 == "-" ? "<stdin>" : $0 }.joined(separator: ", ")
@@ -46,7 +46,7 @@ extension Encoder {
     /// The label id of a record: nil when it has no `label` (or it is null); an error naming the
     /// input line when the label is not in the vocabulary's labels.
     public func labelID(of record: Record) throws -> Int32? {
-        guard record.isJSON, let label = record.stringField("label") else { return nil }
+        guard record.isJSON, let label = try record.label() else { return nil }
         guard let id = vocabulary.labelID(label) else {
             let known = vocabulary.labels.isEmpty ? "the vocabulary has no labels (it was built from records without a \"label\" field)"
                 : "known labels: " + vocabulary.labels.joined(separator: ", ")

@@ -10,6 +10,21 @@ public enum RecordFormat: String, CaseIterable, Sendable {
     case jsonl
     /// Every line is one record's text.
     case text
+    /// Tab-separated values with a header row (RFC 4180 quoting); auto for a `.tsv` file.
+    case tsv
+    /// Comma-separated values with a header row (RFC 4180 quoting); auto for a `.csv` file.
+    case csv
+    /// fastText lines: `__label__x` tokens are labels, the rest is the text.
+    case fasttext
+
+    /// The format `auto` means for a file with this name: tsv or csv by the name's ending (also
+    /// under `.gz`), else decided by the content.
+    static func byName(_ path: String) -> RecordFormat {
+        let p = path.hasSuffix(".gz") ? String(path.dropLast(3)) : path
+        if p.hasSuffix(".tsv") { return .tsv }
+        if p.hasSuffix(".csv") { return .csv }
+        return .auto
+    }
 }
 
 /// One record, as a view into the line it came from (valid only inside the reader's callback).
@@ -55,6 +70,22 @@ public struct Record {
         }
         if raw[0] == UInt8(ascii: "n") { return nil }  // null
         return String(decoding: raw, as: UTF8.self)
+    }
+
+    /// The record's label: its `label` member when it is a string (a number is given as its JSON
+    /// text), nil when there is none or it is null. A list of labels (a multi-label record, e.g.
+    /// a fastText line with two `__label__` tokens), an object or a boolean is an error naming
+    /// the line.
+    public func label() throws -> String? {
+        guard let raw = rawField("label"), raw.count > 0 else { return nil }
+        switch raw[0] {
+        case UInt8(ascii: "["):
+            throw RNNError(path: source, line: lineNumber, "the record has a list of labels \(String(decoding: raw.prefix(80), as: UTF8.self)); multi-label training is not supported yet: keep one label per record")
+        case UInt8(ascii: "{"), UInt8(ascii: "t"), UInt8(ascii: "f"):
+            throw RNNError(path: source, line: lineNumber, "the \"label\" member must be a string (or null), not \(String(decoding: raw.prefix(40), as: UTF8.self))")
+        default:
+            return stringField("label")
+        }
     }
 
     /// Writes the record as one JSON object line: every member except those named in `drop` is
@@ -108,6 +139,8 @@ public struct RecordReader {
     public var paths: [String]
     public var format: RecordFormat
     public var requireText: Bool
+    /// Names of the text and label members or columns, and the fastText label prefix.
+    public var fields: RecordFields
     /// Replace invalid UTF-8 by U+FFFD (as Python's "replace" does) before a record is parsed,
     /// counting what was replaced in ``InvalidUTF8`` for the tool's warning.
     public var repairUTF8 = false
@@ -115,22 +148,28 @@ public struct RecordReader {
     static let maxHeldBlank = 4096
 
     /// Reads `paths` in order (`["-"]` or empty: stdin).
-    public init(paths: [String], format: RecordFormat = .auto, requireText: Bool = true) {
+    public init(paths: [String], format: RecordFormat = .auto, requireText: Bool = true, fields: RecordFields = RecordFields()) {
         self.paths = paths.isEmpty ? ["-"] : paths
         self.format = format
         self.requireText = requireText
+        self.fields = fields
     }
 
     /// Calls `body` with every record of every input, in order. `idle`, when given, is called
     /// whenever the next line has not arrived yet (a pipe or terminal that would block), so that
     /// a streaming tool can flush what it wrote: a line out soon after a line in.
     public func forEach(idle: (() throws -> Void)? = nil, _ body: (Record) throws -> Void) throws {
+        var renamed: [UInt8] = []
         var repaired: [UInt8] = []
         var fix = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 12, alignment: 16)
         defer { fix.deallocate() }
         for path in paths {
             let reader = try StreamingLineReader(path: path)
-            var mode: RecordFormat = format
+            var mode: RecordFormat = format == .auto ? RecordFormat.byName(path) : format
+            if mode == .tsv || mode == .csv || mode == .fasttext {
+                try forEachRow(reader, mode, idle: idle, body)
+                continue
+            }
             // Auto mode: blank lines before the first non-blank one, held until the format is
             // known (plain text: each is a record, so that every line gets its answer; JSON
             // Lines: skipped). An input of only blank lines is plain text, and so is one that
@@ -183,23 +222,52 @@ public struct RecordReader {
                     continue
                 }
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                let spans: JSONRecordSpans
+                var spans: JSONRecordSpans
                 do {
                     spans = try JSONRecordSpans(line)
                 } catch let e as JSONSyntaxError {
                     throw RNNError(path: reader.name, line: reader.lineNumber, "not a JSON object: \(e.description) (use --format text for plain text input)")
                 }
-                let ti = spans.index(of: "text", in: line)
-                if let ti {
-                    if line[spans.members[ti].value.lowerBound] != UInt8(ascii: "\"") {
-                        throw RNNError(path: reader.name, line: reader.lineNumber, "the \"text\" field is not a string")
+                if fields.renames {
+                    try renameMembers(line, spans, fields: fields, source: reader.name, lineNumber: reader.lineNumber, into: &renamed)
+                    try renamed.withUnsafeBytes { r in
+                        spans = try JSONRecordSpans(r)
+                        try deliver(r, spans, reader.name, reader.lineNumber, body)
                     }
-                } else if requireText {
-                    throw RNNError(path: reader.name, line: reader.lineNumber, "record has no \"text\" field (every JSON record needs a \"text\" string)")
+                } else {
+                    try deliver(line, spans, reader.name, reader.lineNumber, body)
                 }
-                try body(Record(line: line, spans: spans, textIndex: ti, source: reader.name, lineNumber: reader.lineNumber))
             }
         }
+    }
+
+    /// Checks the `text` member of a JSON record and gives the record to `body`.
+    private func deliver(_ line: UnsafeRawBufferPointer, _ spans: JSONRecordSpans, _ source: String, _ lineNumber: Int,
+                         _ body: (Record) throws -> Void) throws {
+        let ti = spans.index(of: "text", in: line)
+        if let ti {
+            if line[spans.members[ti].value.lowerBound] != UInt8(ascii: "\"") {
+                throw RNNError(path: source, line: lineNumber, "the \"\(fields.text)\" field is not a string")
+            }
+        } else if requireText {
+            throw RNNError(path: source, line: lineNumber, "record has no \"\(fields.text)\" field (every JSON record needs a \"\(fields.text)\" string; --text-field names another member)")
+        }
+        try body(Record(line: line, spans: spans, textIndex: ti, source: source, lineNumber: lineNumber))
+    }
+
+    /// TSV, CSV and fastText inputs: every row as its JSON record (TableRecords.swift).
+    private func forEachRow(_ reader: StreamingLineReader, _ mode: RecordFormat, idle: (() throws -> Void)?,
+                            _ body: (Record) throws -> Void) throws {
+        let rows = RowConverter(format: mode, fields: fields, source: reader.name)
+        while true {
+            if let idle, reader.wouldBlock { try idle() }
+            guard let line = try reader.next() else { break }
+            guard let first = try rows.feed(line, lineNumber: reader.lineNumber) else { continue }
+            try rows.json.withUnsafeBytes { j in
+                try deliver(j, try JSONRecordSpans(j), reader.name, first, body)
+            }
+        }
+        try rows.finish()
     }
 }
 

@@ -57,11 +57,10 @@ public enum Checkpoint {
     /// `version` metadata value.
     public static let formatVersion = 1
     /// Metadata keys this module owns (everything else goes to / comes from `extra`).
-    static let ownKeys: Set<String> = [
-        "format", "version", "kind", "model", "vocab_size", "embed_dim", "hidden", "layers", "bidirectional",
-        "outputs", "dropout", "head_dropout", "padding_idx", "freeze_embedding", "vocab_hash", "vocab_kind",
-        "vocab", "tokens_hash", "labels", "epoch", "valid_loss", "valid_accuracy", "seed", "command",
-    ]
+    static let ownKeys: Set<String> = architectureKeys.union([
+        "format", "version", "kind", "vocab_hash", "vocab_kind", "vocab", "tokens_hash", "labels", "epoch", "valid_loss",
+        "valid_accuracy", "seed", "command",
+    ])
 
     /// Hash of an id -> token list (FNV-1a 64 over each token's UTF-8 and a 0 byte), stored as
     /// `tokens_hash` so a damaged embedded vocabulary is detected.
@@ -73,20 +72,12 @@ public enum Checkpoint {
 
     /// The metadata of a checkpoint, as written.
     public static func metadata(_ info: CheckpointInfo) -> [(String, String)] {
-        let c = info.config
-        var m: [(String, String)] = [
-            ("format", formatName), ("version", String(formatVersion)),
-            ("kind", info.kind == .classifier ? "classifier" : "lm"),
-            ("model", c.cell.rawValue), ("vocab_size", String(c.vocabSize)), ("embed_dim", String(c.embedDim)),
-            ("hidden", String(c.hidden)), ("layers", String(c.layers)), ("bidirectional", String(c.bidirectional)),
-            ("outputs", String(c.outputs)), ("dropout", String(c.dropout)), ("head_dropout", String(c.headDropout)),
-            ("embed_dropout", String(c.embedDropout)),
-            ("padding_idx", c.paddingIndex.map(String.init) ?? "none"), ("freeze_embedding", String(c.freezeEmbedding)),
-            ("vocab_hash", info.vocabHash), ("vocab_kind", info.vocabKind.rawValue),
-            ("vocab", jsonArray(info.tokens)), ("tokens_hash", tokensHash(info.tokens)),
-            ("labels", jsonArray(info.labels)), ("epoch", formatNumber(info.epoch)),
-            ("command", info.commandLine),
-        ]
+        var m: [(String, String)] = [("format", formatName), ("version", String(formatVersion)),
+                                     ("kind", info.kind == .classifier ? "classifier" : "lm")]
+        m += architectureMetadata(info.config)
+        m += [("vocab_hash", info.vocabHash), ("vocab_kind", info.vocabKind.rawValue),
+              ("vocab", jsonArray(info.tokens)), ("tokens_hash", tokensHash(info.tokens)),
+              ("labels", jsonArray(info.labels)), ("epoch", formatNumber(info.epoch)), ("command", info.commandLine)]
         if let v = info.validLoss { m.append(("valid_loss", formatNumber(v))) }
         if let v = info.validAccuracy { m.append(("valid_accuracy", formatNumber(v))) }
         if let s = info.seed { m.append(("seed", String(s))) }
@@ -180,28 +171,8 @@ public enum Checkpoint {
         guard m["version"] == String(formatVersion) else {
             throw RNNError(path: path, "checkpoint format version \(m["version"] ?? "?") is not supported (this build reads version \(formatVersion)); retrain it with rnn-fit or upgrade the tools")
         }
-        func bad(_ what: String) -> RNNError { RNNError(path: path, "corrupt checkpoint metadata: \(what)") }
-        func int(_ key: String, from tensor: String? = nil, dim: Int = 0) throws -> Int {
-            if let s = m[key] {
-                guard let v = Int(s), v >= 0 else { throw bad("\(key) = '\(s)' is not a count") }
-                return v
-            }
-            if let tensor, let t = f.tensors[tensor], t.shape.count > dim { return t.shape[dim] }
-            throw bad("missing \(key)")
-        }
-        func bool(_ key: String, default d: Bool? = nil) throws -> Bool {
-            guard let s = m[key] else { if let d { return d }; throw bad("missing \(key)") }
-            switch s.lowercased() {
-            case "true", "1": return true
-            case "false", "0": return false
-            default: throw bad("\(key) = '\(s)' is not true/false")
-            }
-        }
-        func float(_ key: String) throws -> Float {
-            guard let s = m[key] else { return 0 }
-            guard let v = Float(s), v >= 0, v < 1 else { throw bad("\(key) = '\(s)' is not a probability") }
-            return v
-        }
+        let reader = MetadataReader(path: path, what: "checkpoint metadata", values: m)
+        func bad(_ what: String) -> RNNError { reader.corrupt(what) }
         let kind: Task
         switch m["kind"] {
         case "classifier": kind = .classifier
@@ -213,24 +184,11 @@ public enum Checkpoint {
                 ? "this is a classifier checkpoint; a character language model is needed (train one with 'rnn-fit --lm')"
                 : "this is a language-model checkpoint; a classifier is needed (train one with 'rnn-fit DATA.bin --vocab V.bin')")
         }
-        guard let cell = CellKind(rawValue: (m["model"] ?? "").lowercased()) else { throw bad("model = '\(m["model"] ?? "")' (expected rnn, lstm or gru)") }
-        let layers = try int("layers"), hidden = try int("hidden")
-        let bidirectional = try bool("bidirectional", default: false)
-        let vocabSize = try int("vocab_size", from: "embedding.weight", dim: 0)
-        let embedDim = try int("embed_dim", from: "embedding.weight", dim: 1)
-        let outputs = try int("outputs", from: "fc.bias", dim: 0)
-        guard !(kind == .languageModel && bidirectional) else { throw bad("a language model cannot be bidirectional") }
-        var padding: Int? = kind == .classifier ? Int(Vocabulary.padID) : nil
-        if let s = m["padding_idx"] {
-            if s == "none" || s.isEmpty { padding = nil } else {
-                guard let p = Int(s), p >= 0, p < vocabSize else { throw bad("padding_idx = '\(s)'") }
-                padding = p
-            }
+        let config = try readArchitecture(reader, kind: kind) { name, dim in
+            guard let t = f.tensors[name], t.shape.count > dim else { return nil }
+            return t.shape[dim]
         }
-        var config = ModelConfig(cell: cell, task: kind, vocabSize: vocabSize, embedDim: embedDim, hidden: hidden, layers: layers,
-                                 bidirectional: bidirectional, dropout: try float("dropout"), headDropout: try float("head_dropout"),
-                                 outputs: outputs, paddingIndex: padding, freezeEmbedding: try bool("freeze_embedding", default: false))
-        if m["embed_dropout"] != nil { config.embedDropout = try float("embed_dropout") }  // optional (training record only)
+        let vocabSize = config.vocabSize, outputs = config.outputs
         if let p = config.problem() { throw bad(p) }
         guard let vs = m["vocab"], let tokens = try? stringArray(vs) else { throw bad("missing or invalid vocab (a JSON array of the tokens in id order)") }
         guard tokens.count == vocabSize else {

@@ -33,12 +33,17 @@ public enum ClassifyOutputFormat: String, CaseIterable, Sendable {
 public struct ClassifyOptions: Sendable {
     /// How input lines are read (auto: JSON Lines when the first non-blank line starts with `{`).
     public var inputFormat: RecordFormat = .auto
+    /// Names of the text and label fields, fastText's label prefix.
+    public var fields = RecordFields()
     /// Output layout.
     public var format: ClassifyOutputFormat = .jsonl
     /// Keep the `text` member in JSON output.
     public var keepText = true
-    /// With more than two labels, list only the k most probable in `probs` (nil: all).
+    /// List the k most probable labels, most probable first (JSON `probs`, TSV label/prob pairs;
+    /// nil: every label in label order with more than two labels, none with two unless `probs`).
     public var topK: Int? = nil
+    /// Print the probability of every label, also for two-label models.
+    public var probs = false
     /// Largest batch (records) given to the model at once.
     public var batchSize = 128
     /// Largest batch in tokens (a batch holds at least one record).
@@ -104,23 +109,18 @@ public final class ClassifyJob {
 
     /// A job writing predictions made by `classifier`.
     public init(classifier: Classifier, options: ClassifyOptions) throws {
-        if let k = options.topK {
-            if classifier.labels.count <= 2 {
-                throw RNNError("--top-k applies to models with more than two labels; this model has \(classifier.labels.count) (\(classifier.labels.joined(separator: ", ")))")
-            }
-            if k < 1 { throw RNNError("--top-k must be at least 1") }
-        }
+        if let k = options.topK, k < 1 { throw RNNError("--top-k must be at least 1") }
         self.classifier = classifier
         self.options = options
         hashJSON = Array("\"\(classifier.vocabHash)\"".utf8)
         labelJSON = classifier.labels.map { var o: [UInt8] = []; JSONWriter.appendString($0, into: &o); return o }
-        if options.metrics { summary.metrics = ClassificationMetrics(labels: classifier.labels) }
+        if options.metrics { summary.metrics = ClassificationMetrics(labels: classifier.labels, k: options.topK ?? 1) }
     }
 
     /// Reads every input in order, writes one line per record to `out` (flushed after every
     /// batch) and returns the totals.
     public func run(paths: [String], out: BufferedOutput) throws -> ClassifySummary {
-        var reader = RecordReader(paths: paths, format: options.inputFormat, requireText: false)
+        var reader = RecordReader(paths: paths, format: options.inputFormat, requireText: false, fields: options.fields)
         reader.repairUTF8 = true
         do {
             try reader.forEach(idle: { [self] in
@@ -241,6 +241,9 @@ public final class ClassifyJob {
             }
             return
         }
+        if c == UInt8(ascii: "[") {
+            throw RNNError(path: source, line: line, "the record has a list of labels; multi-label models are not supported yet: keep one label per record")
+        }
         guard let id = ClassifyJob.parseInt(v) else {
             throw RNNError(path: source, line: line, "\"label\" must be a label name or a label id")
         }
@@ -267,7 +270,8 @@ public final class ClassifyJob {
                         let pr = classifier.predict(r)
                         prediction = pr
                         if let g = p.gold, summary.metrics != nil {
-                            summary.metrics!.add(gold: g, predicted: pr.label, loss: classifier.loss(r, gold: g))
+                            summary.metrics!.add(gold: g, predicted: pr.label, loss: classifier.loss(r, gold: g),
+                                                 rank: ClassifyJob.order(pr.probs).firstIndex(of: g) ?? 0)
                         }
                     }
                     outLine.removeAll(keepingCapacity: true)
@@ -316,12 +320,12 @@ public final class ClassifyJob {
         if let pr { outLine.append(contentsOf: labelJSON[pr.label]) } else { outLine.append(contentsOf: "null".utf8) }
         member("prob")
         if let pr { ClassifyJob.appendProb(pr.prob, into: &outLine) } else { outLine.append(contentsOf: "null".utf8) }
-        if classifier.labels.count > 2 {
+        if classifier.labels.count > 2 || options.probs || options.topK != nil {
             member("probs")
             if let pr {
                 var order = Array(pr.probs.indices)
                 if let k = options.topK {
-                    order.sort { pr.probs[$0] > pr.probs[$1] || (pr.probs[$0] == pr.probs[$1] && $0 < $1) }
+                    order = ClassifyJob.order(pr.probs)
                     order.removeLast(max(0, order.count - k))
                 }
                 outLine.append(UInt8(ascii: "{"))
@@ -349,6 +353,21 @@ public final class ClassifyJob {
             outLine.append(0x09)
         }
         outLine.append(0x09)
+        // --top-k / --probs: label TAB prob pairs, most probable first, before the id
+        let k = options.topK ?? (options.probs ? classifier.labels.count : 0)
+        if k > 0 {
+            let order = pr.map { ClassifyJob.order($0.probs) } ?? []
+            for j in 0 ..< min(k, classifier.labels.count) {
+                if j < order.count, let pr {
+                    ClassifyJob.appendPlain(Array(classifier.labels[order[j]].utf8), into: &outLine)
+                    outLine.append(0x09)
+                    ClassifyJob.appendProb(pr.probs[order[j]], into: &outLine)
+                } else {
+                    outLine.append(0x09)
+                }
+                outLine.append(0x09)
+            }
+        }
         var id: [UInt8]? = nil
         if let members = p.members, let m = members.first(where: { ClassifyJob.key(line, $0.key) == "id" }) {
             let v = UnsafeRawBufferPointer(rebasing: line[m.value])
@@ -359,6 +378,11 @@ public final class ClassifyJob {
     }
 
     // MARK: helpers
+
+    /// Label indices by probability, most probable first (ties: label order).
+    static func order(_ probs: [Double]) -> [Int] {
+        probs.indices.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }
+    }
 
     /// A member's key as a String (escapes decoded).
     static func key(_ line: UnsafeRawBufferPointer, _ r: Range<Int>) -> String {

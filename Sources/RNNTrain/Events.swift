@@ -190,7 +190,7 @@ public func formatDuration(_ seconds: Double) -> String {
 
 /// Formats an epoch position: "3" for whole epochs, "2.25" otherwise.
 public func formatEpoch(_ e: Double) -> String {
-    e.rounded() == e ? String(Int(e)) : formatFixed(e, 2)
+    e.rounded() == e && abs(e) < 1e15 ? String(Int(e)) : formatFixed(e, 2)
 }
 
 /// log2(e): nats -> bits.

@@ -127,7 +127,7 @@ public final class ConsoleSink: TrainingSink {
                 line += "  valid loss \(loss(v))"
                 if plan.hasAccuracy { line += " acc \(percent(s.validAccuracy))" }
             }
-            line += "  \(formatThousands(Int(s.rate.rounded()))) \(plan.itemUnit)/s  elapsed \(formatDuration(s.elapsed))"
+            line += "  \(formatThousands(Int(s.rate.isFinite ? min(max(s.rate, 0), 1e15).rounded() : 0))) \(plan.itemUnit)/s  elapsed \(formatDuration(s.elapsed))"
             if s.isBest { line += "  *" }
             write(line + "\n")
         case .checkpointWritten:

@@ -8,7 +8,6 @@ import RNNTrain
 import Glibc
 #endif
 
-extension RecordFormat: ExpressibleByArgument {}
 extension ClassifyOutputFormat: ExpressibleByArgument {}
 
 struct Command: ParsableCommand {
@@ -42,8 +41,7 @@ struct Command: ParsableCommand {
             completion: .file())
     var model: String
 
-    @Option(help: "Input format: auto (JSON Lines when the first non-blank line starts with '{'), jsonl or text.")
-    var format: RecordFormat = .auto
+    @OptionGroup var records: RecordOptions
 
     @Option(help: "Output format: jsonl (one JSON object per record) or tsv (label, prob, id).")
     var outputFormat: ClassifyOutputFormat = .jsonl
@@ -51,8 +49,11 @@ struct Command: ParsableCommand {
     @Option(help: "Two labels: predict the second label when its probability is above this (default 0.5).")
     var threshold: Double?
 
-    @Option(help: "More than two labels: list only the K most probable labels in probs.")
+    @Option(help: "List the K most probable labels with their probabilities, most probable first (JSON: probs; TSV: label and prob pairs before the id); --metrics then adds P@K and R@K.")
     var topK: Int?
+
+    @Flag(help: "Print the probability of every label (JSON: probs in label order, also for two-label models; TSV: label and prob pairs, most probable first).")
+    var probs = false
 
     @Flag(help: "Drop the text member from the JSON output.")
     var noText = false
@@ -77,7 +78,6 @@ struct Command: ParsableCommand {
     func validate() throws {
         if let threshold, !(threshold >= 0 && threshold < 1) { throw ValidationError("--threshold must be in [0, 1)") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
-        if topK != nil && outputFormat == .tsv { throw ValidationError("--top-k applies to --output-format jsonl") }
         if let fixLength, fixLength < 0 { throw ValidationError("--fix-length must be 0 (all tokens) or more") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if threads != 1 && threads != 2 { throw ValidationError("--threads must be 1 or 2") }
@@ -96,9 +96,11 @@ struct Command: ParsableCommand {
         }
         var options = ClassifyOptions()
         options.format = outputFormat
-        options.inputFormat = format
+        options.inputFormat = records.format
+        options.fields = records.fields
         options.keepText = !noText
         options.topK = topK
+        options.probs = probs
         options.batchSize = batchSize
         options.metrics = metrics || metricsJson != nil
         let job = try ClassifyJob(classifier: classifier, options: options)

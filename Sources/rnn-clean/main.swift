@@ -8,7 +8,6 @@ import Glibc
 import Darwin
 #endif
 
-extension RecordFormat: ExpressibleByArgument {}
 extension PunctuationMode: ExpressibleByArgument {}
 extension CleanEngine: ExpressibleByArgument {}
 
@@ -43,8 +42,7 @@ struct Command: ParsableCommand {
 
     @OptionGroup var inputs: InputOptions
 
-    @Option(name: .long, help: "Input format: auto (JSON Lines if the first non-blank line starts with '{'), jsonl or text.")
-    var format: RecordFormat = .auto
+    @OptionGroup var records: RecordOptions
 
     @Option(name: .long, help: ArgumentHelp(
         "Implementation: pcre2 (Python's lowercasing, then the three substitutions as PCRE2 JIT regexes) or fused (one pass over the bytes, faster).",
@@ -79,7 +77,7 @@ struct Command: ParsableCommand {
     func run() throws {
         let cleaner = try TextCleaner(options: CleanOptions(engine: engine, keepCase: keepCase, punctuation: punctuation, removePatterns: remove))
         try CLI.prepareOutputs([output], inputs: inputs.paths)
-        let stream = CleanStream(reader: RecordReader(paths: inputs.paths, format: format), cleaner: cleaner, strict: strict, dropEmpty: dropEmpty)
+        let stream = CleanStream(reader: records.reader(inputs), cleaner: cleaner, strict: strict, dropEmpty: dropEmpty)
         let sink = try OutputSink(path: output)
         let t0 = monotonicSeconds()
         let st = try stream.run(into: sink)

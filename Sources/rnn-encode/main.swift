@@ -4,7 +4,6 @@ import RNNCLI
 import RNNCore
 import RNNText
 
-extension RecordFormat: ExpressibleByArgument {}
 
 struct Command: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,8 +28,7 @@ struct Command: ParsableCommand {
     @Option(help: "Vocabulary file written by rnn-vocab.", completion: .file())
     var vocab: String
 
-    @Option(help: "Input format: auto (JSON Lines when the first non-blank line starts with '{'), jsonl or text.")
-    var format: RecordFormat = .auto
+    @OptionGroup var records: RecordOptions
 
     @Option(name: .shortAndLong, help: "Write a binary encoded dataset to this file instead of JSON Lines to stdout.", completion: .file())
     var output: String?
@@ -55,7 +53,7 @@ struct Command: ParsableCommand {
         try CLI.prepareOutputs([output], inputs: input.paths + [vocab])
         let vocabulary = try Vocabulary.load(path: vocab)
         let encoder = Encoder(vocabulary: vocabulary, fixLength: fixLength, truncateFirst: truncateFirst, padFirst: padFirst)
-        var reader = RecordReader(paths: input.paths, format: format)
+        var reader = records.reader(input)
         reader.repairUTF8 = true
         let summary: EncodeSummary
         if let output {

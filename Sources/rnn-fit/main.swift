@@ -1,16 +1,13 @@
 // rnn-fit: train a recurrent text classifier (REFERENCE.md section 4) or, with --lm, a character
-// language model (section 5). Options here; training in RNNTrain (FitJob, and LMFitJob for --lm).
+// language model (section 5). Options and their wording here; training in RNNTrain (one Trainer
+// over ClassifierTask or LanguageModelTask); display in RNNTrainCLI.
 import ArgumentParser
 import RNNCLI
 import RNNCore
 import RNNEngine
+import RNNText
 import RNNTrain
 import RNNTrainCLI
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 struct Command: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,13 +20,7 @@ struct Command: ParsableCommand {
             The embedding starts from the vocabulary's vectors when it has some (E = their dimension), \
             else from N(0, 1) with --embed-dim E; the <pad> row (id 1) stays 0. By default sequences \
             are packed (each runs over its own tokens only); --padded makes the pads of the encoded \
-            fixed length real time steps, as in the reference tutorial. \
-            After every epoch the model is evaluated on the validation data and the checkpoint with \
-            the lowest validation loss is kept in -o (written atomically; PyTorch state_dict names, \
-            docs/FORMATS.md section 4); the training state (last weights, Adam moments, random \
-            generator, history) goes to OUTPUT.state for --resume. One line per epoch on stderr, \
-            with a progress bar on a terminal. Ctrl-C stops between batches and keeps the best \
-            checkpoint written so far (exit status 130).
+            fixed length real time steps, as in the reference tutorial.
 
             With --lm, trains a character language model (embedding -> RNN/LSTM/GRU -> linear over \
             every position) on raw UTF-8 text from the input files (plain or .gz) or standard \
@@ -40,47 +31,59 @@ struct Command: ParsableCommand {
             Defaults differ for --lm: lstm, 2 layers, hidden 256, embed-dim 64, 10 epochs, lr 0.002, \
             clip 5, seed 1.
 
+            Both tasks are evaluated on the validation data at every epoch end (and every \
+            --eval-every steps); the weights with the lowest validation loss are kept in -o \
+            (written atomically; PyTorch state_dict names, docs/FORMATS.md section 4) and the \
+            training state (last weights, Adam moments, random generator, position, history) goes \
+            to OUTPUT.state for --resume. One line per evaluation on stderr, with a progress bar on a \
+            terminal. Ctrl-C or SIGTERM (or --max-time) stops training between steps: the weights \
+            are evaluated, kept if best and the state written, then rnn-fit ends (exit status 130 \
+            for Ctrl-C, 143 for SIGTERM, 0 for --max-time); a second Ctrl-C ends it at once.
+
             Examples:
-              rnn-fit train.bin --vocab v.bin --model gru --bidirectional --hidden 128 -o best.ckpt
-              rnn-fit --lm tinyshakespeare.txt --model lstm --layers 2 --hidden 512 --max-time 10m -o lm.ckpt
+              rnn-fit train.bin --vocab v.bin --cell gru --bidirectional --hidden 128 -o best.ckpt
+              rnn-fit --lm tinyshakespeare.txt --cell lstm --layers 2 --hidden 512 --max-time 10m -o lm.ckpt
             """,
         version: suiteVersion)
 
-    @Argument(help: "Encoded training data (rnn-encode -o). With --lm: text files (plain or .gz); standard input when none or '-'.")
+    @Argument(help: "Encoded training data (rnn-encode -o). With --lm: text files (plain or .gz); standard input when none or '-'.", completion: .file())
     var inputs: [String] = []
 
-    @Option(help: "Vocabulary the data was encoded with (rnn-vocab -o). With --lm: an optional 'rnn-vocab --chars' alphabet.")
+    @Option(help: "Vocabulary the data was encoded with (rnn-vocab -o). With --lm: an optional 'rnn-vocab --chars' alphabet.", completion: .file())
     var vocab: String?
 
-    @Option(name: .shortAndLong, help: "Best checkpoint (lowest validation loss). The training state goes to OUTPUT.state. Default with --resume: the resumed checkpoint.")
+    @Option(name: .shortAndLong, help: "Best checkpoint (lowest validation loss). The training state goes to OUTPUT.state. Default with --resume: the resumed checkpoint.", completion: .file())
     var output: String?
 
-    @Option(help: "Recurrent cell: rnn (tanh), lstm or gru (default: gru; --lm: lstm).")
-    var model: String?
+    @Option(help: "Recurrent cell (default: gru; --lm: lstm).")
+    var cell: CellOption?
+
+    @Option(name: .customLong("model"), help: .hidden)
+    var oldModelOption: String?
 
     @Option(help: "Stacked recurrent layers (default: 1; --lm: 2).")
     var layers: Int?
 
-    @Flag(help: "Bidirectional recurrent layers (features: last forward and backward states, 2H).")
+    @Flag(help: "Bidirectional recurrent layers (features: last forward and backward states, 2H). Classifiers only.")
     var bidirectional = false
 
     @Option(help: "Hidden size H of each direction (default: 128; --lm: 256).")
     var hidden: Int?
 
-    @Option(help: "Embedding size E; needed when the vocabulary has no vectors, must equal their dimension otherwise.")
+    @Option(help: "Embedding size E (classifier: needed when the vocabulary has no vectors, must equal their dimension otherwise; --lm default 64).")
     var embedDim: Int?
 
-    @Flag(help: "Keep the embedding fixed (no gradient, no update).")
+    @Flag(help: "Keep the embedding fixed (no gradient, no update). Classifiers only.")
     var freezeEmbeddings = false
 
     @Option(help: "Dropout between stacked recurrent layers (needs --layers >= 2 to have an effect; default 0).")
     var dropout: Float?
 
-    @Option(help: "Dropout on the features before the linear layer (the reference tutorial uses 0.5).")
-    var headDropout: Float = 0
+    @Option(help: "Dropout on the features before the linear layer (the reference tutorial uses 0.5). Classifiers only.")
+    var headDropout: Float?
 
-    @Option(help: "Dropout on the embedded tokens, the recurrence's input (the reference tutorial's code uses 0.5).")
-    var embedDropout: Float = 0
+    @Option(help: "Dropout on the embedded tokens, the recurrence's input (the reference tutorial's code uses 0.5). Classifiers only.")
+    var embedDropout: Float?
 
     @Option(help: "Epochs to train (with --resume: the total, counting the epochs already done; default: 3; --lm: 10).")
     var epochs: Int?
@@ -91,167 +94,283 @@ struct Command: ParsableCommand {
     @Option(help: "Adam learning rate (default: 0.001; --lm: 0.002).")
     var lr: Float?
 
-    @Option(help: "L2 weight decay added to the gradients (torch.optim.Adam weight_decay).")
-    var weightDecay: Float = 0
+    @Option(help: "L2 weight decay added to the gradients (torch.optim.Adam weight_decay; default 0).")
+    var weightDecay: Float?
 
-    @Option(help: "Clip the global gradient norm to this value before every step (default: none; --lm: 5, 0 = none).")
+    @Option(help: "Clip the global gradient norm to this value before every step (default: none; --lm: 5; 0: none).")
     var clip: Float?
 
-    @Option(help: "Multiply the learning rate by this factor after every epoch.")
-    var lrDecay: Float = 1
+    @Option(help: "Multiply the learning rate by this factor after every epoch (default 1).")
+    var lrDecay: Float?
 
-    @Option(help: "Encoded validation data (default: hold out --valid-split of DATA). With --lm: a validation text file.")
+    @Option(help: "Learning-rate schedule: constant, or cosine (falls along a half cosine to 5% of --lr over the run: --epochs, or --max-time when that comes first).")
+    var lrSchedule: ScheduleOption?
+
+    @Option(help: "Wall-clock budget, e.g. 600, 90s, 10m, 1.5h, counted from the start of the command and including the final evaluation (and --test): training stops in time to evaluate, keep the best checkpoint and write the state (at most a quarter of the budget is set aside; when the evaluation would take longer, it uses the first part of the validation data that fits). With --resume, the budget of the resumed run.")
+    var maxTime: TimeBudget?
+
+    @Option(help: "Also evaluate (and keep the best checkpoint) every this many steps (0: at epoch ends only).")
+    var evalEvery: Int = 0
+
+    @Option(help: "Encoded validation data (default: hold out --valid-split of DATA). With --lm: a validation text file.", completion: .file())
     var valid: String?
 
-    @Option(help: "Fraction of DATA held out at random (seeded) for validation when --valid is not given; 0: no validation (the last epoch is kept). Default 0.2; --lm: the last 0.1 of the text.")
+    @Option(help: "Fraction of DATA held out at random (seeded) for validation when --valid is not given; 0: no validation (the latest weights are kept). Default 0.2; --lm: the last 0.1 of the text.")
     var validSplit: Double?
 
-    @Option(help: "Encoded test data: evaluate the kept checkpoint on it at the end (loss and accuracy on stderr).")
+    @Option(help: "Encoded test data: evaluate the kept checkpoint on it at the end (loss and accuracy on stderr). Classifiers only.", completion: .file())
     var test: String?
 
     @Option(help: "Seed of the initialisation, the validation split, shuffling and dropout (same seed and --threads: same result; default: 42; --lm: 1).")
     var seed: UInt64?
 
-    @Option(help: "Worker threads: 1 or 2 (default 2).")
-    var threads: Int = 2
+    @Option(help: "Worker threads.")
+    var threads: ThreadsOption = .two
 
-    @Flag(help: "Run the recurrence over the pads of the encoded fixed length too (reference semantics) instead of packed sequences.")
+    @Flag(help: "Run the recurrence over the pads of the encoded fixed length too (reference semantics) instead of packed sequences. Classifiers only.")
     var padded = false
 
-    @Option(help: "Continue the run of this checkpoint from its training state (CKPT.state) up to --epochs. Model, data split and optimizer settings come from the state (giving different ones is an error).")
+    @Option(help: "Continue the run of this checkpoint from its training state (CKPT.state) up to --epochs. The model, data split and optimizer settings come from the state (giving different ones is an error).", completion: .file())
     var resume: String?
 
-    @Option(help: "Append one JSON line per epoch (and per checkpoint) to this file (truncated first unless resuming).")
+    @Option(help: "Append one JSON line per evaluation (and per checkpoint) to this file (truncated first unless resuming).", completion: .file())
     var log: String?
 
-    @Option(help: "Draw train/validation loss and accuracy per epoch into this SVG file (rewritten every epoch).")
+    @Option(help: "Draw train/validation loss (and accuracy) per evaluation into this SVG file (rewritten every time).", completion: .file())
     var plot: String?
 
-    @OptionGroup(title: "Language models") var lmOptions: LMOptions
+    @Flag(help: "Train a character language model on raw UTF-8 text (the input files, plain or .gz, or stdin) instead of a classifier.")
+    var lm = false
 
     @OptionGroup var q: QuietOption
 
-    var lm: Bool { lmOptions.lm }
+    @Option(help: "Language model: characters per training chunk (truncated backpropagation through time; the state is carried between chunks; default 128).")
+    var seqLen: Int?
+
+    /// The task named in messages.
+    var taskName: String { lm ? "--lm (a character language model)" : "a classifier (add --lm for a language model)" }
 
     func validate() throws {
-        try validateNumbers()
-        if let v = layers, v < 1 { throw ValidationError("--layers must be at least 1") }
-        if let v = hidden, v < 1 { throw ValidationError("--hidden must be at least 1") }
-        if let embedDim, embedDim < 1 { throw ValidationError("--embed-dim must be at least 1") }
-        if let v = dropout, !(v >= 0 && v < 1) { throw ValidationError("--dropout must be in [0, 1)") }
-        if let v = epochs, v < 1 { throw ValidationError("--epochs must be at least 1") }
-        if let v = batchSize, v < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if let v = lr, !(v > 0) { throw ValidationError("--lr must be positive") }
-        if let v = validSplit, !(v >= 0 && v < 1) { throw ValidationError("--valid-split must be in [0, 1)") }
-        if let model, CellKind(rawValue: model) == nil { throw ValidationError("--model must be rnn, lstm or gru") }
-        guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
-        guard lrDecay > 0 else { throw ValidationError("--lr-decay must be positive") }
+        try validateModelSize()
+        if let m = oldModelOption {
+            throw ValidationError("--model is now --cell (--cell \(m)); -m/--model names a checkpoint to read in the other tools")
+        }
+        func check(_ ok: Bool, _ message: @autoclosure () -> String) throws { if !ok { throw ValidationError(message()) } }
+        func finite(_ v: Float?) -> Bool { v.map { $0.isFinite } ?? true }
+        try check(layers.map { (1 ... ModelLimits.layers).contains($0) } ?? true, "--layers must be in [1, \(ModelLimits.layers)]")
+        try check(hidden.map { (1 ... ModelLimits.hidden).contains($0) } ?? true, "--hidden must be in [1, \(ModelLimits.hidden)]")
+        try check(embedDim.map { (1 ... ModelLimits.embedDim).contains($0) } ?? true, "--embed-dim must be in [1, \(ModelLimits.embedDim)]")
+        for (v, name) in [(dropout, "--dropout"), (headDropout, "--head-dropout"), (embedDropout, "--embed-dropout")] {
+            try check(v.map { $0 >= 0 && $0 < 1 } ?? true, "\(name) must be in [0, 1)")
+        }
+        try check(epochs.map { $0 >= 1 && $0 <= 1 << 20 } ?? true, "--epochs must be in [1, \(1 << 20)]")
+        try check(batchSize.map { $0 >= 1 && $0 <= 1 << 20 } ?? true, "--batch-size must be in [1, \(1 << 20)]")
+        try check(seqLen.map { $0 >= 1 && $0 <= 1 << 20 } ?? true, "--seq-len must be in [1, \(1 << 20)]")
+        try check(finite(lr) && (lr.map { $0 > 0 } ?? true), "--lr must be a positive number")
+        try check(finite(weightDecay) && (weightDecay.map { $0 >= 0 } ?? true), "--weight-decay must be a number >= 0")
+        try check(finite(lrDecay) && (lrDecay.map { $0 > 0 } ?? true), "--lr-decay must be a positive number")
+        try check(finite(clip) && (clip.map { $0 >= 0 } ?? true), "--clip must be a number >= 0 (0: no clipping)")
+        try check(validSplit.map { $0 >= 0 && $0 < 1 } ?? true, "--valid-split must be in [0, 1)")
+        try check(evalEvery >= 0, "--eval-every must not be negative")
+        try check(output != nil || resume != nil, "-o/--output is required (where the best checkpoint goes)")
+        if let resume, let output, resume != output {
+            throw ValidationError("--resume continues in place: give the same file to --resume and -o (or omit -o)")
+        }
+        // Options of the other task.
+        let foreign = lm
+            ? [(test != nil, "--test"), (padded, "--padded"), (freezeEmbeddings, "--freeze-embeddings"), (headDropout != nil, "--head-dropout"),
+               (embedDropout != nil, "--embed-dropout"), (bidirectional, "--bidirectional")]
+            : [(seqLen != nil, "--seq-len")]
+        if let (_, name) = foreign.first(where: { $0.0 }) {
+            throw ValidationError(lm ? "\(name) does not apply to --lm (a character language model)"
+                                     : "\(name) does not apply to a classifier (it is a language-model option: add --lm)")
+        }
         if lm {
-            try lmOptions.validateLM()
-            for (set, name) in [(test != nil, "--test"), (padded, "--padded"), (freezeEmbeddings, "--freeze-embeddings"), (headDropout != 0, "--head-dropout"),
-                                    (embedDropout != 0, "--embed-dropout")] where set {
-                throw ValidationError("\(name) does not apply to --lm")
-            }
-            if valid != nil && validSplit != nil { throw ValidationError("give --valid or --valid-split, not both") }
-            if let clip, clip < 0 { throw ValidationError("--clip must not be negative") }
-            guard output != nil || resume != nil else { throw ValidationError("-o/--output is required (where the best checkpoint goes)") }
-            if let resume, let output, resume != output {
-                throw ValidationError("--lm resumes in place: give the same file to --resume and -o (or omit -o)")
-            }
-            return
+            try check(valid == nil || validSplit == nil, "give --valid or --valid-split, not both")
+        } else {
+            try check(inputs.count == 1, inputs.isEmpty ? "missing the encoded training data (rnn-encode -o FILE), or --lm for a language model on text"
+                                                        : "give one encoded training file (got \(inputs.count)); --valid names the validation data")
+            try check(vocab != nil, "--vocab is required (the vocabulary DATA was encoded with)")
         }
-        guard inputs.count == 1 else {
-            throw ValidationError(inputs.isEmpty ? "missing the encoded training data (rnn-encode -o FILE), or --lm for a language model on text"
-                                                 : "give one encoded training file (got \(inputs.count)); --valid names the validation data")
-        }
-        guard vocab != nil else { throw ValidationError("--vocab is required (the vocabulary DATA was encoded with)") }
-        guard output != nil || resume != nil else { throw ValidationError("-o/--output is required (where the best checkpoint goes)") }
         if resume != nil {
             // The state file holds the model, data split and optimizer settings; silently
             // ignoring different ones given here would train something other than what was asked.
-            let given = [(model != nil, "--model"), (layers != nil, "--layers"), (bidirectional, "--bidirectional"),
+            let given = [(cell != nil, "--cell"), (layers != nil, "--layers"), (bidirectional, "--bidirectional"),
                          (hidden != nil, "--hidden"), (embedDim != nil, "--embed-dim"), (freezeEmbeddings, "--freeze-embeddings"),
-                         (dropout != nil, "--dropout"), (headDropout != 0, "--head-dropout"), (embedDropout != 0, "--embed-dropout"),
-                         (batchSize != nil, "--batch-size"), (lr != nil, "--lr"), (weightDecay != 0, "--weight-decay"),
-                         (clip != nil, "--clip"), (lrDecay != 1, "--lr-decay"), (valid != nil, "--valid"),
-                         (validSplit != nil, "--valid-split"), (seed != nil, "--seed"), (padded, "--padded")]
+                         (dropout != nil, "--dropout"), (headDropout != nil, "--head-dropout"), (embedDropout != nil, "--embed-dropout"),
+                         (batchSize != nil, "--batch-size"), (seqLen != nil, "--seq-len"), (lr != nil, "--lr"),
+                         (weightDecay != nil, "--weight-decay"), (clip != nil, "--clip"), (lrDecay != nil, "--lr-decay"),
+                         (lrSchedule != nil, "--lr-schedule"), (!lm && valid != nil, "--valid"), (validSplit != nil, "--valid-split"),
+                         (seed != nil, "--seed"), (padded, "--padded")]
                 .filter { $0.0 }.map { $0.1 }
             if !given.isEmpty {
                 throw ValidationError("--resume continues the saved run with the model, split and optimizer settings of its state file; drop \(given.joined(separator: ", ")) (or start a new run without --resume)")
             }
         }
-        guard headDropout >= 0 && headDropout < 1 else { throw ValidationError("--head-dropout must be in [0, 1)") }
-        guard embedDropout >= 0 && embedDropout < 1 else { throw ValidationError("--embed-dropout must be in [0, 1)") }
-        guard weightDecay >= 0 else { throw ValidationError("--weight-decay must be >= 0") }
-        if let clip, clip <= 0 { throw ValidationError("--clip must be positive") }
+    }
+
+    /// The optimizer settings of a new run (a resumed run takes its state's).
+    func optimizerSettings() -> OptimizerSettings {
+        var o = OptimizerSettings()
+        o.lr = lr ?? (lm ? 2e-3 : 1e-3)
+        o.weightDecay = weightDecay ?? 0
+        let c = clip ?? (lm ? 5 : 0)
+        o.clip = c > 0 ? c : nil
+        o.lrDecay = lrDecay ?? 1
+        o.cosine = lrSchedule == .cosine
+        o.seed = seed ?? (lm ? 1 : 42)
+        return o
     }
 
     func run() throws {
         try prepareOutputs()
+        let start = monotonicSeconds()
         StopRequest.install()
-        if lm { try runLanguageModel() } else { try runClassifier() }
+        let out = output ?? resume!
+        do {
+            let state = try resume.map { try TrainingState.load(checkpoint: $0) }
+            let optimizer = state?.optimizer ?? optimizerSettings()
+            let task: any TrainingTask = lm ? try languageModel(seed: optimizer.seed, resume: state) : try classifier(seed: optimizer.seed, resume: state)
+            var settings = RunSettings()
+            settings.epochs = epochs ?? (lm ? 10 : 3)
+            settings.evalEvery = evalEvery
+            settings.maxTime = maxTime?.seconds
+            settings.commandLine = shellCommandLine()
+            let sinks = SinkList(q.quiet ? [] : [ConsoleSink()])
+            if let log { sinks.append(try JSONLinesLogSink(path: log, append: resume != nil)) }
+            if let plot { sinks.append(SVGPlot(path: plot, title: plotTitle(task), points: state?.history ?? [])) }
+            let trainer = try Trainer(task: task, optimizer: optimizer, run: settings, output: out, resume: state, sink: sinks, startTime: start)
+            let result = try trainer.run()
+            if let sig = result.interruptedBy { throw Interrupted(signal: sig) }
+        } catch let e as TrainingError {
+            throw RNNError(wording(e))
+        } catch let e as FitSetupError {
+            throw RNNError(wording(e))
+        }
     }
 
-    /// Classification (FitJob).
-    func runClassifier() throws {
-        var o = FitOptions(trainPath: inputs[0], vocabPath: vocab!, outputPath: output ?? resume!)
+    /// The classification task.
+    func classifier(seed: UInt64, resume: TrainingState?) throws -> ClassifierTask {
+        var o = FitOptions(trainPath: inputs[0], vocabPath: vocab!)
         o.validPath = valid
         o.validSplit = validSplit ?? 0.2
         o.testPath = test
-        o.cell = CellKind(rawValue: model ?? "gru")!
+        o.cell = (cell ?? .gru).kind
         o.layers = layers ?? 1
         o.bidirectional = bidirectional
         o.hidden = hidden ?? 128
         o.embedDim = embedDim
         o.freezeEmbeddings = freezeEmbeddings
         o.dropout = dropout ?? 0
-        o.headDropout = headDropout
-        o.embedDropout = embedDropout
-        o.epochs = epochs ?? 3
+        o.headDropout = headDropout ?? 0
+        o.embedDropout = embedDropout ?? 0
         o.batchSize = batchSize ?? 32
-        o.lr = lr ?? 1e-3
-        o.weightDecay = weightDecay
-        o.clip = clip
-        o.lrDecay = lrDecay
-        o.seed = seed ?? 42
-        o.threads = threads
+        o.threads = threads.rawValue
         o.padded = padded
-        o.resumePath = resume
-        o.commandLine = shellCommandLine()
-        let job = try FitJob(options: o)
-        let sinks = SinkList(q.quiet ? [] : [ConsoleSink()])
-        if let log { sinks.append(try JSONLinesLogSink(path: log, append: resume != nil)) }
-        if let plot {
-            let c = job.modelConfig
-            let title = "rnn-fit: \(c.bidirectional ? "bi-" : "")\(c.cell.rawValue.uppercased()) H=\(c.hidden) E=\(c.embedDim), \(formatThousands(job.sizes.train)) train / \(formatThousands(job.sizes.valid)) valid"
-            sinks.append(SVGPlot(path: plot, title: title, points: job.earlierHistory))
-        }
-        _ = try job.run(sink: sinks)
+        return try ClassifierTask(options: o, seed: seed, resume: resume)
     }
 
-    /// Character language models (`--lm`, LMOptions.swift).
-    func runLanguageModel() throws {
-        if bidirectional { throw RNNError("--bidirectional: a language model predicts the next character, it cannot look ahead") }
+    /// The language-model task: reads the text, reports its size and the model.
+    func languageModel(seed: UInt64, resume: TrainingState?) throws -> LanguageModelTask {
         var o = LMTrainingOptions()   // the language-model defaults, overridden by what was given
-        if let model { o.cell = CellKind(rawValue: model)! }
+        if let cell { o.cell = cell.kind }
         if let v = layers { o.layers = v }
         if let v = hidden { o.hidden = v }
         if let v = embedDim { o.embedDim = v }
         if let v = dropout { o.dropout = v }
-        if let v = epochs { o.epochs = v }
         if let v = batchSize { o.batchSize = v }
-        if let v = lr { o.lr = v }
-        if let v = seed { o.seed = v }
-        if let v = clip { o.clip = v }
-        o.threads = threads
-        o.lrDecay = lrDecay
-        o.weightDecay = weightDecay
-        o.cosine = lmOptions.lrSchedule == "cosine"
-        o.seqLen = lmOptions.seqLen
-        o.evalEvery = lmOptions.evalEvery
-        o.maxTime = lmOptions.maxTime.flatMap(parseDuration)
-        try runLM(o, inputs: inputs.isEmpty ? ["-"] : inputs, output: output ?? resume!, vocab: vocab, valid: valid,
-                  validSplit: validSplit, log: log, plot: plot, resume: resume != nil, commandLine: shellCommandLine())
+        if let v = seqLen { o.seqLen = v }
+        o.threads = threads.rawValue
+        o.validSplit = try resume.map { try $0.settingsReader.double("valid_split", in: 0 ... 0.999_999) } ?? validSplit ?? 0.1
+        let paths = inputs.isEmpty ? ["-"] : inputs
+        let text = try LMCorpus.readText(paths: paths)
+        let alphabet = try vocab.map { try CharAlphabet(vocabulary: Vocabulary.load(path: $0), path: $0) }
+        let validText = try valid.map { try LMCorpus.readText(paths: [$0]) }
+        let corpus = try LMCorpus(text: text, alphabet: alphabet, validSplit: o.validSplit, validText: validText)
+        let name = paths == ["-"] ? "<stdin>" : paths.joined(separator: " ")
+        let quiet = q.quiet
+        func say(_ line: String) { if !quiet { Diagnostics.line(line) } }
+        say("rnn-fit: \(name): \(formatThousands(corpus.train.count + corpus.valid.count)) characters, alphabet of \(corpus.alphabet.count - 2) + <unk>, <pad>; \(formatThousands(corpus.train.count)) for training, \(formatThousands(corpus.valid.count)) for validation\(valid.map { " (\($0))" } ?? "")")
+        if corpus.unknown > 0 {
+            say("rnn-fit: warning: \(formatThousands(corpus.unknown)) characters are not in the vocabulary and read as <unk>: \(describeScalars(corpus.unknownScalars))")
+        }
+        let task = try LanguageModelTask(corpus: corpus, options: o, seed: seed, resume: resume)
+        let c = task.model.config
+        say("rnn-fit: model: \(Checkpoint.describe(c)), \(formatThousands(task.model.params.entries.reduce(0) { $0 + $1.count })) parameters; batch \(task.shape.streams) x \(task.shape.seqLen) chars, lr \(resume?.optimizer.lr ?? optimizerSettings().lr)")
+        return task
+    }
+
+    func plotTitle(_ task: any TrainingTask) -> String {
+        let c = task.model.config
+        if let t = task as? ClassifierTask {
+            return "rnn-fit: \(c.bidirectional ? "bi-" : "")\(c.cell.rawValue.uppercased()) H=\(c.hidden) E=\(c.embedDim), \(formatThousands(t.sizes.train)) train / \(formatThousands(t.sizes.valid)) valid"
+        }
+        return "character LM: \(Checkpoint.describe(c))"
+    }
+
+    /// Library errors in the words of this command's options.
+    func wording(_ e: TrainingError) -> String {
+        switch e {
+        case .diverged(let loss, let step, let epoch, let kept):
+            let keptText = kept.map { "\($0) and its state from the last evaluation are kept" } ?? "no checkpoint was written"
+            return "training diverged: loss \(loss) at step \(formatThousands(step)) (epoch \(epoch)); \(keptText); lower --lr, set --clip, or lower --lr-decay"
+        case .noState(let checkpoint, let state):
+            return "\(checkpoint): cannot resume: its training state \(state) does not exist (rnn-fit writes CKPT.state next to the checkpoint at every evaluation)"
+        case .oldState(let path, let format):
+            return "\(path): a '\(format)' training state from an older rnn-fit, which --resume no longer reads; start a new run (the checkpoint itself still works with rnn-classify and rnn-sample)"
+        case .mixedRun(let checkpoint, let state, let detail):
+            return "\(checkpoint): cannot resume: the checkpoint and \(state) come from different runs (\(detail)), e.g. two runs writing the same -o; start a new run or resume the run that wrote both"
+        case .nothingLeft(let state, let trained):
+            return "\(state): already trained \(trained) epoch\(trained == 1 ? "" : "s"); pass --epochs N with N > \(trained) (the total number of epochs) to continue"
+        case .wrongTask(let state, let isClassifier):
+            return "\(state): the state of a \(isClassifier ? "classifier" : "language model"); " + (isClassifier ? "resume it without --lm" : "resume it with --lm")
+        }
+    }
+
+    func wording(_ e: FitSetupError) -> String {
+        switch e {
+        case .paddedNeedsFixedLength(let path):
+            return "\(path): --padded needs data encoded with a fixed length (rnn-encode --fix-length 500 [--pad-first] ...)"
+        case .fixedLengthDiffers(let path, let length, let training):
+            return "\(path): is encoded with fixed length \(length), the training data with \(training); --padded needs the same"
+        case .embedDimConflict(let given, let vectors, let vocabulary):
+            return "--embed-dim \(given) conflicts with the \(vectors)-dimensional vectors of \(vocabulary); omit --embed-dim, or build a vocabulary without vectors"
+        case .embedDimNeeded(let vocabulary):
+            return "\(vocabulary) has no pretrained vectors: pass --embed-dim E to learn an embedding from scratch (or rebuild the vocabulary with --vectors)"
+        case .textTooShort(let chars, let batch, let seqLen):
+            return "the training text (\(formatThousands(chars)) characters) is too short for --batch-size \(batch) x --seq-len \(seqLen) (needs more than \(formatThousands(batch * 2 * seqLen + 1))); lower them"
+        }
+    }
+}
+
+/// `--cell`.
+enum CellOption: String, ExpressibleByArgument, CaseIterable {
+    case rnn, lstm, gru
+    var kind: CellKind {
+        switch self {
+        case .rnn: return .rnn
+        case .lstm: return .lstm
+        case .gru: return .gru
+        }
+    }
+}
+
+/// `--lr-schedule`.
+enum ScheduleOption: String, ExpressibleByArgument, CaseIterable {
+    case constant, cosine
+}
+
+/// `--threads`.
+enum ThreadsOption: Int, ExpressibleByArgument, CaseIterable {
+    case one = 1, two = 2
+}
+
+/// `--max-time`: a duration.
+struct TimeBudget: ExpressibleByArgument {
+    var seconds: Double
+    init?(argument: String) {
+        guard let s = parseDuration(argument), s < 1e9 else { return nil }
+        seconds = s
     }
 }
 

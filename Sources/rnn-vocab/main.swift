@@ -4,7 +4,6 @@ import RNNCLI
 import RNNCore
 import RNNText
 
-extension RecordFormat: ExpressibleByArgument {}
 
 struct Command: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,8 +21,7 @@ struct Command: ParsableCommand {
 
     @OptionGroup var input: InputOptions
 
-    @Option(help: "Input format: auto (JSON Lines when the first non-blank line starts with '{'), jsonl or text.")
-    var format: RecordFormat = .auto
+    @OptionGroup var records: RecordOptions
 
     @Option(name: .shortAndLong, help: "Output vocabulary file (written atomically).", completion: .file())
     var output: String
@@ -50,7 +48,7 @@ struct Command: ParsableCommand {
     func run() throws {
         try CLI.prepareOutputs([output], inputs: input.paths + [vectors])
         if let vectors { _ = try ByteSource(path: vectors) }  // a missing vectors file fails before the counting
-        var reader = RecordReader(paths: input.paths, format: format)
+        var reader = records.reader(input)
         reader.repairUTF8 = true
         var report: [String] = []  // printed once everything succeeded: an error stays the only line
         let counted = try VocabularyBuilder.count(reader, kind: chars ? .chars : .words)

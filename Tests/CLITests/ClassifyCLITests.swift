@@ -247,6 +247,24 @@ final class ClassifyCLITests: XCTestCase {
         }
         let k = try sh("rnn-classify -m \(dir)/m.ckpt -q --top-k 2 \(dir)/in.jsonl")
         XCTAssertTrue(Self.objects(k.out).allSatisfy { ($0["probs"] as! [String: Double]).count == 2 })
+        // P@1 = accuracy for one label per record; R@k grows with k up to 1 at k = labels
+        var recall: [Double] = []
+        for kk in 1 ... 4 {
+            let m = try sh("rnn-classify -m \(dir)/m.ckpt -q --top-k \(kk) --metrics-json \(dir)/m\(kk).json \(dir)/in.jsonl > /dev/null")
+            XCTAssertEqual(m.status, 0, m.stderr)
+            let j = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/m\(kk).json"))) as! [String: Any]
+            if kk == 1 {
+                XCTAssertEqual(j["precision_at_k"] as! Double, j["accuracy"] as! Double, accuracy: 1e-12)
+                XCTAssertEqual(j["micro_f1"] as! Double, j["accuracy"] as! Double, accuracy: 1e-12)
+            }
+            XCTAssertEqual(j["precision_at_k"] as! Double, (j["recall_at_k"] as! Double) / Double(kk), accuracy: 1e-12)
+            recall.append(j["recall_at_k"] as! Double)
+        }
+        XCTAssertEqual(recall, recall.sorted())
+        XCTAssertEqual(recall.last, 1)
+        // --probs: every label's probability, summing to 1
+        let p = try sh("rnn-classify -m \(dir)/m.ckpt -q --probs \(dir)/in.jsonl")
+        XCTAssertTrue(Self.objects(p.out).allSatisfy { abs(($0["probs"] as! [String: Double]).values.reduce(0, +) - 1) < 1e-5 })
         // --threshold needs two labels
         let bad = try sh("rnn-classify -m \(dir)/m.ckpt --threshold 0.7 \(dir)/in.jsonl")
         XCTAssertEqual(bad.status, 1)
@@ -298,7 +316,7 @@ final class ClassifyCLITests: XCTestCase {
         let m = try sh("printf '' | rnn-classify -m \(dir)/m.ckpt --metrics-json \(dir)/m.json")
         Support.assertFails((m.status, m.out, m.stderr.split(separator: "\n").filter { $0.contains("error") }.joined(separator: "\n")),
                             tool: "rnn-classify", ["no record carries a label"], noFile: dir + "/m.json")
-        for (args, msg) in [("--output-format csv", "--output-format"), ("--format csv", "--format"), ("--threads 3", "--threads"), ("--top-k 2 --output-format tsv", "--top-k"),
+        for (args, msg) in [("--output-format csv", "--output-format"), ("--format xml", "--format"), ("--threads 3", "--threads"), ("--top-k 0", "--top-k"),
                             ("--threshold 1.5", "--threshold")] {
             let u = try sh("rnn-classify -m \(dir)/m.ckpt \(args) < /dev/null")
             XCTAssertEqual(u.status, 2, args)

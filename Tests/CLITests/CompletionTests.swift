@@ -77,7 +77,7 @@ final class CompletionTests: XCTestCase {
             XCTAssertTrue(opts.isSuperset(of: ["--help", "--version", "--quiet"]), "\(tool): \(opts)")
             XCTAssertFalse(try bash(tool, [tool, ""]).contains("help"), tool)
         }
-        XCTAssertEqual(try bash("rnn-classify", ["rnn-classify", "--format", ""]), ["auto", "jsonl", "text"])
+        XCTAssertEqual(try bash("rnn-classify", ["rnn-classify", "--format", ""]), ["auto", "jsonl", "text", "tsv", "csv", "fasttext"])
         XCTAssertEqual(try bash("rnn-classify", ["rnn-classify", "--output-format", "t"]), ["tsv"])
         XCTAssertEqual(try bash("rnn-classify", ["rnn-classify", "-m", dir + "/model-"]), [dir + "/model-a.ckpt", dir + "/model-b.ckpt"])
         XCTAssertEqual(try bash("rnn-vocab", ["rnn-vocab", "--vectors", dir + "/model-a"]), [dir + "/model-a.ckpt"])
@@ -90,7 +90,7 @@ final class CompletionTests: XCTestCase {
             let opts = try fish(tool + " --")
             XCTAssertTrue(opts.isSuperset(of: ["--help", "--version", "--quiet"]), "\(tool): \(opts)")
         }
-        XCTAssertEqual(try fish("rnn-classify --format "), ["auto", "jsonl", "text"])
+        XCTAssertEqual(try fish("rnn-classify --format "), ["auto", "jsonl", "text", "tsv", "csv", "fasttext"])
         XCTAssertEqual(try fish("rnn-classify -m \(dir)/model-"), [dir + "/model-a.ckpt", dir + "/model-b.ckpt"])
         XCTAssertEqual(try fish("rnn-clean \(dir)/model-b"), [dir + "/model-b.ckpt"])
         XCTAssertFalse(try fish("rnn-classify ").contains("help"))
@@ -102,7 +102,7 @@ final class CompletionTests: XCTestCase {
             let opts = try zsh(tool + " --")
             XCTAssertTrue(opts.isSuperset(of: ["--help", "--version", "--quiet"]), "\(tool): \(opts)")
         }
-        XCTAssertEqual(try zsh("rnn-classify --format "), ["auto", "jsonl", "text"])
+        XCTAssertEqual(try zsh("rnn-classify --format "), ["auto", "jsonl", "text", "tsv", "csv", "fasttext"])
         XCTAssertTrue(try zsh("rnn-classify -m \(dir)/model-").isSuperset(of: ["model-a.ckpt", "model-b.ckpt"]))
         XCTAssertFalse(try zsh("rnn-classify --format ").contains("model-a.ckpt"))
         XCTAssertFalse(try zsh("rnn-sample ").contains("help"))

@@ -41,7 +41,7 @@ final class FitCLITests: XCTestCase {
     }
 
     /// Small, fast settings that still learn in one epoch.
-    let small = ["--model", "gru", "--bidirectional", "--hidden", "32", "--lr", "0.01", "--batch-size", "16", "--valid-split", "0.1"]
+    let small = ["--cell", "gru", "--bidirectional", "--hidden", "32", "--lr", "0.01", "--batch-size", "16", "--valid-split", "0.1"]
 
     func fit(_ args: [String]) throws -> (Int32, String, String) {
         try Support.tool("rnn-fit", args)
@@ -152,16 +152,15 @@ final class FitCLITests: XCTestCase {
         // one epoch, then resume to two: same final state as the uninterrupted run
         let r1 = try fit(args + ["--epochs", "1", "-o", "\(dir)/c.ckpt", "--log", "\(dir)/c.jsonl"])
         XCTAssertEqual(r1.0, 0, r1.2)
-        let stateAfterOne = try SafeTensorsFile(path: dir + "/c.ckpt.state").metadata
-        XCTAssertEqual(stateAfterOne["epoch"], "1")
+        XCTAssertEqual(try SafeTensorsFile(path: dir + "/c.ckpt.state").int64s("position").first, 2, "next: epoch 2")
         let r2 = try fit([d.train, "--vocab", d.vocab, "--resume", dir + "/c.ckpt", "--epochs", "2", "--log", "\(dir)/c.jsonl"])
         XCTAssertEqual(r2.0, 0, r2.2)
-        XCTAssertTrue(r2.2.hasPrefix("resuming after epoch 1 of 2"), r2.2)
+        XCTAssertTrue(r2.2.hasPrefix("resuming at epoch 2 of 2, batch 1 of "), r2.2)
         XCTAssertTrue(r2.2.contains("epoch 2/2"), r2.2)
         XCTAssertFalse(r2.2.contains("epoch 1/2"), r2.2)
         try assertSameTensors(dir + "/c.ckpt.state", dir + "/a.ckpt.state", "resumed == uninterrupted")
         try assertSameTensors(dir + "/c.ckpt", dir + "/a.ckpt", "same best checkpoint")
-        XCTAssertEqual(try SafeTensorsFile(path: dir + "/c.ckpt.state").metadata["epoch"], "2")
+        XCTAssertEqual(try SafeTensorsFile(path: dir + "/c.ckpt.state").int64s("position").first, 3)
         // the log continues (appended): the epoch lines equal those of the uninterrupted run but for timing
         func epochs(_ p: String) throws -> [[String: Any]] {
             try String(contentsOfFile: p, encoding: .utf8).split(separator: "\n")
@@ -212,10 +211,58 @@ final class FitCLITests: XCTestCase {
         let f = try SafeTensorsFile(path: ckpt)
         XCTAssertEqual(f.metadata["format"], "rnn-checkpoint")
         let keptEpoch = err.components(separatedBy: "interrupted: kept \(ckpt) (epoch ").last?.components(separatedBy: ",").first
-        XCTAssertEqual(keptEpoch, f.metadata["epoch"], err)
+        XCTAssertEqual(Double(keptEpoch ?? "") ?? -1, Double(f.metadata["epoch"] ?? "") ?? -2, accuracy: 0.006, err)
+        XCTAssertTrue(err.contains("Ctrl-C: stopping after this step"), err)
         XCTAssertGreaterThan(before.count, 0)
         let temps = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
         XCTAssertEqual(temps, [])
+    }
+
+    func testSIGTERMAndTheTimeBudgetStopAClassifierAfterAFinalEvaluation() throws {
+        let d = try need()
+        let dir = Support.tempDir("fit-stop")
+        let args = ([d.train, "--vocab", d.vocab] + small + ["--epochs", "200", "-o", dir + "/t.ckpt"]).map { "'\($0)'" }.joined(separator: " ")
+        let r = try E2E.sh("""
+            set -m
+            rnn-fit \(args) 2>'\(dir)/err' & pid=$!
+            for i in $(seq 1 1200); do [ -e '\(dir)/t.ckpt.state' ] && break; sleep 0.05; done
+            sleep 0.3; kill -TERM $pid; wait $pid; echo "status $?"
+            """)
+        XCTAssertEqual(r.out, "status 143\n", r.stderr)
+        let err = try String(contentsOfFile: dir + "/err", encoding: .utf8)
+        XCTAssertTrue(err.contains("SIGTERM: stopping after this step") && err.contains("interrupted: kept \(dir)/t.ckpt (epoch "), err)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }, [])
+        // the budget: evaluation and --test included, exit 0
+        let start = Date()
+        let b = try fit([d.train, "--vocab", d.vocab] + small + ["--epochs", "200", "--max-time", "4s", "--test", d.test, "-o", dir + "/b.ckpt"])
+        let wall = Date().timeIntervalSince(start)
+        XCTAssertEqual(b.0, 0, b.2)
+        XCTAssertTrue(b.2.contains("time budget of 0:04 reached at step "), b.2)
+        XCTAssertTrue(b.2.contains("test: loss "), b.2)
+        XCTAssertLessThan(wall, 4 + 2, "budget 4 s (final evaluation and test included) plus start-up")
+        // --lr-schedule applies to classifiers too
+        let c = try fit([d.train, "--vocab", d.vocab] + small + ["--epochs", "1", "--lr-schedule", "cosine", "--seed", "1", "-o", dir + "/c.ckpt"])
+        XCTAssertEqual(c.0, 0, c.2)
+        XCTAssertEqual(try SafeTensorsFile(path: dir + "/c.ckpt.state").metadata["schedule"], "cosine")
+    }
+
+    func testCorruptOrMixedStatesAreRefusedOnResume() throws {
+        let d = try need()
+        let dir = Support.tempDir("fit-mixed")
+        for name in ["a", "b"] {
+            let r = try fit([d.train, "--vocab", d.vocab] + small + ["--hidden", "8", "--epochs", "1", "-o", "\(dir)/\(name).ckpt"])
+            XCTAssertEqual(r.0, 0, r.2)
+        }
+        try FileManager.default.removeItem(atPath: dir + "/a.ckpt.state")
+        try FileManager.default.copyItem(atPath: dir + "/b.ckpt.state", toPath: dir + "/a.ckpt.state")
+        let r = try fit([d.train, "--vocab", d.vocab, "--resume", dir + "/a.ckpt", "--epochs", "2"])
+        Support.assertFails(r, tool: "rnn-fit", ["a.ckpt", "different runs", "start a new run"])
+        // a non-finite loss: the checkpoint of epoch 1 is kept
+        let n = try fit([d.train, "--vocab", d.vocab] + small + ["--hidden", "8", "--epochs", "3", "--lr-decay", "1e38", "-o", dir + "/n.ckpt"])
+        XCTAssertEqual(n.0, 1, n.2)
+        let last = n.2.split(separator: "\n").last.map(String.init) ?? ""
+        for f in ["rnn-fit: error: training diverged", "epoch 2", "n.ckpt and its state", "--lr"] { XCTAssertTrue(last.contains(f), last) }
+        XCTAssertEqual(try SafeTensorsFile(path: dir + "/n.ckpt").metadata["epoch"], "1")
     }
 
     func testVocabularyAndOptionErrors() throws {
@@ -234,8 +281,22 @@ final class FitCLITests: XCTestCase {
         let r3 = try fit([d.unpadded, "--vocab", d.vocab, "--padded", "-o", out])
         Support.assertFails(r3, tool: "rnn-fit", ["--padded", "--fix-length"], noFile: out)
         // usage errors: exit 2
-        let r4 = try fit([d.train, "--vocab", d.vocab, "--model", "transformer", "-o", out])
+        let r4 = try fit([d.train, "--vocab", d.vocab, "--cell", "transformer", "-o", out])
         XCTAssertEqual(r4.0, 2, r4.2)
+        XCTAssertTrue(r4.2.contains("'rnn', 'lstm' or 'gru'"), r4.2)
+        let r6 = try fit([d.train, "--vocab", d.vocab, "--model", "gru", "-o", out])
+        XCTAssertEqual(r6.0, 2, r6.2)
+        XCTAssertTrue(r6.2.contains("--model is now --cell"), r6.2)
+        // options of the other task name the task; non-finite numbers are usage errors
+        let r7 = try fit([d.train, "--vocab", d.vocab, "--seq-len", "64", "-o", out])
+        XCTAssertEqual(r7.0, 2, r7.2)
+        XCTAssertTrue(r7.2.contains("--seq-len does not apply to a classifier"), r7.2)
+        for bad in [["--lr", "inf"], ["--lr-decay", "nan"], ["--clip", "nan"], ["--weight-decay", "inf"], ["--max-time", "soon"],
+                    ["--lr-schedule", "linear"], ["--threads", "3"]] {
+            let r = try fit([d.train, "--vocab", d.vocab, "-o", out] + bad)
+            XCTAssertEqual(r.0, 2, "\(bad): \(r.2)")
+            XCTAssertTrue(r.2.contains(bad[0]), r.2)
+        }
         let r5 = try fit([d.train, "--vocab", d.vocab])
         XCTAssertEqual(r5.0, 2, r5.2)
         XCTAssertTrue(r5.2.contains("-o/--output"), r5.2)
@@ -244,7 +305,7 @@ final class FitCLITests: XCTestCase {
     func testPaddedAndPackedBothTrainAndDiffer() throws {
         let d = try need()
         let dir = Support.tempDir("fit-padded")
-        let args = [d.train, "--vocab", d.vocab, "--model", "lstm", "--hidden", "8", "--epochs", "1", "--threads", "1"]
+        let args = [d.train, "--vocab", d.vocab, "--cell", "lstm", "--hidden", "8", "--epochs", "1", "--threads", "1"]
         let r1 = try fit(args + ["-o", dir + "/packed.ckpt"])
         XCTAssertEqual(r1.0, 0, r1.2)
         let r2 = try fit(args + ["--padded", "-o", dir + "/padded.ckpt"])

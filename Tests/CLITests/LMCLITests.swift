@@ -4,7 +4,7 @@ import XCTest
 
 /// End-to-end tests of rnn-fit --lm and rnn-sample on the built binaries.
 final class LMCLITests: XCTestCase {
-    static let small = ["--model", "lstm", "--layers", "1", "--hidden", "48", "--embed-dim", "16", "--batch-size", "8",
+    static let small = ["--cell", "lstm", "--layers", "1", "--hidden", "48", "--embed-dim", "16", "--batch-size", "8",
                         "--seq-len", "32", "--lr", "0.01", "--threads", "1"]
 
     /// A model trained once on the first 20 KB of tiny-shakespeare (3 epochs, seconds).
@@ -181,9 +181,10 @@ final class LMCLITests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/lm.ckpt"))
         // --resume continues from the saved position and appends to the log
         let again = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "-o", dir + "/lm.ckpt", "--log", dir + "/log.jsonl",
-                                                 "--eval-every", "5", "--resume", dir + "/lm.ckpt", "--max-time", "1s"] + LMCLITests.small + ["--epochs", "100000"])
+                                                 "--eval-every", "5", "--resume", dir + "/lm.ckpt", "--max-time", "1s", "--threads", "1", "--epochs", "100000"])
         XCTAssertEqual(again.0, 0, again.2)
-        XCTAssertTrue(again.2.contains("resuming from epoch"), again.2)
+        XCTAssertTrue(again.2.contains("resuming at epoch 1 of 100000"), again.2)
+        XCTAssertTrue(again.2.contains("time budget of 0:01 reached"), again.2)
         let log = try String(contentsOfFile: dir + "/log.jsonl", encoding: .utf8)
         XCTAssertEqual(log.components(separatedBy: "\"event\":\"start\"").count - 1, 2, log)
         XCTAssertTrue(log.contains("\"event\":\"interrupted\""), log)

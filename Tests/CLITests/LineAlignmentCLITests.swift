@@ -138,3 +138,30 @@ final class LineAlignmentCLITests: XCTestCase {
         Support.assertFails(e, tool: "rnn-vocab", ["hold no token"], noFile: dir + "/b.bin")
     }
 }
+
+/// Your own data: TSV, CSV and fastText files through the tools give what the equivalent JSON
+/// Lines gives.
+final class RecordFormatsCLITests: XCTestCase {
+    func testCleanAndClassifyReadEveryFormat() throws {
+        let dir = Support.tempDir("formats-cli")
+        Support.write("{\"label\":\"pos\",\"text\":\"Good film, great plot\"}\n{\"label\":\"neg\",\"text\":\"bad acting\"}\n", to: dir + "/r.jsonl")
+        Support.write("label\ttext\npos\tGood film, great plot\nneg\tbad acting\n", to: dir + "/r.tsv")
+        Support.write("text,label\n\"Good film, great plot\",pos\nbad acting,neg\n", to: dir + "/r.csv")
+        Support.write("__label__pos Good film, great plot\n__label__neg bad acting\n", to: dir + "/r.ft")
+        let want = try E2E.sh("rnn-clean \"$0\"", args: [dir + "/r.jsonl"])
+        XCTAssertEqual(want.status, 0, want.stderr)
+        for (file, extra) in [("r.tsv", ""), ("r.csv", ""), ("r.ft", "--format fasttext")] {
+            let got = try E2E.sh("rnn-clean \(extra) \"$0\"", args: [dir + "/" + file])
+            XCTAssertEqual(got.status, 0, got.stderr)
+            // same records; the member order follows the input's columns
+            let a = got.out.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+            let b = want.out.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+            XCTAssertEqual(a, b, file)
+        }
+        // a malformed row: one error line naming file and line
+        Support.write("label\ttext\npos\tx\ty\n", to: dir + "/bad.tsv")
+        let bad = try E2E.sh("rnn-clean \"$0\"", args: [dir + "/bad.tsv"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.hasPrefix("rnn-clean: error: \(dir)/bad.tsv:2: "), bad.stderr)
+    }
+}

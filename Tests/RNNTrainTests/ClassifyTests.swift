@@ -229,7 +229,21 @@ final class ClassifyTests: XCTestCase {
         XCTAssertEqual(rows[0][2], "a b")
         XCTAssertEqual(rows[1][2], "2")
         XCTAssertEqual(rows[2], ["", "", "3"])  // no token: empty label and prob
-        XCTAssertThrowsError(try ClassifyJob(classifier: bin, options: opts))  // top-k on a binary model
+        // top-k and probs on a binary model: both labels, most probable first; TSV pairs before the id
+        let (b2, _) = try Self.run(ClassifyJob(classifier: bin, options: opts), "{\"text\":\"good\"}\n")
+        let p2 = Self.objects(b2)[0]["probs"] as! [String: Double]
+        XCTAssertEqual(Set(p2.keys), ["neg", "pos"])
+        XCTAssertEqual(p2.values.reduce(0, +), 1, accuracy: 1e-6)
+        tsv.topK = 2
+        let (t2, _) = try Self.run(ClassifyJob(classifier: bin, options: tsv), "{\"id\":\"a\",\"text\":\"good\"}\n{\"text\":\"\"}\n")
+        let r2 = t2.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertEqual(r2[0].count, 7)  // label, prob, 2 x (label, prob), id
+        XCTAssertEqual(r2[0][2], r2[0][0])  // the first pair is the prediction
+        XCTAssertEqual(Double(r2[0][3])! + Double(r2[0][5])!, 1, accuracy: 1e-6)
+        XCTAssertEqual(r2[0][6], "a")
+        XCTAssertEqual(r2[1], ["", "", "", "", "", "", "2"])
+        opts.topK = 0
+        XCTAssertThrowsError(try ClassifyJob(classifier: bin, options: opts))
     }
 
     func testPlainTextAndEmptyRecords() throws {

@@ -5,7 +5,8 @@ import XCTest
 @testable import RNNText
 @testable import RNNTrain
 
-/// FitJob on small synthetic data: each label has its own cue words among shared filler words.
+/// The classifier task and the Trainer on small synthetic data: each label has its own cue words
+/// among shared filler words.
 final class FitJobTests: XCTestCase {
     private var dir = ""
 
@@ -50,34 +51,52 @@ final class FitJobTests: XCTestCase {
         return (vp, dp)
     }
 
-    private func options(_ vocab: String, _ data: String, out: String = "best.ckpt") -> FitOptions {
-        var o = FitOptions(trainPath: data, vocabPath: vocab, outputPath: dir + "/" + out)
+    private func options(_ vocab: String, _ data: String) -> FitOptions {
+        var o = FitOptions(trainPath: data, vocabPath: vocab)
         o.hidden = 8
         o.embedDim = 8
-        o.lr = 0.02
         o.batchSize = 16
-        o.epochs = 3
-        o.seed = 5
         o.threads = 1
         return o
     }
 
+    private func optimizer(lr: Float = 0.02, seed: UInt64 = 5) -> OptimizerSettings {
+        var o = OptimizerSettings()
+        o.lr = lr
+        o.seed = seed
+        return o
+    }
+
+    /// Trains (or resumes, when `resume`) into dir/out.
+    @discardableResult
+    private func train(_ o: FitOptions, _ opt: OptimizerSettings? = nil, epochs: Int = 3, out: String = "best.ckpt", resume: Bool = false,
+                       evalEvery: Int = 0, sink: any TrainingSink = EventRecorder(), stop: @escaping () -> Int32? = { nil }) throws -> (ClassifierTask, TrainingResult) {
+        let path = dir + "/" + out
+        let state = resume ? try TrainingState.load(checkpoint: path) : nil
+        let opt = state?.optimizer ?? opt ?? optimizer()
+        let task = try ClassifierTask(options: o, seed: opt.seed, resume: state)
+        var run = RunSettings()
+        run.epochs = epochs
+        run.evalEvery = evalEvery
+        let trainer = try Trainer(task: task, optimizer: opt, run: run, output: path, resume: state, sink: sink, stopSignal: stop)
+        return (task, try trainer.run())
+    }
+
     func testBinaryTrainingLearnsKeepsTheBestAndReportsEvents() throws {
         let (v, d) = try makeData(labels: ["neg", "pos"], records: 400)
-        let job = try FitJob(options: options(v, d))
+        let rec = EventRecorder(keepBatches: true)
+        let (job, result) = try train(options(v, d), sink: rec)
         XCTAssertEqual(job.sizes.train, 320)
         XCTAssertEqual(job.sizes.valid, 80)
-        XCTAssertEqual(job.modelConfig.outputs, 1)
-        let rec = EventRecorder(keepBatches: true)
-        let result = try job.run(sink: rec)
+        XCTAssertEqual(job.model.config.outputs, 1)
         XCTAssertEqual(result.history.count, 3)
         let last = try XCTUnwrap(result.history.last)
         XCTAssertGreaterThan(last.validAccuracy ?? 0, 0.9, "cue words are easy: \(result.history)")
         // the kept epoch has the lowest validation loss, and the checkpoint says so
         let bestLoss = result.history.compactMap(\.validLoss).min()
-        XCTAssertEqual(result.bestValidLoss, bestLoss)
+        XCTAssertEqual(result.bestLoss, bestLoss)
         let (_, info) = try Checkpoint.load(path: dir + "/best.ckpt", expect: .classifier)
-        XCTAssertEqual(info.epoch, Double(result.bestEpoch))
+        XCTAssertEqual(info.epoch, result.bestEpoch)
         XCTAssertEqual(info.validLoss!, bestLoss!, accuracy: 1e-9)
         XCTAssertEqual(info.labels, ["neg", "pos"])
         XCTAssertEqual(info.seed, 5)
@@ -97,12 +116,9 @@ final class FitJobTests: XCTestCase {
 
     func testMultiClassUsesSoftmaxOutputs() throws {
         let (v, d) = try makeData(labels: ["a", "b", "c"], records: 300)
-        var o = options(v, d)
-        o.epochs = 4
-        let job = try FitJob(options: o)
-        XCTAssertEqual(job.modelConfig.outputs, 3)
-        let result = try job.run(sink: EventRecorder())
-        XCTAssertGreaterThan(result.bestValidAccuracy ?? 0, 0.8, "\(result.history)")
+        let (job, result) = try train(options(v, d), epochs: 4)
+        XCTAssertEqual(job.model.config.outputs, 3)
+        XCTAssertGreaterThan(result.bestAccuracy ?? 0, 0.8, "\(result.history)")
         let f = try SafeTensorsFile(path: dir + "/best.ckpt")
         XCTAssertEqual(f.tensors["fc.weight"]?.shape, [3, 8])
     }
@@ -112,58 +128,220 @@ final class FitJobTests: XCTestCase {
         var o = options(v, d)
         o.embedDim = nil
         o.freezeEmbeddings = true
-        o.epochs = 1
-        let job = try FitJob(options: o)
-        XCTAssertEqual(job.modelConfig.embedDim, 6)
-        _ = try job.run(sink: EventRecorder())
+        let (job, _) = try train(o, epochs: 1)
+        XCTAssertEqual(job.model.config.embedDim, 6)
         let vocab = try Vocabulary.load(path: v)
         let (m, _) = try Checkpoint.load(path: dir + "/best.ckpt")
         XCTAssertEqual(Array(m.params.value("embedding.weight")), vocab.vectors, "frozen: still the pretrained rows")
         // conflicting --embed-dim, and no vectors without --embed-dim
         o.embedDim = 7
-        XCTAssertThrowsError(try FitJob(options: o)) { XCTAssertTrue("\($0)".contains("--embed-dim 7"), "\($0)") }
+        XCTAssertThrowsError(try ClassifierTask(options: o, seed: 1)) {
+            XCTAssertEqual($0 as? FitSetupError, .embedDimConflict(given: 7, vectors: 6, vocabulary: v))
+        }
         let (v2, d2) = try makeData(labels: ["neg", "pos"], records: 50, name: "plain")
         var o2 = options(v2, d2)
         o2.embedDim = nil
-        XCTAssertThrowsError(try FitJob(options: o2)) { XCTAssertTrue("\($0)".contains("--embed-dim"), "\($0)") }
+        XCTAssertThrowsError(try ClassifierTask(options: o2, seed: 1)) { XCTAssertEqual($0 as? FitSetupError, .embedDimNeeded(vocabulary: v2)) }
     }
 
     func testResumeEqualsUninterruptedAndThreadsDoNotChangeResults() throws {
         let (v, d) = try makeData(labels: ["neg", "pos"], records: 200, fixLength: 12)
         for padded in [false, true] {
-            var full = options(v, d, out: "full.ckpt")
+            var full = options(v, d)
             full.padded = padded
             full.headDropout = 0.2
-            _ = try FitJob(options: full).run(sink: EventRecorder())
-            var part = full
-            part.outputPath = dir + "/part.ckpt"
-            part.epochs = 1
-            _ = try FitJob(options: part).run(sink: EventRecorder())
-            var rest = FitOptions(trainPath: d, vocabPath: v, outputPath: dir + "/part.ckpt")
-            rest.resumePath = dir + "/part.ckpt"
-            rest.epochs = 3
+            try train(full, out: "full.ckpt")
+            try train(full, epochs: 1, out: "part.ckpt")
+            var rest = FitOptions(trainPath: d, vocabPath: v)
             rest.threads = 2   // threads change speed, never results
-            let resumed = try FitJob(options: rest)
-            XCTAssertEqual(resumed.earlierHistory.count, 1)
-            let r = try resumed.run(sink: EventRecorder())
+            let (_, r) = try train(rest, epochs: 3, out: "part.ckpt", resume: true)
             XCTAssertEqual(r.history.count, 3)
             let a = try SafeTensorsFile(path: dir + "/full.ckpt.state"), b = try SafeTensorsFile(path: dir + "/part.ckpt.state")
             XCTAssertEqual(try a.floats("params"), try b.floats("params"), "padded \(padded)")
-            XCTAssertEqual(try a.floats("adam_v"), try b.floats("adam_v"))
+            XCTAssertEqual(try a.floats("adam.v"), try b.floats("adam.v"))
+            XCTAssertEqual(try b.int64s("position"), [4, 0, 30, 30])
             XCTAssertEqual(a.metadata["history"].map { $0.count > 10 }, true)
+            // nothing left to train
+            XCTAssertThrowsError(try train(rest, epochs: 3, out: "part.ckpt", resume: true)) {
+                XCTAssertEqual($0 as? TrainingError, .nothingLeft(state: self.dir + "/part.ckpt.state", trainedEpochs: 3))
+            }
         }
+    }
+
+    // MARK: the shared stop path, divergence and the state file
+
+    func testStopSignalEvaluatesKeepsTheBestAndResumesExactly() throws {
+        let (v, d) = try makeData(labels: ["neg", "pos"], records: 200)
+        try train(options(v, d), epochs: 2, out: "full.ckpt")
+        var checks = 0
+        let rec = EventRecorder()
+        let (_, r) = try train(options(v, d), epochs: 2, out: "cut.ckpt", sink: rec, stop: { checks += 1; return checks > 13 ? SIGTERM : nil })
+        XCTAssertEqual(r.stopped, .signal(SIGTERM))
+        XCTAssertEqual(r.interruptedBy, SIGTERM)
+        XCTAssertEqual(r.steps, 13)
+        // a final evaluation point inside epoch 2 (10 batches an epoch), then the interruption
+        XCTAssertEqual(rec.summaries.map(\.epoch), [1, 1.3])
+        XCTAssertTrue(rec.events.contains(.stopping(.signal(SIGTERM))))
+        guard case .interrupted(let kept, let epoch, _)? = rec.events.last else { return XCTFail("\(rec.events)") }
+        XCTAssertEqual(kept, dir + "/cut.ckpt")
+        XCTAssertEqual(epoch, r.bestEpoch)
+        let (_, info) = try Checkpoint.load(path: dir + "/cut.ckpt")
+        XCTAssertEqual(info.epoch, r.bestEpoch)
+        XCTAssertEqual(try SafeTensorsFile(path: dir + "/cut.ckpt.state").int64s("position"), [2, 3, 13, 13])
+        // resumed inside the epoch: the same weights as the uninterrupted run
+        let (_, r2) = try train(FitOptions(trainPath: d, vocabPath: v), epochs: 2, out: "cut.ckpt", resume: true)
+        XCTAssertNil(r2.stopped)
+        XCTAssertEqual(try SafeTensorsFile(path: dir + "/cut.ckpt.state").floats("params"),
+                       try SafeTensorsFile(path: dir + "/full.ckpt.state").floats("params"))
+        XCTAssertEqual(r2.history.map(\.epoch), [1, 1.3, 2])
+    }
+
+    func testTimeBudgetIncludesTheFinalEvaluationAndTest() throws {
+        let (v, d) = try makeData(labels: ["neg", "pos"], records: 200)
+        var o = options(v, d)
+        o.testPath = d
+        let opt = optimizer()
+        let task = try ClassifierTask(options: o, seed: opt.seed)
+        var run = RunSettings()
+        run.epochs = 1000
+        run.maxTime = 5
+        var now = 100.0
+        let rec = EventRecorder(keepBatches: true)
+        let trainer = try Trainer(task: task, optimizer: opt, run: run, output: dir + "/b.ckpt", sink: rec,
+                                  clock: { now += 0.01; return now })
+        let r = try trainer.run()
+        XCTAssertEqual(r.stopped, .timeBudget(seconds: 5, step: r.steps))
+        XCTAssertNotNil(r.test)
+        guard case .finished(let kept, _, _, let elapsed)? = rec.events.last else { return XCTFail("\(rec.events.last as Any)") }
+        XCTAssertEqual(kept, dir + "/b.ckpt")
+        XCTAssertLessThanOrEqual(elapsed, 5, "the final evaluation and the test fit in the budget")
+        XCTAssertGreaterThan(elapsed, 4, "the budget is used")
+        // the ETA counts to the budget when it ends first
+        let etas = rec.events.compactMap { e -> Double? in if case .batch(let b) = e { return b.eta }; return nil }
+        XCTAssertLessThan(etas.last ?? 99, 1)
+    }
+
+    func testANonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {
+        let (v, d) = try makeData(labels: ["neg", "pos"], records: 200)
+        var opt = optimizer()
+        opt.lrDecay = .greatestFiniteMagnitude   // epoch 2 steps with an infinite learning rate
+        XCTAssertThrowsError(try train(options(v, d), opt, epochs: 3)) { e in
+            guard case .diverged(let loss, _, let epoch, let kept)? = e as? TrainingError else { return XCTFail("\(e)") }
+            XCTAssertFalse(loss.isFinite)
+            XCTAssertEqual(epoch, 2)
+            XCTAssertEqual(kept, self.dir + "/best.ckpt")
+        }
+        let (m, info) = try Checkpoint.load(path: dir + "/best.ckpt")
+        XCTAssertEqual(info.epoch, 1)
+        XCTAssertTrue(m.params.values.allSatisfy(\.isFinite))
+        XCTAssertEqual(try SafeTensorsFile(path: dir + "/best.ckpt.state").int64s("position"), [2, 0, 10, 10])
+    }
+
+    /// Rewrites a safetensors file with some metadata and I64 tensors replaced.
+    private func rewrite(_ path: String, meta: [String: String] = [:], int64s: [String: [Int64]] = [:], floats: [String: [Float]] = [:]) throws {
+        let f = try SafeTensorsFile(path: path)
+        var w = SafeTensorsWriter()
+        for n in f.names {
+            let t = try XCTUnwrap(f.tensors[n])
+            if let x = int64s[n] { w.add(n, shape: [x.count], int64s: x) }
+            else if let x = floats[n] { w.add(n, shape: [x.count], floats: x) }
+            else if t.dtype == .f32 { w.add(n, shape: t.shape, floats: try f.floats(n)) }
+            else { w.add(n, shape: t.shape, int64s: try f.int64s(n)) }
+        }
+        var m = f.metadata
+        for (k, v) in meta { m[k] = v }
+        for (k, v) in m.sorted(by: { $0.key < $1.key }) { w.setMetadata(k, v) }
+        try w.write(to: path)
+    }
+
+    func testCorruptStateNumbersAreClearErrorsNotTraps() throws {
+        let (v, d) = try makeData(labels: ["neg", "pos"], records: 100)
+        try train(options(v, d), epochs: 1)
+        let state = dir + "/best.ckpt.state", saved = dir + "/saved.state"
+        try FileManager.default.copyItem(atPath: state, toPath: saved)
+        let cases: [([String: String], [String: [Int64]], [String: [Float]], String)] = [
+            (["task.batch_size": "-0"], [:], [:], "batch_size = '-0'"),
+            (["layers": "-1"], [:], [:], "layers = '-1'"),
+            (["hidden": "9223372036854775807"], [:], [:], "hidden = '9223372036854775807'"),
+            (["head_dropout": "nan"], [:], [:], "head_dropout = 'nan'"),
+            (["task.valid_split": "2"], [:], [:], "valid_split = '2'"),
+            (["beta2": "inf"], [:], [:], "beta2 = 'inf'"),
+            (["seed": "-3"], [:], [:], "seed = '-3'"),
+            (["schedule": "linear"], [:], [:], "schedule = 'linear'"),
+            (["best_valid_loss": "nan"], [:], [:], "best_valid_loss = 'nan'"),
+            ([:], ["position": [2, 0, 10, Int64.max]], [:], "position"),
+            ([:], ["position": [-1, 0, 0, 0]], [:], "position"),
+            ([:], ["position": [2, 0]], [:], "position"),
+            ([:], [:], ["lr": [.nan]], "lr = nan"),
+            ([:], [:], ["adam.v": [1]], "adam.v"),
+        ]
+        for (meta, ints, fl, expected) in cases {
+            try? FileManager.default.removeItem(atPath: state)
+            try FileManager.default.copyItem(atPath: saved, toPath: state)
+            try rewrite(state, meta: meta, int64s: ints, floats: fl)
+            XCTAssertThrowsError(try train(FitOptions(trainPath: d, vocabPath: v), epochs: 2, resume: true), "\(meta) \(ints)") { e in
+                let m = (e as? RNNError)?.message ?? "\(e)"
+                XCTAssertTrue(m.contains(state) && m.contains(expected), m)
+                XCTAssertFalse(m.contains("--"), "a library error names no option: \(m)")
+            }
+        }
+        // a batch position outside the epoch is refused by the trainer
+        try? FileManager.default.removeItem(atPath: state)
+        try FileManager.default.copyItem(atPath: saved, toPath: state)
+        try rewrite(state, int64s: ["position": [1, 99, 0, 0]])
+        XCTAssertThrowsError(try train(FitOptions(trainPath: d, vocabPath: v), epochs: 2, resume: true)) {
+            XCTAssertTrue("\($0)".contains("corrupt training state"), "\($0)")
+        }
+    }
+
+    func testAStateFromAnotherRunOrAnOlderFormatIsRefused() throws {
+        let (v, d) = try makeData(labels: ["neg", "pos"], records: 100)
+        try train(options(v, d), epochs: 1, out: "a.ckpt")
+        try train(options(v, d), epochs: 1, out: "b.ckpt")
+        let a = dir + "/a.ckpt"
+        let runA = try XCTUnwrap(SafeTensorsFile(path: a).metadata["run_id"])
+        XCTAssertEqual(try SafeTensorsFile(path: a + ".state").metadata["run_id"], runA)
+        // two runs wrote the same -o: b's state next to a's checkpoint
+        try FileManager.default.removeItem(atPath: a + ".state")
+        try FileManager.default.copyItem(atPath: dir + "/b.ckpt.state", toPath: a + ".state")
+        XCTAssertThrowsError(try TrainingState.load(checkpoint: a)) {
+            guard case .mixedRun(let c, let s, _)? = $0 as? TrainingError else { return XCTFail("\($0)") }
+            XCTAssertEqual([c, s], [a, a + ".state"])
+        }
+        // a version-1 state
+        var w = SafeTensorsWriter()
+        w.add("params", shape: [1], floats: [0])
+        w.setMetadata("format", "rnn-fit-state")
+        w.setMetadata("version", "1")
+        try w.write(to: a + ".state")
+        XCTAssertThrowsError(try TrainingState.load(checkpoint: a)) {
+            XCTAssertEqual($0 as? TrainingError, .oldState(path: a + ".state", format: "rnn-fit-state"))
+        }
+        // no state
+        XCTAssertThrowsError(try TrainingState.load(checkpoint: dir + "/none.ckpt")) {
+            XCTAssertEqual($0 as? TrainingError, .noState(checkpoint: self.dir + "/none.ckpt", state: self.dir + "/none.ckpt.state"))
+        }
+    }
+
+    func testEvaluationEveryNStepsInsideEpochs() throws {
+        let (v, d) = try makeData(labels: ["neg", "pos"], records: 200)
+        let rec = EventRecorder()
+        let (_, r) = try train(options(v, d), epochs: 2, evalEvery: 7, sink: rec)
+        XCTAssertEqual(rec.summaries.map(\.epoch), [0.7, 1, 1.4, 2])
+        XCTAssertEqual(rec.summaries.map(\.isEpochEnd), [false, true, false, true])
+        XCTAssertEqual(rec.summaries.filter(\.isBest).last?.epoch, r.bestEpoch)
+        let (_, info) = try Checkpoint.load(path: dir + "/best.ckpt")
+        XCTAssertEqual(info.epoch, r.bestEpoch)
     }
 
     func testWithoutValidationTheLastEpochIsKept() throws {
         let (v, d) = try makeData(labels: ["neg", "pos"], records: 100)
         var o = options(v, d)
         o.validSplit = 0
-        o.epochs = 2
-        let job = try FitJob(options: o)
+        let (job, r) = try train(o, epochs: 2)
         XCTAssertEqual(job.sizes.valid, 0)
-        let r = try job.run(sink: EventRecorder())
         XCTAssertEqual(r.bestEpoch, 2)
-        XCTAssertNil(r.bestValidLoss)
+        XCTAssertNil(r.bestLoss)
         XCTAssertTrue(r.history.allSatisfy { $0.validLoss == nil && $0.isBest })
         let (_, info) = try Checkpoint.load(path: dir + "/best.ckpt")
         XCTAssertEqual(info.epoch, 2)
@@ -190,9 +368,9 @@ final class FitJobTests: XCTestCase {
             let model = Model(config: ModelConfig(cell: .lstm, task: .classifier, vocabSize: ds.vocabSize, embedDim: 4, hidden: 5, layers: 1,
                                                   bidirectional: true, dropout: 0, headDropout: 0, outputs: 1, paddingIndex: 1,
                                                   freezeEmbedding: false), seed: 3)
-            let whole = try evaluateClassifier(model, on: data, batchSize: 1000, maxTokens: 1 << 30)
-            let single = try evaluateClassifier(model, on: data, batchSize: 1000, maxTokens: 1)
-            let small = try evaluateClassifier(model, on: data, batchSize: 7)
+            let whole = evaluateClassifier(model, on: data, batchSize: 1000, maxTokens: 1 << 30)
+            let single = evaluateClassifier(model, on: data, batchSize: 1000, maxTokens: 1)
+            let small = evaluateClassifier(model, on: data, batchSize: 7)
             XCTAssertEqual(whole.count, 60)
             XCTAssertEqual(single.loss, whole.loss, accuracy: 1e-5)
             XCTAssertEqual(small.loss, whole.loss, accuracy: 1e-5)

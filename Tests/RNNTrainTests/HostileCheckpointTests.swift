@@ -19,14 +19,15 @@ final class HostileCheckpointTests: XCTestCase, CheckpointTestHelpers {
         let src = try saved()
         let dst = tempPath("hostile-out")
         let cases: [(String, String, String)] = [
-            ("hidden", String(Int.max), "hidden = 9223372036854775807 is outside [1, 16384]"),
-            ("hidden", "100000", "hidden = 100000 is outside"),
+            ("hidden", String(Int.max), "hidden = '9223372036854775807' is not an integer in [1, "),
+            ("hidden", "100000", "hidden = '100000' is not an integer in"),
             ("hidden", "5000", "tensor"),             // in range, but the tensors say otherwise
-            ("layers", "1000000000", "layers = 1000000000 is outside [1, 64]"),
-            ("layers", "-1", "layers = '-1' is not a count"),
-            ("layers", "-0", "layers = 0 is outside"),
-            ("embed_dim", "99999999999", "embed_dim = 99999999999 is outside"),
-            ("vocab_size", String(1 << 40), "vocab_size = 1099511627776 is outside"),
+            ("hidden", "65536", "parameters, more than the limit"),   // in range, but too big a model with layers 64
+            ("layers", "1000000000", "layers = '1000000000' is not an integer in [1, 64]"),
+            ("layers", "-1", "layers = '-1' is not an integer"),
+            ("layers", "-0", "layers = '-0' is not an integer"),
+            ("embed_dim", "99999999999", "embed_dim = '99999999999' is not an integer"),
+            ("vocab_size", String(1 << 40), "vocab_size = '1099511627776' is not an integer"),
             ("head_dropout", "nan", "head_dropout = 'nan' is not a probability"),
             ("dropout", "inf", "dropout = 'inf' is not a probability"),
             ("padding_idx", "20", "padding_idx = '20'"),
@@ -34,6 +35,7 @@ final class HostileCheckpointTests: XCTestCase, CheckpointTestHelpers {
         for (key, value, fragment) in cases {
             try rewrite(src, dst, meta: { m in
                 if let i = m.firstIndex(where: { $0.0 == key }) { m[i].1 = value } else { m.append((key, value)) }
+                if value == "65536", let i = m.firstIndex(where: { $0.0 == "layers" }) { m[i].1 = "64" }
             })
             assertRefused(dst, fragment)
         }

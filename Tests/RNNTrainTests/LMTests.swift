@@ -22,8 +22,29 @@ final class LMTests: XCTestCase {
 
     func smallOptions() -> LMTrainingOptions {
         var o = LMTrainingOptions()
-        o.layers = 1; o.hidden = 48; o.embedDim = 16; o.batchSize = 8; o.seqLen = 32; o.epochs = 3; o.threads = 1; o.lr = 1e-2
+        o.layers = 1; o.hidden = 48; o.embedDim = 16; o.batchSize = 8; o.seqLen = 32; o.threads = 1
         return o
+    }
+
+    /// rnn-fit --lm's optimizer defaults with lr 0.01.
+    func optimizer() -> OptimizerSettings {
+        var o = OptimizerSettings()
+        o.lr = 1e-2; o.clip = 5; o.seed = 1
+        return o
+    }
+
+    /// Trains (or resumes) a language model into `output`.
+    @discardableResult
+    func train(_ corpus: LMCorpus, _ o: LMTrainingOptions, _ opt: OptimizerSettings? = nil, epochs: Int = 3, output: String, resume: Bool = false,
+               maxTime: Double? = nil, sink: any TrainingSink = EventRecorder(), stop: @escaping () -> Int32? = { nil },
+               clock: @escaping () -> Double = monotonicSeconds) throws -> TrainingResult {
+        let state = resume ? try TrainingState.load(checkpoint: output) : nil
+        let opt = state?.optimizer ?? opt ?? optimizer()
+        let task = try LanguageModelTask(corpus: corpus, options: o, seed: opt.seed, resume: state)
+        var run = RunSettings()
+        run.epochs = epochs
+        run.maxTime = maxTime
+        return try Trainer(task: task, optimizer: opt, run: run, output: output, resume: state, sink: sink, stopSignal: stop, clock: clock).run()
     }
 
     // MARK: alphabet and corpus
@@ -81,12 +102,12 @@ final class LMTests: XCTestCase {
         let dir = tempDir("train")
         let rec = EventRecorder()
         let o = smallOptions()
-        let result = try LMTrainer(corpus: corpus, options: o, output: dir + "/lm.ckpt", commandLine: "test", sink: rec).run()
+        let result = try train(corpus, o, output: dir + "/lm.ckpt", sink: rec)
         let baseline = unigramLoss(corpus)
         let best = try XCTUnwrap(result.bestLoss)
         XCTAssertLessThan(best, baseline - 0.3, "LM \(best) vs unigram \(baseline)")
         XCTAssertEqual(rec.summaries.count, 3)
-        XCTAssertFalse(result.interrupted)
+        XCTAssertNil(result.stopped)
         // The kept checkpoint is the best one and evaluates to the reported loss.
         let (model, info) = try Checkpoint.load(path: dir + "/lm.ckpt", expect: .languageModel)
         XCTAssertEqual(info.tokens, corpus.alphabet.tokens)
@@ -100,73 +121,93 @@ final class LMTests: XCTestCase {
     func testResumingGivesTheSameWeightsAsOneRun() throws {
         let corpus = try LMCorpus(text: try shakespeare(12_000), alphabet: nil, validSplit: 0.1)
         var o = smallOptions()
-        o.layers = 2; o.dropout = 0.2; o.epochs = 2; o.lrDecay = 0.5
+        o.layers = 2; o.dropout = 0.2
+        var opt = optimizer()
+        opt.lrDecay = 0.5
         let d1 = tempDir("straight"), d2 = tempDir("resumed")
-        _ = try LMTrainer(corpus: corpus, options: o, output: d1 + "/lm.ckpt", commandLine: "", sink: EventRecorder()).run()
-        var first = o
-        first.epochs = 1
-        _ = try LMTrainer(corpus: corpus, options: first, output: d2 + "/lm.ckpt", commandLine: "", sink: EventRecorder()).run()
-        _ = try LMTrainer(corpus: corpus, options: o, output: d2 + "/lm.ckpt", commandLine: "", sink: EventRecorder()).run(resume: true)
-        let a = try SafeTensorsFile(path: LMTrainer.statePath(d1 + "/lm.ckpt")), b = try SafeTensorsFile(path: LMTrainer.statePath(d2 + "/lm.ckpt"))
+        try train(corpus, o, opt, epochs: 2, output: d1 + "/lm.ckpt")
+        try train(corpus, o, opt, epochs: 1, output: d2 + "/lm.ckpt")
+        var resumed = LMTrainingOptions()   // the model and batch shape come from the state
+        resumed.threads = 1
+        try train(corpus, resumed, epochs: 2, output: d2 + "/lm.ckpt", resume: true)
+        let a = try SafeTensorsFile(path: d1 + "/lm.ckpt.state"), b = try SafeTensorsFile(path: d2 + "/lm.ckpt.state")
         XCTAssertEqual(try a.floats("params"), try b.floats("params"))
-        XCTAssertEqual(a.metadata["lr"], String(Float(o.lr * 0.25)))
+        XCTAssertEqual(try b.floats("lr"), [Float(opt.lr * 0.25)])
         // the evaluation history survives the resume (for --plot)
-        XCTAssertEqual(LMTrainer.earlierHistory(checkpoint: d2 + "/lm.ckpt").map(\.epoch), [1, 2])
-        XCTAssertEqual(LMTrainer.earlierHistory(checkpoint: d1 + "/lm.ckpt").map(\.validLoss),
-                       LMTrainer.earlierHistory(checkpoint: d2 + "/lm.ckpt").map(\.validLoss))
-        // a state from another configuration is refused
-        var other = o
-        other.hidden = 32
-        XCTAssertThrowsError(try LMTrainer(corpus: corpus, options: other, output: d2 + "/lm.ckpt", commandLine: "", sink: EventRecorder()).run(resume: true)) {
-            XCTAssertTrue(($0 as? RNNError)?.message.contains("different run") == true, "\($0)")
+        let h1 = try TrainingState.load(checkpoint: d1 + "/lm.ckpt").history, h2 = try TrainingState.load(checkpoint: d2 + "/lm.ckpt").history
+        XCTAssertEqual(h2.map(\.epoch), [1, 2])
+        XCTAssertEqual(h1.map(\.validLoss), h2.map(\.validLoss))
+        // a state from another alphabet is refused; a classifier state too
+        let other = try LMCorpus(text: Array("abc def ghi\n".utf8) + Array(repeating: UInt8(ascii: "x"), count: 5000), alphabet: nil, validSplit: 0.1)
+        XCTAssertThrowsError(try train(other, o, epochs: 3, output: d2 + "/lm.ckpt", resume: true)) {
+            XCTAssertTrue(($0 as? RNNError)?.message.contains("another alphabet") == true, "\($0)")
         }
     }
 
-    func testInterruptAndTimeBudgetKeepTheBestCheckpoint() throws {
+    func testStopSignalAndTimeBudgetEvaluateKeepTheBestAndResumeExactly() throws {
         let corpus = try LMCorpus(text: try shakespeare(12_000), alphabet: nil, validSplit: 0.1)
         let dir = tempDir("stop")
+        try train(corpus, smallOptions(), epochs: 2, output: dir + "/full.ckpt")
         var polls = 0
         let rec = EventRecorder()
-        let r = try LMTrainer(corpus: corpus, options: smallOptions(), output: dir + "/a.ckpt", commandLine: "", sink: rec,
-                              shouldStop: { polls += 1; return polls >= 5 }).run()
-        XCTAssertTrue(r.interrupted)
+        let r = try train(corpus, smallOptions(), epochs: 2, output: dir + "/a.ckpt", sink: rec, stop: { polls += 1; return polls > 5 ? SIGINT : nil })
+        XCTAssertEqual(r.interruptedBy, SIGINT)
         XCTAssertEqual(r.steps, 5)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/a.ckpt"))
         guard case .interrupted(let kept, _, _)? = rec.events.last else { return XCTFail("\(rec.events.last as Any)") }
         XCTAssertEqual(kept, dir + "/a.ckpt")
+        XCTAssertEqual(rec.summaries.count, 1, "one final evaluation point")
+        XCTAssertEqual(try SafeTensorsFile(path: dir + "/a.ckpt.state").int64s("position"), [1, 5, 5, 5])
+        // resumed inside the epoch (carried state restored): the weights of the uninterrupted run
+        try train(corpus, smallOptions(), epochs: 2, output: dir + "/a.ckpt", resume: true)
+        XCTAssertEqual(try SafeTensorsFile(path: dir + "/a.ckpt.state").floats("params"),
+                       try SafeTensorsFile(path: dir + "/full.ckpt.state").floats("params"))
 
         var now = 0.0
-        var o = smallOptions()
-        o.maxTime = 10
-        let t = try LMTrainer(corpus: corpus, options: o, output: dir + "/b.ckpt", commandLine: "", sink: EventRecorder(),
-                              clock: { now += 1; return now }).run()
-        XCTAssertTrue(t.timedOut)
+        let brec = EventRecorder()
+        let t = try train(corpus, smallOptions(), epochs: 1000, output: dir + "/b.ckpt", maxTime: 10, sink: brec, clock: { now += 0.01; return now })
+        XCTAssertEqual(t.stopped, .timeBudget(seconds: 10, step: t.steps))
         XCTAssertGreaterThan(t.steps, 0)
-        XCTAssertLessThan(t.steps, 10)
         XCTAssertNotNil(t.bestLoss)
+        guard case .finished(_, _, _, let elapsed)? = brec.events.last else { return XCTFail("\(brec.events.last as Any)") }
+        XCTAssertLessThanOrEqual(elapsed, 10, "the final evaluation fits in the budget")
+    }
+
+    func testANonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {
+        let corpus = try LMCorpus(text: try shakespeare(12_000), alphabet: nil, validSplit: 0.1)
+        let dir = tempDir("diverge")
+        var opt = optimizer()
+        opt.lrDecay = .greatestFiniteMagnitude
+        opt.clip = nil
+        XCTAssertThrowsError(try train(corpus, smallOptions(), opt, epochs: 3, output: dir + "/lm.ckpt")) { e in
+            guard case .diverged(_, _, let epoch, let kept)? = e as? TrainingError else { return XCTFail("\(e)") }
+            XCTAssertEqual(epoch, 2)
+            XCTAssertEqual(kept, dir + "/lm.ckpt")
+        }
+        let (m, info) = try Checkpoint.load(path: dir + "/lm.ckpt", expect: .languageModel)
+        XCTAssertEqual(info.epoch, 1)
+        XCTAssertTrue(m.params.values.allSatisfy(\.isFinite))
     }
 
     func testCosineScheduleFallsFromOneToTheFloor() throws {
-        XCTAssertEqual(LMTrainer.cosineFactor(progress: 0, floor: 0.05), 1)
-        XCTAssertEqual(LMTrainer.cosineFactor(progress: 0.5, floor: 0.05), 0.525, accuracy: 1e-6)
-        XCTAssertEqual(LMTrainer.cosineFactor(progress: 1, floor: 0.05), 0.05, accuracy: 1e-7)
-        XCTAssertEqual(LMTrainer.cosineFactor(progress: 3, floor: 0.05), 0.05, accuracy: 1e-7)
+        XCTAssertEqual(Trainer.cosineFactor(progress: 0, floor: 0.05), 1)
+        XCTAssertEqual(Trainer.cosineFactor(progress: 0.5, floor: 0.05), 0.525, accuracy: 1e-6)
+        XCTAssertEqual(Trainer.cosineFactor(progress: 1, floor: 0.05), 0.05, accuracy: 1e-7)
+        XCTAssertEqual(Trainer.cosineFactor(progress: 3, floor: 0.05), 0.05, accuracy: 1e-7)
         // the schedule changes training (same seed otherwise)
         let corpus = try LMCorpus(text: try shakespeare(12_000), alphabet: nil, validSplit: 0.1)
-        var o = smallOptions()
-        o.epochs = 2
+        var opt = optimizer()
         let d = tempDir("cosine")
-        let a = try LMTrainer(corpus: corpus, options: o, output: d + "/a.ckpt", commandLine: "", sink: EventRecorder()).run()
-        o.cosine = true
-        let b = try LMTrainer(corpus: corpus, options: o, output: d + "/b.ckpt", commandLine: "", sink: EventRecorder()).run()
+        let a = try train(corpus, smallOptions(), opt, epochs: 2, output: d + "/a.ckpt")
+        opt.cosine = true
+        let b = try train(corpus, smallOptions(), opt, epochs: 2, output: d + "/b.ckpt")
         XCTAssertNotEqual(a.bestLoss, b.bestLoss)
     }
 
-    func testTooShortTextIsAnErrorNamingTheOptions() throws {
+    func testTooShortTextIsATypedError() throws {
         let corpus = try LMCorpus(text: Array("short text".utf8), alphabet: nil, validSplit: 0)
-        XCTAssertThrowsError(try LMTrainer(corpus: corpus, options: smallOptions(), output: tempDir("short") + "/x", commandLine: "",
-                                           sink: EventRecorder()).run()) {
-            XCTAssertTrue(($0 as? RNNError)?.message.contains("--seq-len") == true, "\($0)")
+        XCTAssertThrowsError(try LanguageModelTask(corpus: corpus, options: smallOptions(), seed: 1)) {
+            XCTAssertEqual($0 as? FitSetupError, .textTooShort(characters: corpus.train.count, batch: 8, seqLen: 32))
         }
     }
 
@@ -174,10 +215,8 @@ final class LMTests: XCTestCase {
 
     func trainedModel() throws -> (Model, CharAlphabet, LMCorpus) {
         let corpus = try LMCorpus(text: try shakespeare(12_000), alphabet: nil, validSplit: 0.1)
-        var o = smallOptions()
-        o.epochs = 1
         let path = tempDir("model") + "/lm.ckpt"
-        _ = try LMTrainer(corpus: corpus, options: o, output: path, commandLine: "", sink: EventRecorder()).run()
+        try train(corpus, smallOptions(), epochs: 1, output: path)
         let (model, info) = try Checkpoint.load(path: path, expect: .languageModel)
         return (model, CharAlphabet(tokens: info.tokens), corpus)
     }

@@ -1,0 +1,201 @@
+// Training a character language model (`rnn-fit --lm`): the language-model task of the Trainer
+// (Trainer.swift), truncated BPTT over parallel streams.
+//
+// Glossary: B batch (parallel streams), T sequence length of one chunk, S characters per stream,
+// V alphabet size. The training ids are cut into B contiguous streams of S characters
+// (stream b = train[off + b*S ..< off + (b+1)*S + 1]); chunk k of an epoch feeds
+//   inputs  [B, T]  stream[b][k*T + t]        (batch-major, row b*T + t)
+//   targets [B, T]  stream[b][k*T + t + 1]
+// and carries the recurrent state h/c [L, B, H] from chunk k to k+1 (reset at every epoch).
+// `off` is 0 in epoch 1 and a seeded offset in [0, T) in later epochs, so chunk boundaries move.
+//
+// Validation runs over the whole validation split the same way (min(B, ...) streams, state
+// carried, no dropout) and reports the mean loss per predicted character in nats.
+import RNNCore
+import RNNEngine
+import RNNText
+
+/// The model and batch shape of a language-model run (the optimizer's settings are ``OptimizerSettings``).
+public struct LMTrainingOptions: Sendable, Equatable {
+    public var cell: CellKind = .lstm
+    public var layers = 2
+    public var hidden = 256
+    public var embedDim = 64
+    /// Dropout between stacked layers.
+    public var dropout: Float = 0
+    /// B: parallel streams.
+    public var batchSize = 32
+    /// T: characters per chunk (truncated BPTT length).
+    public var seqLen = 128
+    /// 1 or 2 threads for the kernels.
+    public var threads = 2
+    /// The fraction of the text held out for validation (recorded: a resumed run needs the same).
+    public var validSplit = 0.1
+
+    public init() {}
+
+    /// The model shape for an alphabet of `V` characters.
+    public func modelConfig(vocabSize V: Int) -> ModelConfig {
+        ModelConfig(cell: cell, task: .languageModel, vocabSize: V, embedDim: embedDim, hidden: hidden, layers: layers,
+                    bidirectional: false, dropout: dropout, headDropout: 0, outputs: V, paddingIndex: nil, freezeEmbedding: false)
+    }
+}
+
+/// Mean loss (nats per predicted character) of `model` over `ids` read as `batch` contiguous
+/// streams in chunks of `steps` with the state carried; nil when there is nothing to predict.
+public func evaluateLM(model: Model, ids: [Int32], batch: Int, steps: Int) -> Double? {
+    let M = ids.count
+    guard M >= 2 else { return nil }
+    let B = max(1, min(batch, (M - 1) / max(1, steps)))
+    let S = (M - 1) / B
+    var state = RecurrentState.zeros(model.config, batch: B)
+    var inputs = [Int32](repeating: 0, count: B * steps), targets = inputs
+    var total = 0.0, count = 0
+    var pos = 0
+    while pos < S {
+        let T = min(steps, S - pos)
+        for b in 0 ..< B {
+            let base = b * S + pos
+            for t in 0 ..< T { inputs[b * T + t] = ids[base + t]; targets[b * T + t] = ids[base + t + 1] }
+        }
+        let loss = inputs.withUnsafeBufferPointer { i in
+            targets.withUnsafeBufferPointer { o in
+                model.evaluateLM(inputs: UnsafeBufferPointer(rebasing: i[0 ..< B * T]), targets: UnsafeBufferPointer(rebasing: o[0 ..< B * T]),
+                                 batch: B, steps: T, state: &state)
+            }
+        }
+        total += Double(loss) * Double(B * T)
+        count += B * T
+        pos += T
+    }
+    return total / Double(count)
+}
+
+/// The language-model task (see the file comment).
+public final class LanguageModelTask: TrainingTask {
+    public let kind = Task.languageModel
+    public let corpus: LMCorpus
+    public let model: Model
+    let B: Int, T: Int
+    /// Characters per stream.
+    let S: Int
+    let seed: UInt64
+    let validSplit: Double
+    public let batchesPerEpoch: Int
+    /// Where this epoch's streams start.
+    var offset = 0
+    var state: RecurrentState
+    var inputs: [Int32], targets: [Int32]
+
+    /// With `resume`, the model and batch shape are those of the state (the text must have the
+    /// same alphabet).
+    public init(corpus: LMCorpus, options: LMTrainingOptions, seed: UInt64, resume: TrainingState? = nil) throws {
+        var o = options
+        var config = o.modelConfig(vocabSize: corpus.alphabet.count)
+        if let s = resume {
+            let m = s.settingsReader
+            o.batchSize = try m.int("batch_size", in: 1 ... 1 << 20)
+            o.seqLen = try m.int("seq_len", in: 1 ... 1 << 20)
+            let want = Checkpoint.tokensHash(corpus.alphabet.tokens)
+            guard m.values["alphabet"] == want, s.config.vocabSize == corpus.alphabet.count else {
+                throw RNNError(path: s.path, "was written for another alphabet (\(m.values["alphabet"] ?? "?"); this text's is \(want)): resume with the same text and alphabet")
+            }
+            let chars = try m.int("train_chars", in: 0 ... Int.max)
+            guard chars == corpus.train.count else {
+                throw RNNError(path: s.path, "was trained on \(chars) characters, this text has \(corpus.train.count) for training: resume with the same text and validation")
+            }
+            config = s.config
+        }
+        guard (1 ... ModelLimits.embedDim).contains(config.embedDim), (1 ... ModelLimits.layers).contains(config.layers),
+              (1 ... ModelLimits.hidden).contains(config.hidden), o.batchSize >= 1, o.seqLen >= 1, o.batchSize <= 1 << 20, o.seqLen <= 1 << 20 else {
+            throw RNNError("model or batch sizes out of range")
+        }
+        B = o.batchSize; T = o.seqLen
+        self.corpus = corpus; self.seed = seed; validSplit = o.validSplit
+        batchesPerEpoch = LanguageModelTask.chunksPerEpoch(n: corpus.train.count, batch: B, seqLen: T)
+        guard batchesPerEpoch >= 1 else { throw FitSetupError.textTooShort(characters: corpus.train.count, batch: B, seqLen: T) }
+        S = (corpus.train.count - 1 - T) / B
+        model = Model(config: config, seed: seed)
+        model.threads = max(1, min(2, o.threads))
+        state = RecurrentState.zeros(config, batch: B)
+        inputs = [Int32](repeating: 0, count: B * T); targets = inputs
+    }
+
+    /// Chunks per epoch for `n` training ids.
+    static func chunksPerEpoch(n: Int, batch: Int, seqLen: Int) -> Int {
+        let S = (n - 1 - seqLen) / batch     // room for an offset of up to T-1
+        return max(0, S / seqLen)
+    }
+
+    public var plan: TrainingPlan {
+        TrainingPlan(task: "lm", epochs: 0, batchesPerEpoch: batchesPerEpoch, itemsPerEpoch: batchesPerEpoch * B * T, itemUnit: "chars",
+                     validItems: corpus.valid.count, hasAccuracy: false, showBits: true)
+    }
+    public var generatorSeed: UInt64 { seed &+ 0x5EED }
+    public var settings: [(String, String)] {
+        [("batch_size", String(B)), ("seq_len", String(T)), ("alphabet", Checkpoint.tokensHash(corpus.alphabet.tokens)),
+         ("train_chars", String(corpus.train.count)), ("valid_split", String(validSplit))]
+    }
+
+    /// B parallel streams of T characters per step.
+    public var shape: (streams: Int, seqLen: Int) { (B, T) }
+
+    public func startEpoch(_ epoch: Int, at batch: Int, rng: inout RNG) {
+        if epoch == 1 { offset = 0 } else { var r = RNG(seed: seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)); offset = r.below(T) }
+        if batch == 0 { state = RecurrentState.zeros(model.config, batch: B) }
+    }
+
+    public func trainStep(_ index: Int, rng: inout RNG) -> StepOutcome {
+        let train = corpus.train
+        for b in 0 ..< B {
+            let base = offset + b * S + index * T
+            for t in 0 ..< T { inputs[b * T + t] = train[base + t]; targets[b * T + t] = train[base + t + 1] }
+        }
+        let loss = inputs.withUnsafeBufferPointer { i in
+            targets.withUnsafeBufferPointer { tg in
+                model.trainLM(inputs: i, targets: tg, batch: B, steps: T, state: &state, rng: &rng)
+            }
+        }
+        return StepOutcome(loss: loss, items: B * T)
+    }
+
+    public func evaluate(limit: Int?) throws -> Evaluation? {
+        let ids = limit.map { Array(corpus.valid.prefix($0 + 1)) } ?? corpus.valid
+        return evaluateLM(model: model, ids: ids, batch: B, steps: T).map { Evaluation(loss: $0, accuracy: nil, count: ids.count) }
+    }
+
+    public func checkpointInfo() -> CheckpointInfo {
+        CheckpointInfo(kind: .languageModel, config: model.config, vocabHash: corpus.alphabet.vocabHash, vocabKind: .chars,
+                       tokens: corpus.alphabet.tokens, labels: [],
+                       extra: ["batch_size": String(B), "seq_len": String(T),
+                               "train_chars": String(corpus.train.count), "valid_chars": String(corpus.valid.count)])
+    }
+
+    public func savePosition(_ w: inout SafeTensorsWriter) {
+        w.add("task.h", shape: [state.h.count], floats: state.h)
+        w.add("task.c", shape: [state.c.count], floats: state.c)
+    }
+
+    public func restorePosition(_ s: TrainingState) throws {
+        guard let f = s.file else { return }
+        let h = try f.floats("task.h", shape: [state.h.count]), c = try f.floats("task.c", shape: [state.c.count])
+        guard h.allSatisfy(\.isFinite), c.allSatisfy(\.isFinite) else { throw RNNError(path: s.path, "corrupt training state: non-finite task.h or task.c") }
+        state.h = h; state.c = c
+    }
+}
+
+/// Parses a duration: a number with an optional unit `s` (default), `m` or `h`, e.g. "90",
+/// "10m", "1.5h"; nil when malformed or not positive.
+public func parseDuration(_ text: String) -> Double? {
+    var s = Substring(text)
+    var scale = 1.0
+    switch s.last {
+    case "s": s = s.dropLast()
+    case "m": s = s.dropLast(); scale = 60
+    case "h": s = s.dropLast(); scale = 3600
+    default: break
+    }
+    guard let v = Double(s), v.isFinite, v > 0 else { return nil }
+    return v * scale
+}
+

@@ -1,0 +1,386 @@
+// One training loop for every task (classifier, character language model).
+//
+// A `TrainingTask` knows its data and model: how an epoch starts (shuffle, stream offset), how one
+// batch trains (forward and backward: gradients), how the weights are evaluated, and what the
+// checkpoint says about them. The `Trainer` owns everything else, once:
+// - the loop: epochs of steps (clip, learning-rate schedule, Adam);
+// - evaluation points: every epoch end, every `evalEvery` steps, and when training stops early;
+// - the best-checkpoint rule: the point with the lowest validation loss is kept in the output
+//   (without validation data, the latest point); written atomically with the run id;
+// - the resume state (TrainingState.swift), written at every evaluation point;
+// - one stop path: a stop signal (Ctrl-C, SIGTERM, SIGHUP, polled between steps) or the time
+//   budget ends training with a final evaluation point; the budget counts from the command's
+//   start and includes that evaluation (and the task's final test): training stops when the time
+//   left would not cover one more step plus them (at most a quarter of the budget is set aside),
+//   and when they would still not fit, they run on the first part of the data that fits (a
+//   point evaluated so is kept only when nothing was kept before);
+// - a step whose loss is not finite stops the run with ``TrainingError/diverged`` before the
+//   update: the last checkpoint and state written stay as they were;
+// - one event stream to a `TrainingSink`.
+import RNNCore
+import RNNEngine
+
+/// Settings of one run of the loop (besides the optimizer's, which a resumed run keeps).
+public struct RunSettings: Sendable, Equatable {
+    /// Last epoch to train (the total, also when resuming).
+    public var epochs = 3
+    /// Also evaluate every this many steps (0: at epoch ends only).
+    public var evalEvery = 0
+    /// Time budget in seconds, counted from `startTime` (nil: none).
+    public var maxTime: Double?
+    /// Recorded in the checkpoint.
+    public var commandLine = ""
+
+    public init() {}
+}
+
+/// What one training step reports.
+public struct StepOutcome: Sendable {
+    /// Mean loss over the step's items (nats).
+    public var loss: Float
+    /// Items trained (records, predicted characters).
+    public var items: Int
+    /// Right predictions among them, when the task measures accuracy.
+    public var correct: Int?
+
+    public init(loss: Float, items: Int, correct: Int? = nil) { self.loss = loss; self.items = items; self.correct = correct }
+}
+
+/// Loss and accuracy of a model on some data.
+public struct Evaluation: Sendable, Equatable {
+    /// Mean loss per item (nats).
+    public var loss: Double
+    /// Fraction of items predicted right (nil: not measured).
+    public var accuracy: Double?
+    /// Number of items.
+    public var count: Int
+
+    public init(loss: Double, accuracy: Double?, count: Int) { self.loss = loss; self.accuracy = accuracy; self.count = count }
+}
+
+/// Errors of training that the command words for its users (with its option names).
+public enum TrainingError: Error, Equatable {
+    /// A step's loss was not finite; `kept`: the checkpoint left on disk (nil: none yet).
+    case diverged(loss: Float, step: Int, epoch: Int, kept: String?)
+    /// `--resume`: no state file next to the checkpoint.
+    case noState(checkpoint: String, state: String)
+    /// `--resume`: a state file of an older format.
+    case oldState(path: String, format: String)
+    /// `--resume`: the checkpoint and the state were written by different runs.
+    case mixedRun(checkpoint: String, state: String, detail: String)
+    /// `--resume`: the state already trained this many epochs (the total asked for).
+    case nothingLeft(state: String, trainedEpochs: Int)
+    /// The state belongs to another kind of task.
+    case wrongTask(state: String, isClassifier: Bool)
+}
+
+/// One training task (see the file comment).
+public protocol TrainingTask: AnyObject {
+    /// Classifier or language model.
+    var kind: Task { get }
+    /// The model being trained.
+    var model: Model { get }
+    /// Steps per epoch.
+    var batchesPerEpoch: Int { get }
+    /// What the plan of the run says about the task (its `epochs` and `firstEpoch` are set by the trainer).
+    var plan: TrainingPlan { get }
+    /// Tensors the optimizer leaves alone.
+    var frozen: Set<String> { get }
+    /// Seed of the training generator (shuffling, dropout) at the start of a run.
+    var generatorSeed: UInt64 { get }
+    /// Settings a resumed run must keep (saved as `task.KEY` metadata in the state).
+    var settings: [(String, String)] { get }
+    /// Prepares epoch `epoch`, to be trained from batch `batch` (0 unless resumed inside it).
+    func startEpoch(_ epoch: Int, at batch: Int, rng: inout RNG)
+    /// Forward and backward over batch `index` of the epoch (gradients left in the model).
+    func trainStep(_ index: Int, rng: inout RNG) -> StepOutcome
+    /// The current weights on the validation data, or its first `limit` items (nil: there is none).
+    func evaluate(limit: Int?) throws -> Evaluation?
+    /// Checkpoint metadata of the current weights (epoch, loss, seed, run id are filled in by the trainer).
+    func checkpointInfo() -> CheckpointInfo
+    /// Adds the task's position (e.g. the epoch's order, a carried state) to the state file.
+    func savePosition(_ w: inout SafeTensorsWriter)
+    /// Restores what ``savePosition(_:)`` saved.
+    func restorePosition(_ state: TrainingState) throws
+    /// Items of the final test of the kept weights (0: none).
+    var testItems: Int { get }
+    /// Tests the weights kept in `checkpoint` on the test data, or its first `limit` items:
+    /// (name of the test data, evaluation).
+    func test(checkpoint: String, limit: Int?) throws -> (String, Evaluation)?
+}
+
+extension TrainingTask {
+    public var frozen: Set<String> { [] }
+    public var testItems: Int { 0 }
+    public func test(checkpoint: String, limit: Int?) throws -> (String, Evaluation)? { nil }
+}
+
+/// What a run produced.
+public struct TrainingResult: Sendable {
+    /// Every evaluation point (a resumed run's include the earlier ones).
+    public var history: [EpochSummary]
+    /// The kept checkpoint (nil: none written).
+    public var checkpoint: String?
+    /// Where the kept weights were taken (epoch position) and their validation numbers.
+    public var bestEpoch: Double?
+    public var bestLoss: Double?
+    public var bestAccuracy: Double?
+    /// Optimizer steps taken in all (earlier runs included).
+    public var steps: Int
+    /// Why training stopped before its last epoch (nil: it did not).
+    public var stopped: StopReason?
+    /// The final test of the kept weights.
+    public var test: Evaluation?
+
+    /// Stopped by a signal (the command exits 128 + the signal).
+    public var interruptedBy: Int32? { if case .signal(let s)? = stopped { return s }; return nil }
+}
+
+/// Trains a task (see the file comment).
+public final class Trainer {
+    let task: any TrainingTask
+    let optimizer: OptimizerSettings
+    let runSettings: RunSettings
+    /// Best checkpoint; the state goes to `output + ".state"`.
+    public let output: String
+    public var statePath: String { TrainingState.path(checkpoint: output) }
+    let sink: any TrainingSink
+    let stopSignal: () -> Int32?
+    let clock: () -> Double
+    let startTime: Double
+    let runID: String
+    var adam: Adam
+    var rng: RNG
+    var epoch = 1, batch = 0, step = 0
+    var epochLR: Float
+    var best: (epoch: Double, loss: Double?, accuracy: Double?)?
+    var history: [EpochSummary] = []
+    var resumedFrom: TrainingState?
+    var baseInfo: CheckpointInfo?
+    /// Training since the last evaluation point: Σ loss x items, items, right predictions, step seconds.
+    var since = (loss: 0.0, items: 0, correct: 0, seconds: 0.0, steps: 0)
+    /// Seconds per item of the last full evaluation, of the last checkpoint and state writes, and of
+    /// the last step; items and seconds of all training steps of this run.
+    var evalSecondsPerItem: Double?
+    var writeSeconds = 0.5
+    var stepSeconds = 0.0
+    var trained = (items: 0, seconds: 0.0)
+    /// Share of the final evaluation and test that the time budget leaves (1: all of them).
+    var finalShare = 1.0
+
+    /// A new run of `task`, or the continuation of `resume` (the task must have been built from
+    /// the same state). `startTime`: when the command started (the time budget counts from it).
+    public init(task: any TrainingTask, optimizer: OptimizerSettings, run: RunSettings, output: String, resume: TrainingState? = nil,
+                sink: any TrainingSink, stopSignal: @escaping () -> Int32? = { StopRequest.signal },
+                clock: @escaping () -> Double = monotonicSeconds, startTime: Double? = nil) throws {
+        self.task = task; self.optimizer = optimizer; self.runSettings = run; self.output = output; self.sink = sink
+        self.stopSignal = stopSignal; self.clock = clock
+        self.startTime = startTime ?? clock()
+        let model = task.model
+        adam = Adam(count: model.params.count, lr: optimizer.lr, weightDecay: optimizer.weightDecay)
+        rng = RNG(seed: task.generatorSeed)
+        epochLR = optimizer.lr
+        runID = resume?.runID ?? String(UInt64.random(in: 0 ... .max), radix: 16)
+        if let s = resume {
+            guard s.kind == task.kind else { throw TrainingError.wrongTask(state: s.path, isClassifier: s.kind == .classifier) }
+            guard s.epoch <= runSettings.epochs else { throw TrainingError.nothingLeft(state: s.path, trainedEpochs: s.epoch - 1) }
+            guard s.params.count == model.params.count, s.batch < task.batchesPerEpoch else {
+                throw RNNError(path: s.path, "corrupt training state: its position or size does not fit the model and data")
+            }
+            s.restore(into: model)
+            adam = s.adam()
+            rng.state = s.rng
+            epoch = s.epoch; batch = s.batch; step = s.step; epochLR = s.epochLR
+            best = s.best
+            history = s.history
+            try task.restorePosition(s)
+            resumedFrom = s
+        }
+        adam.lr = epochLR
+    }
+
+    /// Seconds an evaluation of `items` items is expected to take: as the last full evaluation
+    /// went, else half the training time of as many items (evaluation has no backward pass).
+    private func evalEstimate(_ items: Int) -> Double {
+        if let s = evalSecondsPerItem { return 1.2 * s * Double(items) }
+        return trained.items > 0 ? 0.5 * Double(items) * trained.seconds / Double(trained.items) : 0
+    }
+
+    /// Seconds set aside for the final evaluation point and test: at most a quarter of the budget.
+    private func reserve() -> Double {
+        let items = task.plan.validItems + task.testItems
+        return min(evalEstimate(items), 0.25 * (runSettings.maxTime ?? 0)) + writeSeconds + 0.1
+    }
+
+    /// Why to stop before the next step (nil: go on).
+    private func stopReason() -> StopReason? {
+        if let s = stopSignal() { return .signal(s) }
+        if let budget = runSettings.maxTime, clock() + stepSeconds + reserve() >= startTime + budget {
+            return .timeBudget(seconds: budget, step: step)
+        }
+        return nil
+    }
+
+    /// How many of `items` the final evaluation may use (nil: all).
+    private func finalLimit(_ items: Int) -> Int? {
+        finalShare < 1 ? Int(Double(items) * finalShare) : nil
+    }
+
+    /// Runs the remaining steps; see the file comment.
+    public func run() throws -> TrainingResult {
+        var plan = task.plan
+        plan.epochs = runSettings.epochs
+        plan.firstEpoch = epoch
+        let batches = task.batchesPerEpoch
+        try sink.record(.started(plan))
+        if let s = resumedFrom {
+            try sink.record(.note("resuming at epoch \(epoch) of \(runSettings.epochs), batch \(batch + 1) of \(batches) (step \(formatThousands(step))"
+                                  + (best?.loss.map { ", best valid loss \(formatFixed($0, 4))" } ?? "") + ") from \(s.path)"))
+        }
+        var stopped: StopReason? = nil
+        training: while epoch <= runSettings.epochs {
+            task.startEpoch(epoch, at: batch, rng: &rng)
+            try sink.record(.epochStarted(epoch: epoch, batches: batches))
+            var progress = EpochProgress(start: clock())
+            while batch < batches {
+                if let reason = stopReason() { stopped = reason; break training }
+                try trainOneStep(&progress)
+                if runSettings.evalEvery > 0 && step % runSettings.evalEvery == 0 && batch < batches {
+                    try evaluationPoint(isEpochEnd: false)
+                }
+            }
+            batch = 0
+            epoch += 1
+            epochLR *= optimizer.lrDecay
+            adam.lr = epochLR
+            try evaluationPoint(isEpochEnd: true)
+        }
+        if let reason = stopped { try stop(reason) }
+        return try finish(stopped: stopped)
+    }
+
+    /// Loss and items of the epoch so far (for the progress bar).
+    struct EpochProgress {
+        var start: Double
+        var loss = 0.0, items = 0
+    }
+
+    /// One step: forward and backward (the task), clipping, the learning rate, Adam; reports it.
+    private func trainOneStep(_ progress: inout EpochProgress) throws {
+        let t = clock()
+        let out = task.trainStep(batch, rng: &rng)
+        guard out.loss.isFinite else {
+            throw TrainingError.diverged(loss: out.loss, step: step + 1, epoch: epoch, kept: best == nil ? nil : output)
+        }
+        if let c = optimizer.clip { clipGradNorm(task.model.params, maxNorm: c) }
+        if optimizer.cosine {
+            var p = Double(step) / Double(runSettings.epochs * task.batchesPerEpoch)
+            if let mt = runSettings.maxTime { p = max(p, (clock() - startTime) / mt) }
+            adam.lr = epochLR * Trainer.cosineFactor(progress: p, floor: optimizer.lrFloor)
+        }
+        adam.update(task.model.params, frozen: task.frozen)
+        step += 1; batch += 1
+        let now = clock()
+        stepSeconds = now - t
+        let weighted = Double(out.loss) * Double(out.items)
+        since.loss += weighted; since.items += out.items; since.steps += 1
+        since.correct += out.correct ?? 0; since.seconds += stepSeconds
+        trained.items += out.items; trained.seconds += stepSeconds
+        progress.loss += weighted; progress.items += out.items
+        let elapsed = now - progress.start
+        let left = runSettings.maxTime.map { max(0, startTime + $0 - now - reserve()) }
+        try sink.record(.batch(BatchProgress(epoch: epoch, done: batch, total: task.batchesPerEpoch, loss: progress.loss / Double(progress.items),
+                                             rate: Double(progress.items) / max(elapsed, 1e-9), epochElapsed: elapsed, timeLeft: left)))
+    }
+
+    /// Training stops early: the final evaluation point (on what the time budget leaves).
+    private func stop(_ reason: StopReason) throws {
+        try sink.record(.stopping(reason))
+        if let budget = runSettings.maxTime {
+            let left = startTime + budget - clock() - writeSeconds - 0.1
+            let need = evalEstimate((since.steps > 0 ? task.plan.validItems : 0) + task.testItems)
+            if need > left { finalShare = max(0, left) / need }
+        }
+        if since.steps > 0 { try evaluationPoint(isEpochEnd: false, limit: finalLimit(task.plan.validItems)) }
+    }
+
+    /// The end: reports an interruption, or tests the kept weights and reports the end.
+    private func finish(stopped: StopReason?) throws -> TrainingResult {
+        let kept = best == nil ? nil : output
+        var result = TrainingResult(history: history, checkpoint: kept, bestEpoch: best?.epoch, bestLoss: best?.loss,
+                                    bestAccuracy: best?.accuracy, steps: step, stopped: stopped)
+        if result.interruptedBy != nil {
+            try sink.record(.interrupted(kept: kept, epoch: best?.epoch, validLoss: best?.loss))
+            return result
+        }
+        if let kept, task.testItems > 0 {
+            let limit = finalLimit(task.testItems)
+            try sink.record(.evaluating(epoch: best?.epoch ?? Double(epoch - 1), items: limit ?? task.testItems))
+            if let limit { try sink.record(.note("testing on the first \(formatThousands(limit)) of \(formatThousands(task.testItems)) \(task.plan.itemUnit): what the time budget leaves")) }
+            if let (name, ev) = try task.test(checkpoint: kept, limit: limit) {
+                result.test = ev
+                try sink.record(.tested(path: name, epoch: best?.epoch, loss: ev.loss, accuracy: ev.accuracy, items: ev.count))
+            }
+        }
+        try sink.record(.finished(best: kept, epoch: best?.epoch, validLoss: best?.loss, elapsed: clock() - startTime))
+        return result
+    }
+
+    /// Evaluates (on the first `limit` items only, when given), keeps the checkpoint if best,
+    /// reports, writes the state (position: `epoch`, `batch`).
+    private func evaluationPoint(isEpochEnd: Bool, limit: Int? = nil) throws {
+        let t = clock()
+        let epochPos = Double(epoch - 1) + Double(batch) / Double(task.batchesPerEpoch)
+        let plan = task.plan
+        let partial = limit.map { $0 < plan.validItems } ?? false
+        if plan.validItems > 0 { try sink.record(.evaluating(epoch: epochPos, items: limit ?? plan.validItems)) }
+        if partial, let limit {
+            try sink.record(.note("evaluating on the first \(formatThousands(limit)) of \(formatThousands(plan.validItems)) validation \(plan.itemUnit): what the time budget leaves"))
+        }
+        let ev = partial && limit == 0 ? nil : try task.evaluate(limit: limit)
+        let evalEnd = clock()
+        if !partial && plan.validItems > 0 { evalSecondsPerItem = (evalEnd - t) / Double(plan.validItems) }
+        // Lowest finite validation loss; without validation data, the latest point. A point
+        // evaluated on part of the data only is kept when nothing was kept before.
+        var isBest = ev.map { e in e.loss.isFinite && (best?.loss.map { e.loss < $0 } ?? true) } ?? true
+        if partial && best != nil { isBest = false }
+        if isBest {
+            var info = baseInfo ?? task.checkpointInfo()
+            baseInfo = info
+            info.epoch = epochPos; info.validLoss = ev?.loss; info.validAccuracy = ev?.accuracy
+            info.seed = optimizer.seed; info.commandLine = runSettings.commandLine
+            info.extra["run_id"] = runID
+            try Checkpoint.write(model: task.model, info: info, to: output)
+            best = (epochPos, ev?.loss, ev?.accuracy)
+        }
+        let items = Double(since.items)
+        let summary = EpochSummary(epoch: epochPos, isEpochEnd: isEpochEnd,
+                                   trainLoss: since.items > 0 ? since.loss / items : .nan,
+                                   trainAccuracy: plan.hasAccuracy && since.items > 0 ? Double(since.correct) / items : nil,
+                                   validLoss: ev?.loss, validAccuracy: ev?.accuracy,
+                                   rate: since.seconds > 0 ? items / since.seconds : 0, elapsed: clock() - startTime, isBest: isBest)
+        history.append(summary)
+        try sink.record(.evaluated(summary))
+        if isBest { try sink.record(.checkpointWritten(path: output, epoch: epochPos, validLoss: ev?.loss, best: true)) }
+        try TrainingState.write(to: statePath, runID: runID, kind: task.kind, model: task.model, adam: adam, optimizer: optimizer,
+                                taskSettings: task.settings, epoch: epoch, batch: batch, step: step, epochLR: epochLR, rng: rng.state,
+                                best: best, history: history, taskTensors: task.savePosition)
+        try sink.record(.stateWritten(path: statePath, epoch: epoch))
+        since = (0, 0, 0, 0, 0)
+        writeSeconds = clock() - evalEnd
+    }
+
+    /// The cosine schedule's multiplier at `progress` in [0, 1]: 1 at the start, `floor` at the end.
+    public static func cosineFactor(progress: Double, floor: Float) -> Float {
+        let f = Float(0.5 * (1 + _cos(Double.pi * min(1, max(0, progress)))))
+        return floor + (1 - floor) * f
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+@inline(__always) private func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+#elseif canImport(Darwin)
+import Darwin
+@inline(__always) private func _cos(_ x: Double) -> Double { Darwin.cos(x) }
+#endif
