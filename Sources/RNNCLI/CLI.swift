@@ -67,14 +67,6 @@ extension CLI {
         return rest.first.map { $0.isNumber || $0 == "." } == true || rest.hasPrefix("inf") || rest.hasPrefix("nan")
     }
 
-    /// Usage error unless every given value is a finite number (NaN, infinity and values beyond
-    /// the type's range, which parse as infinity, are refused).
-    public static func requireFinite(_ values: [(String, Double?)]) throws {
-        for case let (name, v?) in values where !v.isFinite {
-            throw ValidationError("\(name) must be a finite number (got \(v))")
-        }
-    }
-
     /// Refuses outputs that are also inputs (same file, whatever the path) and takes the
     /// one-writer lock of every output (``OutputGuard``), before any work is done.
     public static func prepareOutputs(_ outputs: [String?], inputs: [String?]) throws {

@@ -18,17 +18,17 @@ final class ReliabilityCLITests: XCTestCase {
     func testNonFiniteNegativeAndHugeOptionValuesAreUsageErrors() throws {
         let d = try setUpData()
         let cases: [(String, String)] = [
-            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --lr inf", "--lr must be a finite number"),
-            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --lr 1e400", "--lr must be a finite number"),
-            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --weight-decay inf", "--weight-decay must be a finite number"),
-            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --clip nan", "--clip must be a finite number"),
-            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --lr-decay inf", "--lr-decay must be a finite number"),
-            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --lr -1", "--lr must be positive"),
-            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --lr -inf", "--lr must be a finite number"),
-            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --hidden 1000000000", "--hidden must be at most 16384"),
-            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --layers 100000", "--layers must be at most 64"),
-            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --hidden 16384 --layers 64", "more than the limit of"),
-            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --epochs -3", "--epochs must be at least 1"),
+            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --lr inf", "--lr must be a positive number"),
+            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --lr 1e400", "--lr must be a positive number"),
+            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --weight-decay inf", "--weight-decay must be a number >= 0"),
+            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --clip nan", "--clip must be a number >= 0"),
+            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --lr-decay inf", "--lr-decay must be a positive number"),
+            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --lr -1", "--lr must be a positive number"),
+            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --lr -inf", "--lr must be a positive number"),
+            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --hidden 1000000000", "--hidden must be in [1, 65536]"),
+            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --layers 100000", "--layers must be in [1, 64]"),
+            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --hidden 16384 --layers 64", "parameters, more than the limit of"),
+            ("rnn-fit t.bin --vocab v.bin -o m.ckpt --epochs -3", "--epochs must be in [1, "),
             ("rnn-encode --vocab v.bin --fix-length 1000000000000 t.jsonl", "--fix-length must be in [1, 1048576]"),
             ("rnn-sample -m m.ckpt --temp nan", "--temp must be >= 0"),
         ]
