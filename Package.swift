@@ -34,9 +34,16 @@ let release: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], 
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 
+// The tools link the Swift runtime and the Foundation parts they use (ArgumentParser's
+// FoundationEssentials) statically: installed binaries need only Debian's shared libraries (libc,
+// libm, libz, libpcre2-8, libopenblas, libstdc++ and what those pull in), not the toolchain
+// (CLITests/InstallRuntimeTests checks with readelf and ldd).
+let staticRuntime: [LinkerSetting] = [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux]))] +
+    ["_FoundationCollections", "_FoundationCShims", "swiftSynchronization"].map { .linkedLibrary($0, .when(platforms: [.linux])) }
+
 func tool(_ name: String, _ deps: [Target.Dependency]) -> Target {
     .executableTarget(name: name, dependencies: deps + ["RNNCLI", argumentParser], path: "Sources/\(name)",
-                      swiftSettings: numericFlags)
+                      swiftSettings: numericFlags, linkerSettings: staticRuntime)
 }
 
 let package = Package(

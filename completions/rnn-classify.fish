@@ -15,7 +15,7 @@ complete -c rnn-classify -l metrics -d 'Records that carry a label: print accura
 complete -c rnn-classify -l metrics-json -r -F -d 'Write the metrics as JSON to this file'
 complete -c rnn-classify -l fix-length -x -d 'Keep at most N tokens per record, as rnn-encode --fix-length does (default: t...'
 complete -c rnn-classify -l batch-size -x -d 'Largest number of records classified together'
-complete -c rnn-classify -l threads -x -d 'Worker threads (1 or 2)'
+complete -c rnn-classify -l threads -x -d 'Threads (default: the CPUs this process may use: its affinity mask and cgroup...'
 complete -c rnn-classify -s q -l quiet -d 'Print nothing on standard error but errors (no summary, progress or warnings)'
 complete -c rnn-classify -s h -l help -d 'Show the help'
 complete -c rnn-classify -l version -d 'Print the version'

@@ -25,7 +25,7 @@ _rnn_fit() {
         --valid-split) COMPREPLY=(); return ;;
         --test) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --seed) COMPREPLY=(); return ;;
-        --threads) COMPREPLY=($(compgen -W '1 2' -- "$cur")); return ;;
+        --threads) COMPREPLY=(); return ;;
         --resume) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --log) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --plot) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;

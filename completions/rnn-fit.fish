@@ -25,7 +25,7 @@ complete -c rnn-fit -l valid -r -F -d 'Encoded validation data (default: hold ou
 complete -c rnn-fit -l valid-split -x -d 'Fraction of DATA held out at random (seeded) for validation when --valid is n...'
 complete -c rnn-fit -l test -r -F -d 'Encoded test data: evaluate the kept checkpoint on it at the end (loss and ac...'
 complete -c rnn-fit -l seed -x -d 'Seed of the initialisation, the validation split, shuffling and dropout (same...'
-complete -c rnn-fit -l threads -x -a '1 2' -d 'Worker threads'
+complete -c rnn-fit -l threads -x -d 'Threads (default: the CPUs this process may use: its affinity mask and cgroup...'
 complete -c rnn-fit -l padded -d 'Run the recurrence over the pads of the encoded fixed length too (reference s...'
 complete -c rnn-fit -l resume -r -F -d 'Continue the run of this checkpoint from its training state (CKPT.state) up t...'
 complete -c rnn-fit -l log -r -F -d 'Append one JSON line per evaluation (and per checkpoint) to this file (trunca...'

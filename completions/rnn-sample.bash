@@ -10,9 +10,10 @@ _rnn_sample() {
         --length) COMPREPLY=(); return ;;
         --seed) COMPREPLY=(); return ;;
         -n) COMPREPLY=(); return ;;
+        --threads) COMPREPLY=(); return ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W '-m --model --temp --top-k --prime --length --seed -n --score --reset -q --quiet -h --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '-m --model --temp --top-k --prime --length --seed -n --threads --score --reset -q --quiet -h --help --version' -- "$cur"))
         return
     fi
     compopt -o filenames

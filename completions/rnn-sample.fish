@@ -8,6 +8,7 @@ complete -c rnn-sample -l prime -x -d 'Text (UTF-8) run through the model first 
 complete -c rnn-sample -l length -x -d 'Characters to generate per sample (the prime not counted)'
 complete -c rnn-sample -l seed -x -d 'Random seed (default: a different one every run)'
 complete -c rnn-sample -s n -x -d 'Number of independent samples'
+complete -c rnn-sample -l threads -x -d 'Threads (default: the CPUs this process may use: its affinity mask and cgroup...'
 complete -c rnn-sample -l score -d 'Score text instead of sampling: per-line loss in nats and bits per character'
 complete -c rnn-sample -l reset -d 'With --score: score every line from a fresh state'
 complete -c rnn-sample -s q -l quiet -d 'Print nothing on standard error but errors (no summary, progress or warnings)'

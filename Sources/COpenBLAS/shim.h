@@ -3,6 +3,10 @@
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <unistd.h>
+#include <sys/syscall.h>
+#endif
 /* OpenBLAS-specific thread control is declared in OpenBLAS's cblas.h. */
 
 /* Kernel selection of a DYNAMIC_ARCH OpenBLAS (Debian's build). OpenBLAS 0.3.21 does not know
@@ -46,5 +50,19 @@ static inline const char *rnn_blas_select_core(void) {
     gotoblas_dynamic_init();
     unsetenv("OPENBLAS_CORETYPE");
     return gotoblas_corename();
+}
+/* CPUs in this process's affinity mask (sched_getaffinity, which Swift's Glibc module does not
+   export without _GNU_SOURCE); 0 when unknown. Up to 4096 CPUs. */
+static inline int rnn_affinity_cpus(void) {
+#if defined(__linux__)
+    unsigned long mask[64];
+    long n = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
+    if (n <= 0) return 0;
+    int count = 0;
+    for (long i = 0; i < n / (long)sizeof(unsigned long); i++) count += __builtin_popcountl(mask[i]);
+    return count;
+#else
+    return 0;
+#endif
 }
 #endif

@@ -30,10 +30,13 @@ enum TileRows6: TileRows { static var rows: Int { 6 } }
 /// Floats needed to pack a [K, N] operand into 16-column panels.
 @inline(__always) func packedCount(k: Int, n: Int) -> Int { (n + 15) / 16 * 16 * k }
 
-/// Packs B = W^T where W is [N, K] row-major (row stride ldw): panel element (k, j) = W[16p + j, k].
-func packTransposed(_ w: UnsafePointer<Float>, n: Int, k: Int, ldw: Int, into dst: FPtr) {
-    let panels = (n + 15) / 16
-    for p in 0 ..< panels {
+/// Number of 16-column panels of an N-column operand.
+@inline(__always) func panelCount(_ n: Int) -> Int { (n + 15) / 16 }
+
+/// Packs B = W^T where W is [N, K] row-major (row stride ldw): panel element (k, j) = W[16p + j, k]
+/// (only the panels in `panels`, so threads can share the work; default all).
+func packTransposed(_ w: UnsafePointer<Float>, n: Int, k: Int, ldw: Int, into dst: FPtr, panels: Range<Int>? = nil) {
+    for p in panels ?? 0 ..< panelCount(n) {
         let panel = dst + p * 16 * k
         let cols = min(16, n - 16 * p)
         if cols < 16 { panel.update(repeating: 0, count: 16 * k) }
@@ -44,10 +47,10 @@ func packTransposed(_ w: UnsafePointer<Float>, n: Int, k: Int, ldw: Int, into ds
     }
 }
 
-/// Packs B = W where W is [K, N] row-major (row stride ldw): panel element (k, j) = W[k, 16p + j].
-func packPlain(_ w: UnsafePointer<Float>, k: Int, n: Int, ldw: Int, into dst: FPtr) {
-    let panels = (n + 15) / 16
-    for p in 0 ..< panels {
+/// Packs B = W where W is [K, N] row-major (row stride ldw): panel element (k, j) = W[k, 16p + j]
+/// (only the panels in `panels`; default all).
+func packPlain(_ w: UnsafePointer<Float>, k: Int, n: Int, ldw: Int, into dst: FPtr, panels: Range<Int>? = nil) {
+    for p in panels ?? 0 ..< panelCount(n) {
         let panel = dst + p * 16 * k
         let cols = min(16, n - 16 * p)
         for kk in 0 ..< k {

@@ -3,9 +3,11 @@
 // Glossary: R rows (B for the classifier head, N = B*T positions for the LM), I in, O out.
 //   x [R, I]; W [O, I]; b [O]; y [R, O]
 
-/// y[R, O] = x W^T + b
-func linearForward(y: FPtr, x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>, R: Int, I: Int, O: Int) {
-    if R <= 2 {
+/// y[R, O] = x W^T + b. `rowwise` (the classifier head) computes every row with one-row products,
+/// so a row's result does not depend on R (OpenBLAS's rounding may).
+func linearForward(y: FPtr, x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>, R: Int, I: Int, O: Int,
+                   rowwise: Bool = false) {
+    if R <= 2 || rowwise {
         // one-row products (sampling): no BLAS call overhead
         for r in 0 ..< R {
             gemvRows(y: y + r * O, x: x + r * I, w: w, k: I, ldw: I, rows: 0 ..< O, accumulate: false)

@@ -16,8 +16,12 @@ public final class Model {
     public let config: ModelConfig
     /// Parameters and gradients.
     public let params: Parameters
-    /// 1 or 2 worker threads for this model's kernels (default 1).
-    public var threads: Int = 1 { didSet { stack.threads = threads; params.threads = threads } }
+    /// Threads for this model's kernels, any count >= 1 (default 1; tools default to CPUs.available).
+    /// Results depend on the data, the seed and this count only (same count: same bits).
+    public var threads: Int {
+        get { params.pool.count }
+        set { params.pool.set(newValue) }
+    }
     /// Times the engine's phases into `profile` (off by default; costs a few clock reads per step).
     public var profiling: Bool {
         get { stack.profiler.enabled }
@@ -161,7 +165,8 @@ public final class Model {
                          table: embedding, V: c.vocabSize, E: c.embedDim)
         let input = embeddingDropout(xp, count: N * c.embedDim, rng: rng)
         probe.lap(.copies)
-        stack.forward(layout: layout, x: input, h0: nil, c0: nil, training: training, rng: c.dropout > 0 ? rng : nil, table: project)
+        stack.forward(layout: layout, x: input, h0: nil, c0: nil, training: training, rng: c.dropout > 0 ? rng : nil, table: project,
+                      oneStep: false)
         probe = stack.profiler.probe(0)
         defer { probe.lap(.other) }
         // features: [h_n forward | h_n backward] of the last layer, back in the caller's order
@@ -180,7 +185,7 @@ public final class Model {
             head = UnsafePointer(fd)
         }
         linearForward(y: logits.ensure(B * c.outputs), x: head, w: params.valuePointer(fcW), b: params.valuePointer(fcB),
-                      R: B, I: D * H, O: c.outputs)
+                      R: B, I: D * H, O: c.outputs, rowwise: true)
         return layout
     }
 

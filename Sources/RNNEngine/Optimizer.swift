@@ -36,15 +36,13 @@ public struct Adam {
         let b1 = beta1, b2 = beta2, wd = weightDecay, eps = eps
         let p = params.mutableValues.baseAddress!, g = params.grads.baseAddress!   // (bumps params.version)
         let live = params.entries.filter { !frozen.contains($0.name) }
-        let (h0, h1) = params.halves
         m.withUnsafeMutableBufferPointer { mb in
             v.withUnsafeMutableBufferPointer { vb in
                 let mp = mb.baseAddress!, vp = vb.baseAddress!
-                // element-wise: the two halves of the arena on the two threads give the same bits
-                params.forBothHalves { part in
-                    let half = part == 0 ? h0 : h1
+                // element-wise: any cut of the arena over the threads gives the same bits
+                params.forEachBlock { block, _ in
                     for e in live {
-                        let r = (e.offset ..< e.offset + e.count).clamped(to: half)
+                        let r = (e.offset ..< e.offset + e.count).clamped(to: block)
                         if r.isEmpty { continue }
                         adamRange(p + r.lowerBound, g + r.lowerBound, mp + r.lowerBound, vp + r.lowerBound, r.count,
                                   b1: b1, b2: b2, wd: wd, eps: eps, stepSize: stepSize, bc2Sqrt: bc2Sqrt)
@@ -85,19 +83,18 @@ private func adamRange(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePoint
 /// torch.nn.utils.clip_grad_norm_: scales all grads so the global L2 norm <= maxNorm; returns the norm before clipping.
 @discardableResult public func clipGradNorm(_ params: Parameters, maxNorm: Float) -> Float {
     // torch: norm of the per-tensor norms (each accumulated in Float; Double here is at least as
-    // exact). The sum of squares is taken over the arena's two fixed halves (alignment gaps hold
-    // 0) and added in a fixed order, so 1 and 2 threads give the same bits.
+    // exact). The sum of squares is taken per fixed block of the arena (alignment gaps hold 0) and
+    // the block sums are added in block order, so any thread count gives the same bits.
     let g = params.grads.baseAddress!
-    let (h0, h1) = params.halves
-    var s0 = 0.0, s1 = 0.0
-    params.forBothHalves { part in
-        if part == 0 { s0 = sumOfSquares(g + h0.lowerBound, h0.count) } else { s1 = sumOfSquares(g + h1.lowerBound, h1.count) }
+    var sums = [Double](repeating: 0, count: Parameters.blocks)
+    sums.withUnsafeMutableBufferPointer { sp in
+        let s = sp.baseAddress!
+        params.forEachBlock { r, b in s[b] = sumOfSquares(g + r.lowerBound, r.count) }
     }
-    let norm = Float((s0 + s1).squareRoot())
+    let norm = Float(sums.reduce(0, +).squareRoot())
     let coef = maxNorm / (norm + 1e-6)
     if coef < 1 {
-        params.forBothHalves { part in
-            let r = part == 0 ? h0 : h1
+        params.forEachBlock { r, _ in
             let p = g + r.lowerBound, c = F8(repeating: coef)
             var i = 0
             while i + 8 <= r.count { store8(load8(p + i) * c, p + i); i += 8 }

@@ -76,29 +76,26 @@ public final class Parameters {
     }
 
     deinit {
-        worker?.stop()
         munmap(valueBase, bytes)
         munmap(gradBase, bytes)
     }
 
-    /// 1 or 2: threads for the flat loops (Adam, clipping, zeroing); set by Model.threads.
-    var threads = 1
-    private var worker: Worker?
+    /// Threads for the flat loops (Adam, clipping, zeroing) and, shared, for the model's kernels
+    /// (Model.threads sets the count).
+    let pool = Threads()
 
-    /// The arena split in two halves at a 16-float boundary. The split does not depend on
-    /// `threads`, so element-wise loops and per-half sums give the same bits with 1 or 2 threads.
-    var halves: (Range<Int>, Range<Int>) {
-        let mid = min(count, (count / 2 + 15) & ~15)
-        return (0 ..< mid, mid ..< count)
-    }
+    /// The arena cut into `blocks` fixed pieces at 16-float boundaries. The cut does not depend on
+    /// the thread count, so element-wise loops and per-block sums (added in block order) give the
+    /// same bits with any number of threads.
+    static let blocks = 64
+    func block(_ i: Int) -> Range<Int> { chunk(count, parts: Parameters.blocks, i, align: 16) }
 
-    /// Runs body(0) and body(1) (the two halves), on two threads when `threads` >= 2.
-    func forBothHalves(_ body: (Int) -> Void) {
-        if threads >= 2 {
-            if worker == nil { worker = Worker() }
-            worker!.run2(body)
-        } else {
-            body(0); body(1)
+    /// Runs body(block range, block index) for every block, the blocks spread over the threads in
+    /// contiguous runs.
+    func forEachBlock(_ body: (Range<Int>, Int) -> Void) {
+        let parts = min(pool.count, Parameters.blocks)
+        pool.run(parts) { part in
+            for b in chunk(Parameters.blocks, parts: parts, part) { body(block(b), b) }
         }
     }
 
@@ -140,11 +137,8 @@ public final class Parameters {
 
     /// Sets every gradient to 0.
     public func zeroGrads() {
-        let (a, b) = halves, g = gradBase
-        forBothHalves { part in
-            let r = part == 0 ? a : b
-            (g + r.lowerBound).update(repeating: 0, count: r.count)
-        }
+        let g = gradBase
+        forEachBlock { r, _ in (g + r.lowerBound).update(repeating: 0, count: r.count) }
     }
 
     @inline(__always) func valuePointer(_ e: Entry) -> UnsafeMutablePointer<Float> { valueBase + e.offset }

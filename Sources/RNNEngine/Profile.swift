@@ -1,6 +1,6 @@
 // Optional timing of the engine's phases (EngineProfile), switched on with Model.profiling.
 //
-// Each thread adds to its own slot (slot = direction, or half of a split loop), so timing needs no
+// Each thread adds to its own slot (slot = the part it runs), so timing needs no
 // locks; the public profile is the sum of the slots in thread CPU seconds (CLOCK_THREAD_CPUTIME_ID:
 // time lost to other processes on a loaded machine is not counted). When profiling is off each
 // probe is one predictable branch.
@@ -11,7 +11,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Where the engine's time goes, in thread CPU seconds summed over both threads (see Model.profiling).
+/// Where the engine's time goes, in thread CPU seconds summed over all threads (see Model.profiling).
 public struct EngineProfile: Sendable {
     /// OpenBLAS GEMMs over all rows of a batch: input projections, weight gradients, input gradients.
     public var bigGEMM: Double = 0
@@ -41,27 +41,41 @@ public struct EngineProfile: Sendable {
 /// Phases of EngineProfile, as indices into a profile slot.
 enum Phase: Int { case bigGEMM = 0, stepGEMM, gates, copies, other }
 
-/// Per-thread profile slots (5 doubles each, indexed by Phase) and a switch.
+/// Per-thread profile slots (8 doubles each, 5 used, indexed by Phase) and a switch.
 final class Profiler {
     var enabled = false
-    private let slots: UnsafeMutablePointer<Double>
+    private var slots: UnsafeMutablePointer<Double>
+    private var slotCount: Int
 
-    init() {
-        slots = .allocate(capacity: 16)
-        slots.initialize(repeating: 0, count: 16)
+    init(threads: Int = 2) {
+        slotCount = max(2, threads)
+        slots = .allocate(capacity: 8 * slotCount)
+        slots.initialize(repeating: 0, count: 8 * slotCount)
     }
     deinit { slots.deallocate() }
 
+    /// Makes room for `threads` slots (keeps what was measured).
+    func ensure(threads: Int) {
+        guard threads > slotCount else { return }
+        let p = UnsafeMutablePointer<Double>.allocate(capacity: 8 * threads)
+        p.initialize(repeating: 0, count: 8 * threads)
+        p.update(from: slots, count: 8 * slotCount)
+        slots.deallocate()
+        slots = p
+        slotCount = threads
+    }
+
     var sum: EngineProfile {
         var p = EngineProfile()
-        func s(_ f: Phase) -> Double { slots[f.rawValue] + slots[8 + f.rawValue] }
+        func s(_ f: Phase) -> Double { (0 ..< slotCount).reduce(0) { $0 + slots[8 * $1 + f.rawValue] } }
         p.bigGEMM = s(.bigGEMM); p.stepGEMM = s(.stepGEMM); p.gates = s(.gates); p.copies = s(.copies); p.other = s(.other)
         return p
     }
-    func reset() { slots.update(repeating: 0, count: 16) }
+    func reset() { slots.update(repeating: 0, count: 8 * slotCount) }
 
-    /// A running probe for thread slot 0 or 1: `lap(.gates)` adds the time since the previous lap.
-    @inline(__always) func probe(_ slot: Int) -> Probe { Probe(slot: enabled ? slots + 8 * slot : nil) }
+    /// A running probe for thread slot `slot` (the part a thread runs): `lap(.gates)` adds the
+    /// time since the previous lap.
+    @inline(__always) func probe(_ slot: Int) -> Probe { Probe(slot: enabled && slot < slotCount ? slots + 8 * slot : nil) }
 }
 
 /// Adds elapsed time to one slot's phases; does nothing when profiling is off.

@@ -19,16 +19,21 @@
 // with a projection table layer 0's act rows are gathered per step into actStep [D][B, G*H], so
 // nothing of size N * G*H is written for layer 0.
 // Backward per direction: dG [N, G*H] (and dGh for GRU), carries dh/dc [B, H]; dW_ih, dW_hh as
-// one GEMM each over all N rows, dX as one GEMM (rows split over the two threads).
+// one GEMM each over all N rows (gate rows cut over the threads), dX as one GEMM (rows cut).
 //   packF[d] [ceil(G*H/16), H, 16]  W_hh^T in panels for the forward step products (Gemm.swift)
 //   packB[d] [ceil(H/16), G*H, 16]  W_hh in panels for the backward dh_{t-1} = dG W_hh
 //
 // Where the work goes: the per-step products (at most B rows) run on the hand-written kernel of
 // Gemm.swift; everything over all N rows (input projections, weight gradients, dX) goes through
-// bigProduct: OpenBLAS in AVX2 builds, the AVX-512 kernel of Gemm512.swift in x86-64-v4 builds,
-// one thread per direction. The two directions of a layer are independent recurrences and run on
-// the two cores (forEachDirection); a unidirectional stack gives its big products both threads
-// instead (OpenBLAS's two threads, or its rows split over the worker).
+// bigProduct: OpenBLAS (one thread per call) in AVX2 builds, the AVX-512 kernel of Gemm512.swift in
+// x86-64-v4 builds.
+// Threads (Threads.swift, any count P): every phase is cut into P parts that depend only on the data
+// and P. The recurrence of a layer runs on slices of the sorted batch (contiguous sequences, about
+// N/P tokens each): sequences are independent, so a slice runs all its steps without waiting for the
+// others, and every row is computed exactly as on one thread. With two directions and an even P,
+// half of the threads run each direction (P = 2: one direction per core). Products over all rows are
+// cut by rows of their output (input projections and dX by token rows, weight gradients by gate
+// rows, so no partial sums need reducing); weight packing by panels.
 // A single step of at most 4 streams (sampling) uses one-row products on the unpacked weights.
 //
 // Direction d = 0 walks t = 0..<T; d = 1 walks t = T-1...0 and starts the sequences of length
@@ -45,8 +50,9 @@ final class RecurrentStack {
     let inputDim: Int, hidden: Int, layers: Int, directions: Int
     var dropout: Float
     let weights: [[DirectionWeights]]           // [L][D]
-    var threads: Int = 1
-    private var worker: Worker?
+    /// The model's threads (shared with its Parameters).
+    let pool: Threads
+    var threads: Int { pool.count }
 
     // workspace
     private let act: [[FloatBuffer]], hprev: [[FloatBuffer]], cprev: [[FloatBuffer]], aux: [[FloatBuffer]]
@@ -55,8 +61,9 @@ final class RecurrentStack {
     private let dG: [FloatBuffer], dGh: [FloatBuffer]
     private let dIn: [FloatBuffer]               // ping-pong [N, D*H] gradients between layers
     private let packF: [FloatBuffer], packB: [FloatBuffer]  // W_hh^T / W_hh in 16-column panels (Gemm.swift)
+    private let packI: [FloatBuffer]             // W_ih^T in panels (inference projections)
     private let stateH: [FloatBuffer], stateC: [FloatBuffer], actStep: [FloatBuffer]  // inference only
-    private let bigPack = [FloatBuffer(), FloatBuffer()], bigScratch = [FloatBuffer(), FloatBuffer()]  // per slot (bigProduct)
+    private var bigPack = [FloatBuffer](), bigScratch = [FloatBuffer]()  // per thread part (bigProduct)
     /// Phase timings (EngineProfile); slot = direction or half.
     let profiler = Profiler()
     let hn = FloatBuffer(), cn = FloatBuffer()
@@ -72,6 +79,7 @@ final class RecurrentStack {
     init(cell: CellKind, inputDim: Int, hidden: Int, layers: Int, directions: Int, dropout: Float, params: Parameters) {
         self.cell = cell; self.inputDim = inputDim; self.hidden = hidden; self.layers = layers
         self.directions = directions; self.dropout = dropout
+        pool = params.pool
         var w: [[DirectionWeights]] = []
         for k in 0 ..< layers {
             var row: [DirectionWeights] = []
@@ -99,69 +107,73 @@ final class RecurrentStack {
         dIn = [FloatBuffer(), FloatBuffer()]
         packF = (0 ..< directions).map { _ in FloatBuffer() }
         packB = (0 ..< directions).map { _ in FloatBuffer() }
+        packI = (0 ..< directions).map { _ in FloatBuffer() }
         stateH = (0 ..< directions).map { _ in FloatBuffer() }
         stateC = (0 ..< directions).map { _ in FloatBuffer() }
         actStep = (0 ..< directions).map { _ in FloatBuffer() }
         usedDropout = [Bool](repeating: false, count: layers)
     }
 
-    deinit { worker?.stop() }
-
     var G: Int { cell.gates * hidden }
     /// Output of the last layer [N, D*H] after `forward`.
     var lastOutput: FPtr { out[layers - 1].pointer }
 
-    /// Runs body(d) for every direction, on two threads when allowed.
-    private func forEachDirection(_ body: (Int) -> Void) {
-        if directions == 2 && threads >= 2 {
-            setBLASThreads(1)
-            if worker == nil { worker = Worker() }
-            worker!.run2(body)
-        } else {
-            setBLASThreads(threads >= 2 ? 2 : 1)
-            for d in 0 ..< directions { body(d) }
+    /// Per-part buffers for `parts` thread parts (called before a parallel phase).
+    private func ensureParts(_ parts: Int) {
+        while bigPack.count < parts { bigPack.append(FloatBuffer()); bigScratch.append(FloatBuffer()) }
+        profiler.ensure(threads: parts)
+    }
+
+    /// Runs body(0..<parts) on the threads (see Threads.run).
+    @inline(__always) private func parallel(_ parts: Int, _ body: (Int) -> Void) {
+        pool.run(parts, body)
+    }
+
+    /// How the recurrence of a layer is cut over P threads: `slices` contiguous ranges of the sorted
+    /// batch, about N/slices tokens each (sequences are sorted by length, descending), and which
+    /// (direction, slice) jobs part p runs. With two directions and an even P, part p runs one
+    /// direction (p % 2) of slice p / 2; otherwise every part runs all directions of its slice.
+    struct RecurrencePlan {
+        var bounds: [Int]
+        var byDirection: Bool
+        var parts: Int
+        var slices: Int { bounds.count - 1 }
+
+        init(layout: PackedLayout, directions D: Int, threads P: Int) {
+            byDirection = D == 2 && P % 2 == 0
+            let want = max(1, min(layout.batch, byDirection ? P / 2 : P))
+            var b = [0]
+            if want > 1 {
+                var acc = 0, i = 0
+                for j in 1 ..< want {
+                    let target = (layout.tokens * j + want - 1) / want
+                    while i < layout.batch && acc < target { acc += layout.lengths[i]; i += 1 }
+                    if i > b[b.count - 1] && i < layout.batch { b.append(i) }
+                }
+            }
+            b.append(layout.batch)
+            bounds = b
+            parts = byDirection ? 2 * (b.count - 1) : b.count - 1
+        }
+
+        /// Direction range and batch rows of part p.
+        func job(_ p: Int, directions D: Int) -> (Range<Int>, Range<Int>) {
+            if byDirection { return (p % 2 ..< p % 2 + 1, bounds[p / 2] ..< bounds[p / 2 + 1]) }
+            return (0 ..< D, bounds[p] ..< bounds[p + 1])
         }
     }
 
-    /// Runs body(0) and body(1), on two threads when allowed (OpenBLAS then gets one thread each).
-    private func forBothHalves(_ body: (Int) -> Void) {
-        if threads >= 2 {
-            setBLASThreads(1)
-            if worker == nil { worker = Worker() }
-            worker!.run2(body)
-        } else {
-            setBLASThreads(1)
-            body(0); body(1)
-        }
-    }
-
-    /// The two row halves of one step on the two threads (the caller checked threads >= 2). The
-    /// job is formed once per recurrence and calls no BLAS, so nothing is allocated or reset per step.
-    private func runStepHalves(_ job: @escaping (Int) -> Void) {
-        if worker == nil { worker = Worker() }
-        worker!.run2Escaping(job)
-    }
-
-    /// C[M, N] (+)= op(A) op(B) over all packed rows (input projections, weight gradients, dX):
-    /// OpenBLAS, or in AVX-512 builds the engine's kernel (Gemm512.swift), whose rows are split over
-    /// both threads when `split` (a direction running alone with two threads allowed). `slot` is
-    /// the calling thread's (direction or half) for its buffers.
+    /// C[M, N] (+)= op(A) op(B) for the rows `rows` of C (default all): OpenBLAS, or in AVX-512
+    /// builds the engine's kernel (Gemm512.swift). `slot` is the calling thread part (its buffers).
     private func bigProduct(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
                             _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-                            accumulate: Bool, _ c: FPtr, _ ldc: Int, rows: Range<Int>? = nil, slot: Int, split: Bool = false) {
+                            accumulate: Bool, _ c: FPtr, _ ldc: Int, rows: Range<Int>? = nil, slot: Int) {
         let rows = rows ?? 0 ..< m
+        if rows.isEmpty { return }
         #if RNN_AVX512
         let source = panelSource(transB: transB, b: b, ldb: ldb, n: n, k: k, pack: bigPack[slot])
-        func run(_ r: Range<Int>, _ s: Int) {
-            gemm512(rows: r, n: n, k: k, a: a, ars: transA ? 1 : lda, acs: transA ? lda : 1, b: source,
-                    c: c, ldc: ldc, accumulate: accumulate, scratch: bigScratch[s])
-        }
-        if split && threads >= 2 && rows.count >= 16 {
-            let mid = rows.lowerBound + (rows.count / 2 + 7) / 8 * 8
-            forBothHalves { part in run(part == 0 ? rows.lowerBound ..< mid : mid ..< rows.upperBound, part) }
-        } else {
-            run(rows, slot)
-        }
+        gemm512(rows: rows, n: n, k: k, a: a, ars: transA ? 1 : lda, acs: transA ? lda : 1, b: source,
+                c: c, ldc: ldc, accumulate: accumulate, scratch: bigScratch[slot])
         #else
         let r0 = rows.lowerBound
         let a0 = transA ? a + r0 : a + r0 * lda
@@ -169,16 +181,38 @@ final class RecurrentStack {
         #endif
     }
 
-    /// Whether a direction's big products run alone on the two threads (see bigProduct).
-    private var splitBig: Bool { directions == 1 && threads >= 2 }
+    /// Inference input projection, part p of P: C [rows, G*H] = x [rows, in] W_ih^T on the packed
+    /// kernel, the output's panels cut over the parts (each part packs and computes its own panels,
+    /// so no part waits for another). Every element is one FMA chain over the inputs (Gemm.swift),
+    /// so a row's result depends on nothing else: the same bits in any batch, slice, thread count or
+    /// projection table (classification output depends only on the record and the checkpoint).
+    private func projectPacked(_ x: UnsafePointer<Float>, rows: Int, inDim: Int, w: UnsafePointer<Float>, pack: FPtr, into c: FPtr,
+                               part p: Int, parts P: Int) {
+        let GH = G
+        let pr = chunk(panelCount(GH), parts: P, p)
+        if pr.isEmpty || rows == 0 { return }
+        packTransposed(w, n: GH, k: inDim, ldw: inDim, into: pack, panels: pr)
+        let c0 = pr.lowerBound * 16, c1 = min(GH, pr.upperBound * 16)
+        var r = 0
+        while r < rows {   // blocks of rows stay in the cache while the panels sweep them
+            let m = min(96, rows - r)
+            gemmPacked(m: m, n: c1 - c0, k: inDim, a: x + r * inDim, lda: inDim, packed: pack + c0 * inDim,
+                       c: c + r * GH + c0, ldc: GH, accumulate: false)
+            r += m
+        }
+    }
 
     /// tables[d] [V, G*H] = emb [V, E] W_ih^T of layer 0 for direction d: the input projection of
-    /// every vocabulary entry (Model's inference cache), both directions in parallel when allowed.
+    /// every vocabulary entry (Model's inference cache), with the kernel of inference projections.
     func projectVocabulary(_ emb: UnsafePointer<Float>, rows V: Int, into tables: [FPtr]) {
-        forEachDirection { d in
-            var probe = profiler.probe(d)
-            bigProduct(false, true, V, G, inputDim, emb, inputDim, weights[0][d].wih, inputDim, accumulate: false, tables[d], G,
-                       slot: d, split: splitBig)
+        let P = threads
+        ensureParts(P)
+        for d in 0 ..< directions { packI[d].ensure(packedCount(k: inputDim, n: G)) }
+        parallel(P) { p in
+            var probe = profiler.probe(p)
+            for d in 0 ..< directions {
+                projectPacked(emb, rows: V, inDim: inputDim, w: weights[0][d].wih, pack: packI[d].pointer, into: tables[d], part: p, parts: P)
+            }
             probe.lap(.bigGEMM)
         }
     }
@@ -189,19 +223,25 @@ final class RecurrentStack {
     /// `training` keeps what backward needs; `rng` (non-nil only when training with dropout) draws
     /// the inter-layer masks. `table` (inference only) replaces layer 0's input GEMM by row lookups
     /// (x is then not read).
+    /// `oneStep` allows the one-row products of a single step of at most 4 streams (sampling);
+    /// classifiers pass false so that a record's result never depends on its batch.
     func forward(layout: PackedLayout, x: UnsafePointer<Float>, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
-                 training: Bool, rng: UnsafeMutablePointer<RNG>?, table: ProjectionTable? = nil) {
+                 training: Bool, rng: UnsafeMutablePointer<RNG>?, table: ProjectionTable? = nil, oneStep: Bool = true) {
         precondition(!training || table == nil, "projection tables are for inference")
         self.layout = layout
         self.layerInput0 = x
         let N = layout.tokens, B = layout.batch, H = hidden, D = directions
         hn.ensure(layers * D * B * H)
         if cell == .lstm { cn.ensure(layers * D * B * H) }
+        let P = threads
+        let plan = RecurrencePlan(layout: layout, directions: D, threads: P)
+        ensureParts(max(P, plan.parts))
         var input = x
         var inDim = inputDim
         for k in 0 ..< layers {
             let o = out[k].ensure(N * D * H)
             let lookup = k == 0 ? table : nil
+            let ind = inDim
             for d in 0 ..< D {
                 if training {
                     act[k][d].ensure(N * G); hprev[k][d].ensure(N * H)
@@ -213,34 +253,61 @@ final class RecurrentStack {
                     if cell == .lstm { stateC[d].ensure(B * H) }
                 }
                 ghBuf[d].ensure(B * G)
+                packF[d].ensure(packedCount(k: H, n: G))
+                if !training { packI[d].ensure(packedCount(k: ind, n: G)) }
             }
-            let xin = input, ind = inDim
+            let xin = input
             // One step of a few streams (sampling): one-row products straight from the weights
             // (no packing, no BLAS call overhead).
-            let single = layout.steps == 1 && N <= 4
-            // Splitting pays only when the layer's weights are far beyond the caches (a wake-up of
-            // the worker costs more than a 2 x 512 LSTM layer's step; measured on this machine).
-            if single && D == 1 && threads >= 2 && G * (ind + H) >= 1 << 22 {
+            let single = oneStep && layout.steps == 1 && N <= 4
+            // Splitting one step pays only when the layer's weights are far beyond the caches (a
+            // wake-up of the workers costs more than a 2 x 512 LSTM layer's step; measured on this machine).
+            if single && D == 1 && P >= 2 && G * (ind + H) >= 1 << 22 {
                 oneStepSplit(k: k, xin: xin, ind: ind, lookup: lookup, h0: h0.map { $0 + k * B * H }, c0: c0.map { $0 + k * B * H },
                              hn: hn.pointer + k * B * H, cn: cell == .lstm ? cn.pointer + k * B * H : nil, out: o, training: training)
-            } else {
-            forEachDirection { d in
-                var probe = profiler.probe(d)
-                let a = act[k][d].pointer
-                if lookup != nil {
-                    // rows gathered per step in recurrenceForward
-                } else if single {
-                    for r in 0 ..< N { rowProduct(y: a + r * G, x: xin + r * ind, w: weights[k][d].wih, k: ind, n: G) }
-                } else {
-                    bigProduct(false, true, N, G, ind, xin, ind, weights[k][d].wih, ind, accumulate: false, a, G, slot: d, split: splitBig)
+            } else if single {
+                for d in 0 ..< D {
+                    var probe = profiler.probe(0)
+                    let a = act[k][d].pointer
+                    if lookup == nil {
+                        for r in 0 ..< N { rowProduct(y: a + r * G, x: xin + r * ind, w: weights[k][d].wih, k: ind, n: G) }
+                    }
+                    probe.lap(.bigGEMM)
+                    let s = k * D + d
+                    recurrenceForward(k: k, d: d, rows: 0 ..< B, out: o, h0: h0.map { $0 + s * B * H }, c0: c0.map { $0 + s * B * H },
+                                      hn: hn.pointer + s * B * H, cn: cell == .lstm ? cn.pointer + s * B * H : nil,
+                                      training: training, single: true, lookup: lookup, slot: 0)
                 }
-                probe.lap(.bigGEMM)
-                let s = k * D + d
-                recurrenceForward(k: k, d: d, out: o,
-                                  h0: h0.map { $0 + s * B * H }, c0: c0.map { $0 + s * B * H },
-                                  hn: hn.pointer + s * B * H, cn: cell == .lstm ? cn.pointer + s * B * H : nil,
-                                  training: training, single: single, lookup: lookup)
-            }
+            } else {
+                // input projections (token rows cut over the threads) and W_hh^T in panels (panels cut)
+                let panels = panelCount(G)
+                parallel(P) { p in
+                    var probe = profiler.probe(p)
+                    for d in 0 ..< D where lookup == nil {
+                        if training {
+                            bigProduct(false, true, N, G, ind, xin, ind, weights[k][d].wih, ind, accumulate: false, act[k][d].pointer, G,
+                                       rows: chunk(N, parts: P, p), slot: p)
+                        } else {
+                            projectPacked(xin, rows: N, inDim: ind, w: weights[k][d].wih, pack: packI[d].pointer, into: act[k][d].pointer,
+                                          part: p, parts: P)
+                        }
+                    }
+                    probe.lap(.bigGEMM)
+                    for d in 0 ..< D {
+                        packTransposed(weights[k][d].whh, n: G, k: H, ldw: H, into: packF[d].pointer, panels: chunk(panels, parts: P, p))
+                    }
+                    probe.lap(.copies)
+                }
+                // the recurrence on slices of the batch
+                parallel(plan.parts) { p in
+                    let (dirs, rows) = plan.job(p, directions: D)
+                    for d in dirs {
+                        let s = k * D + d
+                        recurrenceForward(k: k, d: d, rows: rows, out: o, h0: h0.map { $0 + s * B * H }, c0: c0.map { $0 + s * B * H },
+                                          hn: hn.pointer + s * B * H, cn: cell == .lstm ? cn.pointer + s * B * H : nil,
+                                          training: training, single: false, lookup: lookup, slot: p)
+                    }
+                }
             }
             usedDropout[k] = false
             var probe = profiler.probe(0)
@@ -270,10 +337,10 @@ final class RecurrentStack {
         gemvRows(y: y, x: x, w: w, k: k, ldw: k, rows: 0 ..< n, accumulate: false)
     }
 
-    /// One step (T = 1, a few streams) of a unidirectional layer on both threads (sampling): each
-    /// thread owns half of the hidden units, computes the gate rows of its units (x W_ih^T and
-    /// h W_hh^T as one-row products, reading half of every weight matrix) and their gate math, so a
-    /// layer costs one synchronisation. Every output is computed as on one thread (same bits).
+    /// One step (T = 1, a few streams) of a unidirectional layer on all threads (sampling): each
+    /// thread owns a range of the hidden units, computes the gate rows of its units (x W_ih^T and
+    /// h W_hh^T as one-row products, reading its share of every weight matrix) and their gate math,
+    /// so a layer costs one synchronisation. Every output is computed as on one thread (same bits).
     /// With T = 1 every row ends at this step: h_t and c_t go to hn/cn, never over h_{t-1}.
     private func oneStepSplit(k: Int, xin: UnsafePointer<Float>, ind: Int, lookup: ProjectionTable?,
                               h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, hn: FPtr, cn: FPtr?, out o: FPtr, training: Bool) {
@@ -291,10 +358,12 @@ final class RecurrentStack {
         }
         probe.lap(.copies)
         let gh = ghBuf[0].pointer
-        let half = (H / 2 + 7) & ~7
-        forBothHalves { part in
+        let parts = max(1, min(threads, H / FV.scalarCount))
+        parallel(parts) { part in
             var probe = profiler.probe(part)
-            let j0 = part == 0 ? 0 : half, j1 = part == 0 ? half : H
+            let units = chunk(H, parts: parts, part, align: FV.scalarCount)
+            let j0 = units.lowerBound, j1 = units.upperBound
+            if j0 == j1 { return }
             for r in 0 ..< B {
                 for g in 0 ..< gates {
                     let rows = g * H + j0 ..< g * H + j1
@@ -321,19 +390,12 @@ final class RecurrentStack {
         }
     }
 
-    /// Steps of a unidirectional layer are split by rows over the two threads when the step
-    /// product is big enough to pay for one synchronisation per step (H >= 256 for an LSTM, e.g.
-    /// the 2 x 512 character LM): rows are independent within a step, and each thread runs the
-    /// product and the gate math of its own rows, so the bits do not change.
-    private func splitSteps(_ single: Bool) -> Bool {
-        directions == 1 && threads >= 2 && !single && G * hidden >= rowSplitMinimum
-    }
-    /// G*H from which unidirectional steps are split by rows (tests lower or raise it).
-    var rowSplitMinimum = 1 << 18
-
-    private func recurrenceForward(k: Int, d: Int, out o: FPtr, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
-                                   hn: FPtr, cn: FPtr?, training: Bool, single: Bool, lookup: ProjectionTable?) {
+    /// The forward recurrence of layer k, direction d, for the sorted batch rows `rows` (a slice:
+    /// its sequences never read the other rows). W_hh^T is packed in packF[d] (unless `single`).
+    private func recurrenceForward(k: Int, d: Int, rows: Range<Int>, out o: FPtr, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
+                                   hn: FPtr, cn: FPtr?, training: Bool, single: Bool, lookup: ProjectionTable?, slot: Int) {
         let L = layout, T = L.steps, H = hidden, D = directions, GH = G
+        if rows.isEmpty { return }
         let w = weights[k][d]
         // training: h_{t-1}, c_{t-1} of every packed row (kept for backward); inference: [B, H] in place
         let hp = training ? hprev[k][d].pointer : stateH[d].pointer
@@ -342,18 +404,29 @@ final class RecurrentStack {
         let a = lookup == nil ? act[k][d].pointer : actStep[d].pointer
         let ax = cell != .rnn ? aux[k][d].pointer : nil
         let gh = ghBuf[d].pointer
-        var probe = profiler.probe(d)
-        let pk = packF[d].ensure(single ? 16 : packedCount(k: H, n: GH))
-        if !single { packTransposed(w.whh, n: GH, k: H, ldw: H, into: pk) }
-        probe.lap(.copies)
-        let split = splitSteps(single)
-        // Per-step values live outside the loop, so the closure handed to the worker is formed
-        // once per call (a closure formed per step allocated its context every step).
-        var bs = 0, base = 0, fresh = 0, sb = 0
-        var to = StepTargets(out: o, ldo: D * H, split: 0, nextH: hp, nextC: nil, finalH: hn, finalC: nil)
-        /// Rows r0..<r1 of this step: initial states, input rows, h W_hh^T, gate math.
-        func stepRows(_ r0: Int, _ r1: Int, _ slot: Int) {
-            var probe = profiler.probe(slot)
+        let pk = UnsafePointer(packF[d].pointer)
+        var probe = profiler.probe(slot)
+        for s in 0 ..< T {
+            let t = d == 0 ? s : T - 1 - s
+            let bs = L.batchSizes[t], base = L.offsets[t]
+            if bs <= rows.lowerBound {
+                if d == 0 { break } else { continue }   // forward: no later step has these rows; backward: not yet
+            }
+            let r0 = rows.lowerBound, r1 = min(rows.upperBound, bs), m = r1 - r0
+            // rows that start here take the initial state: all rows at t = 0 forward; for the
+            // backward direction the sequences of length t+1 (rows bs[t+1]..<bs[t]).
+            let fresh = d == 0 ? (t == 0 ? 0 : bs) : L.batchSizes[t + 1]
+            let sb = stateRow(base)
+            var to: StepTargets
+            if d == 0 {
+                let nb = t + 1 < T ? stateRow(L.offsets[t + 1]) : 0
+                to = StepTargets(out: o + base * D * H, ldo: D * H, split: L.batchSizes[t + 1],
+                                 nextH: hp + nb * H, nextC: cp.map { $0 + nb * H }, finalH: hn, finalC: cn)
+            } else {
+                let nb = t > 0 ? stateRow(L.offsets[t - 1]) : 0
+                to = StepTargets(out: o + base * D * H + H, ldo: D * H, split: t > 0 ? bs : 0,
+                                 nextH: hp + nb * H, nextC: cp.map { $0 + nb * H }, finalH: hn, finalC: cn)
+            }
             let f0 = max(fresh, r0)
             if f0 < r1 {
                 let n = (r1 - f0) * H
@@ -373,47 +446,27 @@ final class RecurrentStack {
                 arow = a + (base + r0) * GH
             }
             probe.lap(.copies)
-            let ghr = gh + r0 * GH, m = r1 - r0
+            let ghr = gh + r0 * GH
             if single {
                 for r in r0 ..< r1 { rowProduct(y: gh + r * GH, x: hp + (sb + r) * H, w: w.whh, k: H, n: GH) }
             } else {
                 gemmPacked(m: m, n: GH, k: H, a: hp + (sb + r0) * H, lda: H, packed: pk, c: ghr, ldc: GH, accumulate: false)
             }
             probe.lap(.stepGEMM)
-            var tr = to
-            tr.out += r0 * to.ldo; tr.split -= r0
-            tr.nextH += r0 * H; tr.nextC = to.nextC.map { $0 + r0 * H }
-            tr.finalH += r0 * H; tr.finalC = to.finalC.map { $0 + r0 * H }
+            to.out += r0 * to.ldo; to.split -= r0
+            to.nextH += r0 * H; to.nextC = to.nextC.map { $0 + r0 * H }
+            to.finalH += r0 * H; to.finalC = to.finalC.map { $0 + r0 * H }
             switch cell {
             case .rnn:
-                rnnForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, to: tr, width: H)
+                rnnForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, to: to, width: H)
             case .lstm:
                 lstmForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, cprev: cp! + (sb + r0) * H,
-                                tanhC: training ? ax! + (base + r0) * H : nil, to: tr, width: H)
+                                tanhC: training ? ax! + (base + r0) * H : nil, to: to, width: H)
             case .gru:
                 gruForwardRows(rows: m, H: H, act: arow, gh: ghr, bih: w.bih, bhh: w.bhh, hprev: hp + (sb + r0) * H,
-                               hnOut: training ? ax! + (base + r0) * H : nil, to: tr, width: H)
+                               hnOut: training ? ax! + (base + r0) * H : nil, to: to, width: H)
             }
             probe.lap(.gates)
-        }
-        let halves: (Int) -> Void = { part in part == 0 ? stepRows(0, bs / 2, 0) : stepRows(bs / 2, bs, 1) }
-        for s in 0 ..< T {
-            let t = d == 0 ? s : T - 1 - s
-            bs = L.batchSizes[t]; base = L.offsets[t]
-            // rows that start here take the initial state: all rows at t = 0 forward; for the
-            // backward direction the sequences of length t+1 (rows bs[t+1]..<bs[t]).
-            fresh = d == 0 ? (t == 0 ? 0 : bs) : L.batchSizes[t + 1]
-            sb = stateRow(base)
-            if d == 0 {
-                let nb = t + 1 < T ? stateRow(L.offsets[t + 1]) : 0
-                to = StepTargets(out: o + base * D * H, ldo: D * H, split: L.batchSizes[t + 1],
-                                 nextH: hp + nb * H, nextC: cp.map { $0 + nb * H }, finalH: hn, finalC: cn)
-            } else {
-                let nb = t > 0 ? stateRow(L.offsets[t - 1]) : 0
-                to = StepTargets(out: o + base * D * H + H, ldo: D * H, split: t > 0 ? bs : 0,
-                                 nextH: hp + nb * H, nextC: cp.map { $0 + nb * H }, finalH: hn, finalC: cn)
-            }
-            if split && bs >= 2 { runStepHalves(halves) } else { stepRows(0, bs, d) }
         }
     }
 
@@ -425,50 +478,77 @@ final class RecurrentStack {
     /// dh0/dc0 [L*D, B, H] (if non-nil).
     func backward(dOut: UnsafePointer<Float>?, dhn: UnsafePointer<Float>?, dcn: UnsafePointer<Float>?,
                   dX: FPtr?, dh0: FPtr?, dc0: FPtr?) {
-        let N = layout.tokens, B = layout.batch, H = hidden, D = directions
+        let N = layout.tokens, B = layout.batch, H = hidden, D = directions, GH = G
+        let P = threads
+        let plan = RecurrencePlan(layout: layout, directions: D, threads: P)
+        ensureParts(max(P, plan.parts))
         var upstream = dOut
         for k in stride(from: layers - 1, through: 0, by: -1) {
             let inDim = k == 0 ? inputDim : D * H
             let xin: UnsafePointer<Float> = k == 0 ? layerInput0! : UnsafePointer(usedDropout[k - 1] ? drop[k - 1].pointer : out[k - 1].pointer)
             for d in 0 ..< D {
-                dG[d].ensure(N * G)
-                if cell == .gru { dGh[d].ensure(N * G) }
+                dG[d].ensure(N * GH)
+                if cell == .gru { dGh[d].ensure(N * GH) }
                 carryH[d].ensure(B * H)
                 if cell == .lstm { carryC[d].ensure(B * H) }
+                packB[d].ensure(packedCount(k: GH, n: H))
             }
-            let up = upstream
-            forEachDirection { d in
-                let s = k * D + d
-                recurrenceBackward(k: k, d: d, dOut: up, dhn: dhn.map { $0 + s * B * H }, dcn: dcn.map { $0 + s * B * H })
-                var probe = profiler.probe(d)
-                let w = weights[k][d]
-                let g = dG[d].pointer, gh = cell == .gru ? dGh[d].pointer : g
-                // dW_hh += dGh^T hprev ; dW_ih += dG^T x ; biases: column sums
-                bigProduct(true, false, G, H, N, gh, G, hprev[k][d].pointer, H, accumulate: true, w.gwhh, H, slot: d, split: splitBig)
-                bigProduct(true, false, G, inDim, N, g, G, xin, inDim, accumulate: true, w.gwih, inDim, slot: d, split: splitBig)
-                probe.lap(.bigGEMM)
-                addColumnSums(w.gbih, g, rows: N, cols: G, ld: G)
-                addColumnSums(w.gbhh, gh, rows: N, cols: G, ld: G)
-                if let dh0 { (dh0 + s * B * H).update(from: carryH[d].pointer, count: B * H) }
-                if let dc0, cell == .lstm { (dc0 + s * B * H).update(from: carryC[d].pointer, count: B * H) }
+            // W_hh in panels for dh_{t-1} = dGh W_hh (panels cut over the threads)
+            let panels = panelCount(H)
+            parallel(P) { p in
+                var probe = profiler.probe(p)
+                for d in 0 ..< D {
+                    packPlain(weights[k][d].whh, k: GH, n: H, ldw: H, into: packB[d].pointer, panels: chunk(panels, parts: P, p))
+                }
                 probe.lap(.copies)
             }
-            // gradient w.r.t. this layer's input
+            // the recurrence on slices of the batch
+            let up = upstream
+            parallel(plan.parts) { p in
+                let (dirs, rows) = plan.job(p, directions: D)
+                for d in dirs {
+                    let s = k * D + d
+                    recurrenceBackward(k: k, d: d, rows: rows, dOut: up, dhn: dhn.map { $0 + s * B * H }, dcn: dcn.map { $0 + s * B * H },
+                                       slot: p)
+                }
+            }
+            // weight gradients over all rows, gate rows cut over the threads:
+            // dW_hh += dGh^T hprev ; dW_ih += dG^T x ; biases: column sums
+            parallel(P) { p in
+                var probe = profiler.probe(p)
+                let gr = chunk(GH, parts: P, p, align: 32)
+                if gr.isEmpty { return }
+                for d in 0 ..< D {
+                    let w = weights[k][d]
+                    let g = dG[d].pointer, gh = cell == .gru ? dGh[d].pointer : g
+                    bigProduct(true, false, GH, H, N, gh, GH, hprev[k][d].pointer, H, accumulate: true, w.gwhh, H, rows: gr, slot: p)
+                    bigProduct(true, false, GH, inDim, N, g, GH, xin, inDim, accumulate: true, w.gwih, inDim, rows: gr, slot: p)
+                    probe.lap(.bigGEMM)
+                    addColumnSums(w.gbih + gr.lowerBound, g + gr.lowerBound, rows: N, cols: gr.count, ld: GH)
+                    addColumnSums(w.gbhh + gr.lowerBound, gh + gr.lowerBound, rows: N, cols: gr.count, ld: GH)
+                    probe.lap(.copies)
+                }
+            }
+            for d in 0 ..< D {
+                let s = k * D + d
+                if let dh0 { (dh0 + s * B * H).update(from: carryH[d].pointer, count: B * H) }
+                if let dc0, cell == .lstm { (dc0 + s * B * H).update(from: carryC[d].pointer, count: B * H) }
+            }
+            // gradient w.r.t. this layer's input (token rows cut over the threads)
             let target: FPtr?
             if k == 0 { target = dX } else { target = dIn[k % 2].ensure(N * inDim) }
             if let target {
-                let half = (N + 1) / 2
-                forBothHalves { part in
-                    var probe = profiler.probe(part)
+                parallel(P) { p in
+                    var probe = profiler.probe(p)
                     defer { probe.lap(.bigGEMM) }
-                    let r0 = part == 0 ? 0 : half, r1 = part == 0 ? half : N
+                    let rows = chunk(N, parts: P, p)
                     for d in 0 ..< D {
-                        bigProduct(false, false, N, inDim, G, dG[d].pointer, G, weights[k][d].wih, inDim,
-                                   accumulate: d > 0, target, inDim, rows: r0 ..< r1, slot: part)
+                        bigProduct(false, false, N, inDim, GH, dG[d].pointer, GH, weights[k][d].wih, inDim,
+                                   accumulate: d > 0, target, inDim, rows: rows, slot: p)
                     }
                     if k > 0 && usedDropout[k - 1] {
                         let m = mask[k - 1].pointer
-                        for i in r0 * inDim ..< r1 * inDim { target[i] *= m[i] }
+                        for i in rows.lowerBound * inDim ..< rows.upperBound * inDim { target[i] *= m[i] }
                     }
                 }
                 upstream = UnsafePointer(target)
@@ -479,27 +559,32 @@ final class RecurrentStack {
     /// Layer 0's input of the last forward (needed for dW_ih of layer 0).
     var layerInput0: UnsafePointer<Float>?
 
-    private func recurrenceBackward(k: Int, d: Int, dOut: UnsafePointer<Float>?, dhn: UnsafePointer<Float>?, dcn: UnsafePointer<Float>?) {
-        let L = layout, T = L.steps, B = L.batch, H = hidden, D = directions, GH = G
-        let w = weights[k][d]
-        var probe = profiler.probe(d)
+    /// The backward recurrence of layer k, direction d, for the sorted batch rows `rows` (a slice).
+    /// W_hh is packed in packB[d].
+    private func recurrenceBackward(k: Int, d: Int, rows: Range<Int>, dOut: UnsafePointer<Float>?, dhn: UnsafePointer<Float>?,
+                                    dcn: UnsafePointer<Float>?, slot: Int) {
+        let L = layout, T = L.steps, H = hidden, D = directions, GH = G
+        if rows.isEmpty { return }
+        let r0 = rows.lowerBound
+        var probe = profiler.probe(slot)
         let a = act[k][d].pointer, hp = hprev[k][d].pointer
         let ch = carryH[d].pointer, g = dG[d].pointer
-        if let dhn { ch.update(from: dhn, count: B * H) } else { ch.update(repeating: 0, count: B * H) }
+        let n = rows.count * H
+        if let dhn { (ch + r0 * H).update(from: dhn + r0 * H, count: n) } else { (ch + r0 * H).update(repeating: 0, count: n) }
         let cc = cell == .lstm ? carryC[d].pointer : nil
-        if let cc { if let dcn { cc.update(from: dcn, count: B * H) } else { cc.update(repeating: 0, count: B * H) } }
+        if let cc { if let dcn { (cc + r0 * H).update(from: dcn + r0 * H, count: n) } else { (cc + r0 * H).update(repeating: 0, count: n) } }
         // dh_{t-1} = dGh W_hh: B = W_hh [G*H, H] as it is (K = G*H, N = H)
-        let pk = packB[d].ensure(packedCount(k: GH, n: H))
-        packPlain(w.whh, k: GH, n: H, ldw: H, into: pk)
+        let pk = UnsafePointer(packB[d].pointer)
         probe.lap(.copies)
         let ldd = D * H
-        let split = splitSteps(false)
         let auxp = aux[k][d].pointer, cpp = cprev[k][d].pointer, dgh = dGh[d].pointer
-        var bs = 0, base = 0   // per-step values outside the loop: the worker's closure is formed once
-        /// Rows r0..<r1 of this step: gate gradients, then dh_{t-1} = dGh W_hh for these rows.
-        func stepRows(_ r0: Int, _ r1: Int, _ slot: Int) {
-            var probe = profiler.probe(slot)
-            let m = r1 - r0, rb = base + r0
+        for s in 0 ..< T {
+            let t = d == 0 ? T - 1 - s : s
+            let bs = L.batchSizes[t], base = L.offsets[t]
+            if bs <= r0 {
+                if d == 0 { continue } else { break }   // walking back: not yet / no earlier step has these rows
+            }
+            let m = min(rows.upperBound, bs) - r0, rb = base + r0
             let dO: FPtr? = dOut.map { FPtr(mutating: $0) + rb * ldd + d * H }
             let gs: FPtr   // the gradient that flows through W_hh
             switch cell {
@@ -519,12 +604,6 @@ final class RecurrentStack {
             // GRU: carryH already holds the direct path dh * z; the others overwrite it
             gemmPacked(m: m, n: H, k: GH, a: gs, lda: GH, packed: pk, c: ch + r0 * H, ldc: H, accumulate: cell == .gru)
             probe.lap(.stepGEMM)
-        }
-        let halves: (Int) -> Void = { part in part == 0 ? stepRows(0, bs / 2, 0) : stepRows(bs / 2, bs, 1) }
-        for s in 0 ..< T {
-            let t = d == 0 ? T - 1 - s : s
-            bs = L.batchSizes[t]; base = L.offsets[t]
-            if split && bs >= 2 { runStepHalves(halves) } else { stepRows(0, bs, d) }
         }
     }
 }

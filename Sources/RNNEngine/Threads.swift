@@ -1,6 +1,7 @@
-// Two-way parallelism: one persistent worker thread per model, woken by a condition variable.
-// `run2 { part in ... }` runs part 0 on the caller and part 1 on the worker and returns when both
-// are done. Each part owns its outputs, so results never depend on scheduling.
+// Parallelism: one pool of persistent worker threads per model, woken by a condition variable.
+// `pool.run(parts) { part in ... }` runs part 0 on the caller and parts 1..<parts on the workers
+// and returns when all are done. Each part owns its outputs, so results never depend on
+// scheduling; how work is cut into parts depends only on the data and the thread count.
 
 #if canImport(Glibc)
 import Glibc
@@ -9,81 +10,155 @@ import Darwin
 #endif
 import COpenBLAS
 
-final class Worker: @unchecked Sendable {
+/// `threads - 1` persistent workers plus the calling thread. Threads are created once (in init),
+/// never per call; a call costs one broadcast and one wait.
+final class ThreadPool: @unchecked Sendable {
+    /// Parts that can run at once (workers + the caller).
+    let threads: Int
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var task: ((Int) -> Void)?
-    private var pending = false
+    private var parts = 0
+    private var generation: UInt64 = 0
+    private var remaining = 0
     private var quit = false
-    private var thread: pthread_t? = nil
+    private var workers: [pthread_t] = []
 
-    init() {
+    /// Box handed to a new thread: the pool (retained while the thread runs) and the part index.
+    private final class Start { let pool: ThreadPool; let index: Int; init(_ p: ThreadPool, _ i: Int) { pool = p; index = i } }
+
+    init(threads: Int) {
+        self.threads = max(1, threads)
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(cond, nil)
-        let me = Unmanaged.passRetained(self).toOpaque()
-        #if canImport(Glibc)
-        var tid = pthread_t()
-        #else
-        var tid: pthread_t? = nil
-        #endif
-        let rc = pthread_create(&tid, nil, { arg in
-            let worker = Unmanaged<Worker>.fromOpaque(arg!).takeUnretainedValue()
-            worker.loop()
-            return nil
-        }, me)
-        precondition(rc == 0, "cannot start a worker thread")
-        thread = tid
+        pthread_cond_init(wake, nil)
+        pthread_cond_init(done, nil)
+        for i in 1 ..< self.threads {
+            let arg = Unmanaged.passRetained(Start(self, i)).toOpaque()
+            #if canImport(Glibc)
+            var tid = pthread_t()
+            #else
+            var tid: pthread_t? = nil
+            #endif
+            let rc = pthread_create(&tid, nil, { arg in
+                let start = Unmanaged<Start>.fromOpaque(arg!).takeRetainedValue()
+                start.pool.loop(start.index)
+                return nil
+            }, arg)
+            if rc != 0 {
+                Unmanaged<Start>.fromOpaque(arg).release()
+                break   // fewer workers: parts beyond them run on the caller (see run)
+            }
+            #if canImport(Glibc)
+            workers.append(tid)
+            #else
+            workers.append(tid!)
+            #endif
+        }
     }
 
-    private func loop() {
+    deinit {
+        mutex.deallocate(); wake.deallocate(); done.deallocate()
+    }
+
+    private func loop(_ index: Int) {
+        var seen: UInt64 = 0
         pthread_mutex_lock(mutex)
         while true {
-            while !pending && !quit { pthread_cond_wait(cond, mutex) }
+            while generation == seen && !quit { pthread_cond_wait(wake, mutex) }
             if quit { break }
-            let t = task!
+            seen = generation
+            guard index < parts, let t = task else { continue }
             pthread_mutex_unlock(mutex)
-            t(1)
+            t(index)
             pthread_mutex_lock(mutex)
-            pending = false
-            pthread_cond_broadcast(cond)
+            remaining -= 1
+            if remaining == 0 { pthread_cond_signal(done) }
         }
         pthread_mutex_unlock(mutex)
-        Unmanaged.passUnretained(self).release()
     }
 
-    /// Runs body(0) here and body(1) on the worker; returns when both finished.
-    func run2(_ body: (Int) -> Void) {
-        withoutActuallyEscaping(body) { esc in run2Escaping(esc) }
+    /// Runs body(0..<parts): part 0 here, the others on the workers; returns when all finished.
+    /// Parts without a worker (thread creation failed) run here after part 0.
+    func run(_ parts: Int, _ body: (Int) -> Void) {
+        if parts <= 1 || workers.isEmpty {
+            for p in 0 ..< parts { body(p) }
+            return
+        }
+        withoutActuallyEscaping(body) { esc in runEscaping(parts, esc) }
     }
 
-    /// run2 for a closure that is already escaping: no conversion, so no allocation per call
-    /// (withoutActuallyEscaping allocates a context to check the closure did not escape; per-step
-    /// callers form their closure once and call this).
-    func run2Escaping(_ body: @escaping (Int) -> Void) {
+    private func runEscaping(_ parts: Int, _ body: @escaping (Int) -> Void) {
+        let onWorkers = min(parts, workers.count + 1)
         pthread_mutex_lock(mutex)
         task = body
-        pending = true
-        pthread_cond_broadcast(cond)
+        self.parts = onWorkers
+        remaining = onWorkers - 1
+        generation &+= 1
+        pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
         body(0)
+        for p in onWorkers ..< parts { body(p) }
         pthread_mutex_lock(mutex)
-        while pending { pthread_cond_wait(cond, mutex) }
+        while remaining > 0 { pthread_cond_wait(done, mutex) }
         task = nil
         pthread_mutex_unlock(mutex)
     }
 
-    /// Stops the thread (it releases its own reference when it exits).
+    /// Stops and joins the workers (call before the pool is released).
     func stop() {
         pthread_mutex_lock(mutex)
         quit = true
-        pthread_cond_broadcast(cond)
+        pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
-        if let t = thread { pthread_join(t, nil) }
-        thread = nil
+        for t in workers { pthread_join(t, nil) }
+        workers = []
     }
 }
 
-/// OpenBLAS's thread count is process-global; set it only when it changes.
+/// Owner of a model's pool: created on first use for `threads` >= 2, replaced when the count
+/// changes, stopped with its owner.
+final class Threads {
+    /// Requested thread count (>= 1).
+    private(set) var count = 1
+    private var pool: ThreadPool?
+
+    init() {}
+    deinit { pool?.stop() }
+
+    func set(_ n: Int) {
+        let n = max(1, n)
+        if n == count { return }
+        count = n
+        pool?.stop()
+        pool = nil
+    }
+
+    /// Runs body(0..<parts) on up to `count` threads.
+    func run(_ parts: Int, _ body: (Int) -> Void) {
+        setBLASThreads(1)
+        if parts <= 1 || count <= 1 {
+            for p in 0 ..< parts { body(p) }
+            return
+        }
+        if pool == nil { pool = ThreadPool(threads: count) }
+        pool!.run(parts, body)
+    }
+}
+
+/// Splits 0..<n into `parts` contiguous ranges (the first ones one longer), boundaries rounded
+/// down to multiples of `align` where possible; range p of the result.
+@inline(__always) func chunk(_ n: Int, parts: Int, _ p: Int, align: Int = 1) -> Range<Int> {
+    func edge(_ i: Int) -> Int {
+        if i >= parts { return n }
+        let e = n * i / parts
+        return min(n, e / align * align)
+    }
+    return edge(p) ..< max(edge(p), edge(p + 1))
+}
+
+/// OpenBLAS's thread count is process-global; set it only when it changes. The engine cuts every
+/// product into per-thread parts itself, so OpenBLAS always runs on the calling thread.
 nonisolated(unsafe) private var currentBLASThreads = -1
 
 @inline(__always) func setBLASThreads(_ n: Int) {
@@ -99,4 +174,43 @@ nonisolated(unsafe) private var currentBLASThreads = -1
 /// chose with OPENBLAS_CORETYPE (COpenBLAS/shim.h). Every model reads it before its first product.
 public enum BLASKernels {
     public static let name: String = String(cString: rnn_blas_select_core())
+}
+
+/// The CPUs this process may use: the affinity mask (sched_getaffinity: taskset, cpusets) capped by
+/// a cgroup v2 CPU quota (cpu.max "quota period", rounded up), at least 1. The default thread count
+/// of every tool.
+public enum CPUs {
+    public static let available: Int = {
+        var n = Int(rnn_affinity_cpus())
+        if n < 1 { n = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+        if let quota = cgroupQuota() { n = min(n, quota) }
+        return max(1, n)
+    }()
+
+    /// CPUs allowed by the cgroup v2 quota of this process (nil: no quota or no cgroup v2).
+    static func cgroupQuota() -> Int? {
+        // /proc/self/cgroup "0::/path" names the cgroup; its cpu.max is "max 100000" or "200000 100000".
+        guard let line = readSmallFile("/proc/self/cgroup")?.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }
+        var path = String(line.dropFirst(3))
+        while true {
+            if let text = readSmallFile("/sys/fs/cgroup" + (path == "/" ? "" : path) + "/cpu.max") {
+                let f = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+                if f.count >= 2, let q = Double(f[0]), let p = Double(f[1]), q > 0, p > 0 {
+                    return max(1, Int((q / p).rounded(.up)))
+                }
+            }
+            if path == "/" || path.isEmpty { return nil }
+            // a parent's quota limits its children too
+            if let slash = path.lastIndex(of: "/") { path = slash == path.startIndex ? "/" : String(path[..<slash]) } else { return nil }
+        }
+    }
+
+    private static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
+        return n > 0 ? String(decoding: buf[0 ..< n], as: UTF8.self) : nil
+    }
 }

@@ -44,7 +44,7 @@ public struct FitOptions: Sendable {
     /// On the embedded tokens (the recurrence's input).
     public var embedDropout: Float = 0
     public var batchSize = 32
-    /// 1 or 2 (Model.threads).
+    /// Threads for the kernels, >= 1 (Model.threads).
     public var threads = 2
     /// Pads are real time steps (reference semantics) instead of packed sequences.
     public var padded = false
@@ -266,7 +266,7 @@ public final class ClassifierTask: TrainingTask {
             throw RNNError(path: resume?.path ?? o.vocabPath, "the model's vocabulary or outputs do not match \(o.vocabPath); resume with the same vocabulary")
         }
         model = Model(config: config, seed: seed)
-        model.threads = max(1, min(2, o.threads))
+        model.threads = max(1, o.threads)
         if resume == nil && vocab.dim > 0 {
             // Pretrained rows (zero for <unk>, <pad> and tokens without a vector, as in the reference).
             let w = model.params.value("embedding.weight")

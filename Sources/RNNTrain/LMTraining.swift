@@ -27,7 +27,7 @@ public struct LMTrainingOptions: Sendable, Equatable {
     public var batchSize = 32
     /// T: characters per chunk (truncated BPTT length).
     public var seqLen = 128
-    /// 1 or 2 threads for the kernels.
+    /// Threads for the kernels, >= 1 (Model.threads).
     public var threads = 2
     /// The fraction of the text held out for validation (recorded: a resumed run needs the same).
     public var validSplit = 0.1
@@ -116,7 +116,7 @@ public final class LanguageModelTask: TrainingTask {
         guard batchesPerEpoch >= 1 else { throw FitSetupError.textTooShort(characters: corpus.train.count, batch: B, seqLen: T) }
         S = (corpus.train.count - 1 - T) / B
         model = Model(config: config, seed: seed)
-        model.threads = max(1, min(2, o.threads))
+        model.threads = max(1, o.threads)
         state = RecurrentState.zeros(config, batch: B)
         inputs = [Int32](repeating: 0, count: B * T); targets = inputs
     }

@@ -2,6 +2,7 @@
 import ArgumentParser
 import RNNCLI
 import RNNCore
+import RNNEngine
 import RNNText
 import RNNTrain
 #if canImport(Glibc)
@@ -70,8 +71,8 @@ struct Command: ParsableCommand {
     @Option(help: "Largest number of records classified together.")
     var batchSize: Int = 128
 
-    @Option(help: "Worker threads (1 or 2).")
-    var threads: Int = 2
+    @Option(help: "Threads (default: the CPUs this process may use: its affinity mask and cgroup CPU quota). The output does not depend on it (nor on --batch-size).")
+    var threads: Int?
 
     @OptionGroup var q: QuietOption
 
@@ -80,14 +81,14 @@ struct Command: ParsableCommand {
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
         if let fixLength, fixLength < 0 { throw ValidationError("--fix-length must be 0 (all tokens) or more") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if threads != 1 && threads != 2 { throw ValidationError("--threads must be 1 or 2") }
+        if let threads, !(1 ... 1024).contains(threads) { throw ValidationError("--threads must be between 1 and 1024") }
     }
 
     func run() throws {
         let start = monotonicSeconds()
         try CLI.prepareOutputs([metricsJson], inputs: input.paths + [model])
         let classifier = try Classifier(checkpoint: model, maxLength: fixLength)
-        classifier.model.threads = threads
+        classifier.model.threads = threads ?? CPUs.available
         if let threshold {
             guard classifier.labels.count == 2 else {
                 throw RNNError(path: model, "--threshold applies to two-label models; this one has \(classifier.labels.count) labels")

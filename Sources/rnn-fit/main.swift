@@ -124,8 +124,8 @@ struct Command: ParsableCommand {
     @Option(help: "Seed of the initialisation, the validation split, shuffling and dropout (same seed and --threads: same result; default: 42; --lm: 1).")
     var seed: UInt64?
 
-    @Option(help: "Worker threads.")
-    var threads: ThreadsOption = .two
+    @Option(help: "Threads (default: the CPUs this process may use: its affinity mask and cgroup CPU quota); results depend on the seed and this count, not on the machine.")
+    var threads: Int?
 
     @Flag(help: "Run the recurrence over the pads of the encoded fixed length too (reference semantics) instead of packed sequences. Classifiers only.")
     var padded = false
@@ -152,6 +152,7 @@ struct Command: ParsableCommand {
 
     func validate() throws {
         try validateModelSize()
+        if let threads, !(1 ... 1024).contains(threads) { throw ValidationError("--threads must be between 1 and 1024") }
         if let m = oldModelOption {
             throw ValidationError("--model is now --cell (--cell \(m)); -m/--model names a checkpoint to read in the other tools")
         }
@@ -265,7 +266,7 @@ struct Command: ParsableCommand {
         o.headDropout = headDropout ?? 0
         o.embedDropout = embedDropout ?? 0
         o.batchSize = batchSize ?? 32
-        o.threads = threads.rawValue
+        o.threads = threads ?? CPUs.available
         o.padded = padded
         return try ClassifierTask(options: o, seed: seed, resume: resume)
     }
@@ -280,7 +281,7 @@ struct Command: ParsableCommand {
         if let v = dropout { o.dropout = v }
         if let v = batchSize { o.batchSize = v }
         if let v = seqLen { o.seqLen = v }
-        o.threads = threads.rawValue
+        o.threads = threads ?? CPUs.available
         o.validSplit = try resume.map { try $0.settingsReader.double("valid_split", in: 0 ... 0.999_999) } ?? validSplit ?? 0.1
         let paths = inputs.isEmpty ? ["-"] : inputs
         let text = try LMCorpus.readText(paths: paths)
@@ -358,11 +359,6 @@ enum CellOption: String, ExpressibleByArgument, CaseIterable {
 /// `--lr-schedule`.
 enum ScheduleOption: String, ExpressibleByArgument, CaseIterable {
     case constant, cosine
-}
-
-/// `--threads`.
-enum ThreadsOption: Int, ExpressibleByArgument, CaseIterable {
-    case one = 1, two = 2
 }
 
 /// `--max-time`: a duration.

@@ -2,6 +2,7 @@
 import ArgumentParser
 import RNNCLI
 import RNNCore
+import RNNEngine
 import RNNTrain
 
 struct Command: ParsableCommand {
@@ -46,6 +47,9 @@ struct Command: ParsableCommand {
     @Option(name: .customShort("n"), help: "Number of independent samples.")
     var samples: Int = 1
 
+    @Option(help: "Threads (default: the CPUs this process may use: its affinity mask and cgroup CPU quota). The output does not depend on it.")
+    var threads: Int?
+
     @Flag(help: "Score text instead of sampling: per-line loss in nats and bits per character.")
     var score = false
 
@@ -62,6 +66,7 @@ struct Command: ParsableCommand {
         guard topK >= 0 else { throw ValidationError("--top-k must not be negative") }
         guard length >= 0 else { throw ValidationError("--length must not be negative") }
         guard samples >= 1 else { throw ValidationError("-n must be at least 1") }
+        if let threads, !(1 ... 1024).contains(threads) { throw ValidationError("--threads must be between 1 and 1024") }
         if !score {
             if !inputs.isEmpty { throw ValidationError("input files are read only with --score") }
             if reset { throw ValidationError("--reset applies only to --score") }
@@ -72,6 +77,7 @@ struct Command: ParsableCommand {
 
     func run() throws {
         let (model, info) = try Checkpoint.load(path: self.model, expect: .languageModel)
+        model.threads = threads ?? CPUs.available
         let alphabet = CharAlphabet(tokens: info.tokens, vocabHash: info.vocabHash)
         let out = BufferedOutput()
         if score {

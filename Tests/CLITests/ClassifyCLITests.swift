@@ -316,7 +316,7 @@ final class ClassifyCLITests: XCTestCase {
         let m = try sh("printf '' | rnn-classify -m \(dir)/m.ckpt --metrics-json \(dir)/m.json")
         Support.assertFails((m.status, m.out, m.stderr.split(separator: "\n").filter { $0.contains("error") }.joined(separator: "\n")),
                             tool: "rnn-classify", ["no record carries a label"], noFile: dir + "/m.json")
-        for (args, msg) in [("--output-format csv", "--output-format"), ("--format xml", "--format"), ("--threads 3", "--threads"), ("--top-k 0", "--top-k"),
+        for (args, msg) in [("--output-format csv", "--output-format"), ("--format xml", "--format"), ("--threads 0", "--threads"), ("--top-k 0", "--top-k"),
                             ("--threshold 1.5", "--threshold")] {
             let u = try sh("rnn-classify -m \(dir)/m.ckpt \(args) < /dev/null")
             XCTAssertEqual(u.status, 2, args)

@@ -175,45 +175,121 @@ final class KernelTests: XCTestCase {
         XCTAssertTrue(out[0].0 == out[1].0, "Adam/clip with 2 threads differ from 1 thread")
     }
 
-    /// Unidirectional steps split by rows over two threads (big H): training and inference give the
-    /// bits of the unsplit steps at the same thread count, for language models and ragged (packed)
-    /// classifier batches. (With one direction, OpenBLAS itself runs on two threads, which may
-    /// change its rounding, so the reference is threads = 2 without the split.)
-    func testRowSplitStepsSameBitsAsOneThread() {
-        for cell in CellKind.allCases {
-            let H = cell == .lstm ? 256 : cell == .gru ? 296 : 512   // G*H*H >= 2^18: the split is on
-            let lm = ModelConfig(cell: cell, task: .languageModel, vocabSize: 11, embedDim: 7, hidden: H, layers: 2, bidirectional: false,
-                                 dropout: 0.2, headDropout: 0, outputs: 11, paddingIndex: nil, freezeEmbedding: false)
-            let cls = ModelConfig(cell: cell, task: .classifier, vocabSize: 30, embedDim: 5, hidden: H, layers: 1, bidirectional: false,
-                                  dropout: 0, headDropout: 0, outputs: 2, paddingIndex: 1, freezeEmbedding: false)
-            var results: [[Float]] = []
-            for splitOff in [true, false] {
-                var data = RNG(seed: 6), rng = RNG(seed: 7)
-                let model = Model(config: lm, seed: 2)
-                model.threads = 2
-                if splitOff { model.stack.rowSplitMinimum = .max }
-                var adam = Adam(count: model.params.count)
-                var state = RecurrentState.zeros(lm, batch: 5)
-                var r: [Float] = []
-                for _ in 0 ..< 2 {
-                    let x = (0 ..< 30).map { _ in Int32(data.below(11)) }, y = (0 ..< 30).map { _ in Int32(data.below(11)) }
-                    r.append(x.withUnsafeBufferPointer { xi in y.withUnsafeBufferPointer { yi in
-                        model.trainLM(inputs: xi, targets: yi, batch: 5, steps: 6, state: &state, rng: &rng) } })
-                    adam.update(model.params)
-                    r += x.withUnsafeBufferPointer { xi in y.withUnsafeBufferPointer { yi in
-                        model.lossesLM(inputs: xi, targets: yi, batch: 5, steps: 6, state: &state) } }
-                }
-                r += model.params.values
-                let c = Model(config: cls, seed: 3)
-                c.threads = 2
-                if splitOff { c.stack.rowSplitMinimum = .max }
-                let lengths = [9, 2, 7, 7, 1, 5], tokens = (0 ..< 31).map { _ in Int32(data.below(30)) }, labels: [Int32] = [0, 1, 1, 0, 1, 0]
-                r += tokens.withUnsafeBufferPointer { c.trainClassifier(tokens: $0, lengths: lengths, labels: labels, rng: &rng).logits }
-                r += c.params.grads
-                r += tokens.withUnsafeBufferPointer { c.classify(tokens: $0, lengths: lengths) }
-                results.append(r)
+    /// Any thread count (1, 2, 3, 5 on however many cores): the same count gives the same bits;
+    /// any two counts give training losses within 1e-5 relative after 20 steps, for language models
+    /// (one direction, the batch cut into slices) and ragged bi- and unidirectional classifiers (the
+    /// directions on their own threads, or slices), and inference gives the same bits.
+    func testAnyThreadCount() {
+        func lmRun(_ cell: CellKind, threads: Int) -> [Float] {
+            let H = cell == .lstm ? 40 : 48
+            let cfg = ModelConfig(cell: cell, task: .languageModel, vocabSize: 11, embedDim: 7, hidden: H, layers: 2, bidirectional: false,
+                                  dropout: 0.2, headDropout: 0, outputs: 11, paddingIndex: nil, freezeEmbedding: false)
+            var data = RNG(seed: 6), rng = RNG(seed: 7)
+            let model = Model(config: cfg, seed: 2)
+            model.threads = threads
+            var adam = Adam(count: model.params.count, lr: 3e-3)
+            var state = RecurrentState.zeros(cfg, batch: 7)
+            var losses: [Float] = []
+            for _ in 0 ..< 20 {
+                let x = (0 ..< 42).map { _ in Int32(data.below(11)) }, y = x.map { ($0 * 3 + 1) % 11 }
+                losses.append(x.withUnsafeBufferPointer { xi in y.withUnsafeBufferPointer { yi in
+                    model.trainLM(inputs: xi, targets: yi, batch: 7, steps: 6, state: &state, rng: &rng) } })
+                clipGradNorm(model.params, maxNorm: 1)
+                adam.update(model.params)
             }
-            XCTAssertTrue(results[0] == results[1], "\(cell): row-split steps differ from unsplit ones")
+            return losses
         }
+        func clsRun(_ cell: CellKind, bidirectional: Bool, threads: Int) -> (losses: [Float], logits: [Float]) {
+            let cfg = ModelConfig(cell: cell, task: .classifier, vocabSize: 30, embedDim: 5, hidden: 24, layers: 2, bidirectional: bidirectional,
+                                  dropout: 0.1, headDropout: 0.2, outputs: 3, paddingIndex: 1, freezeEmbedding: false)
+            var data = RNG(seed: 9), rng = RNG(seed: 4)
+            let model = Model(config: cfg, seed: 3)
+            model.threads = threads
+            var adam = Adam(count: model.params.count, lr: 3e-3)
+            var losses: [Float] = []
+            for _ in 0 ..< 20 {
+                let lengths = (0 ..< 11).map { _ in 1 + data.below(14) }
+                let tokens = (0 ..< lengths.reduce(0, +)).map { _ in Int32(2 + data.below(28)) }
+                let labels = lengths.map { Int32($0 % 3) }
+                losses.append(tokens.withUnsafeBufferPointer { model.trainClassifier(tokens: $0, lengths: lengths, labels: labels, rng: &rng).loss })
+                adam.update(model.params)
+            }
+            let lengths = [9, 2, 7, 7, 1, 5, 12, 3], tokens = (0 ..< 46).map { _ in Int32(2 + data.below(28)) }
+            return (losses, tokens.withUnsafeBufferPointer { model.classify(tokens: $0, lengths: lengths) })
+        }
+        func close(_ a: [Float], _ b: [Float], _ what: String) {
+            XCTAssertEqual(a.count, b.count)
+            for (x, y) in zip(a, b) { XCTAssertLessThanOrEqual(abs(x - y), 1e-5 * max(abs(x), abs(y)), "\(what): \(a) vs \(b)") }
+        }
+        for cell in CellKind.allCases {
+            let lm1 = lmRun(cell, threads: 1)
+            for n in [2, 3, 5] {
+                let a = lmRun(cell, threads: n), b = lmRun(cell, threads: n)
+                XCTAssertTrue(a == b, "\(cell) LM: threads \(n) twice, different bits")
+                close(lm1, a, "\(cell) LM threads 1 vs \(n)")
+            }
+            for bi in [true, false] {
+                let c1 = clsRun(cell, bidirectional: bi, threads: 1)
+                for n in [2, 3, 5] {
+                    let a = clsRun(cell, bidirectional: bi, threads: n), b = clsRun(cell, bidirectional: bi, threads: n)
+                    XCTAssertTrue(a.losses == b.losses && a.logits == b.logits, "\(cell) bi=\(bi): threads \(n) twice, different bits")
+                    close(c1.losses, a.losses, "\(cell) bi=\(bi) threads 1 vs \(n)")
+                }
+            }
+        }
+    }
+
+    /// Classification depends only on the record and the weights: the same logits (bits) for a
+    /// record alone, in any batch, with any thread count, with or without the projection table.
+    func testClassifyBitsIndependentOfBatchAndThreads() {
+        for cell in CellKind.allCases {
+            for bi in [true, false] {
+                let cfg = ModelConfig(cell: cell, task: .classifier, vocabSize: 40, embedDim: 6, hidden: 20, layers: 2, bidirectional: bi,
+                                      dropout: 0, headDropout: 0, outputs: 3, paddingIndex: 1, freezeEmbedding: false)
+                var data = RNG(seed: 12)
+                let lengths = (0 ..< 13).map { _ in 1 + data.below(17) }
+                let tokens = (0 ..< lengths.reduce(0, +)).map { _ in Int32(2 + data.below(38)) }
+                var starts = [0]; for l in lengths { starts.append(starts.last! + l) }
+                var reference: [Float]?
+                for threads in [1, 2, 3, 5] {
+                    let model = Model(config: cfg, seed: 5)
+                    model.threads = threads
+                    // first pass: records one by one (no table yet), then batches of 4, then all (table built)
+                    var single: [Float] = []
+                    for i in 0 ..< lengths.count {
+                        single += Array(tokens[starts[i] ..< starts[i + 1]]).withUnsafeBufferPointer { model.classify(tokens: $0, lengths: [lengths[i]]) }
+                    }
+                    var fours: [Float] = []
+                    for b in stride(from: 0, to: lengths.count, by: 4) {
+                        let e = min(b + 4, lengths.count)
+                        fours += Array(tokens[starts[b] ..< starts[e]]).withUnsafeBufferPointer { model.classify(tokens: $0, lengths: Array(lengths[b ..< e])) }
+                    }
+                    var all: [Float] = []
+                    for _ in 0 ..< 4 { all = tokens.withUnsafeBufferPointer { model.classify(tokens: $0, lengths: lengths) } }
+                    XCTAssertTrue(single == fours && fours == all, "\(cell) bi=\(bi) threads \(threads): logits depend on the batch")
+                    if let reference { XCTAssertTrue(reference == all, "\(cell) bi=\(bi): threads \(threads) differs from 1") }
+                    else { reference = all }
+                }
+            }
+        }
+    }
+
+    /// The batch slices of the recurrence: contiguous, covering the batch, about N/P tokens each.
+    func testRecurrencePlan() {
+        let layout = PackedLayout(lengths: [3, 9, 1, 4, 4, 7, 2, 8])
+        for (D, P) in [(1, 1), (1, 2), (1, 3), (2, 2), (2, 3), (2, 4), (1, 20)] {
+            let plan = RecurrentStack.RecurrencePlan(layout: layout, directions: D, threads: P)
+            XCTAssertEqual(plan.bounds.first, 0); XCTAssertEqual(plan.bounds.last, 8)
+            XCTAssertEqual(plan.bounds, plan.bounds.sorted()); XCTAssertEqual(Set(plan.bounds).count, plan.bounds.count)
+            XCTAssertLessThanOrEqual(plan.parts, P)
+            var covered: [Int: Int] = [:]
+            for p in 0 ..< plan.parts {
+                let (dirs, rows) = plan.job(p, directions: D)
+                for d in dirs { for r in rows { covered[d * 100 + r, default: 0] += 1 } }
+            }
+            XCTAssertEqual(covered.count, 8 * D, "D=\(D) P=\(P)"); XCTAssertTrue(covered.values.allSatisfy { $0 == 1 })
+        }
+        // 38 tokens over 2 slices: the longest sequences (9, 8, 7) make the first half
+        XCTAssertEqual(RecurrentStack.RecurrencePlan(layout: layout, directions: 1, threads: 2).bounds, [0, 3, 8])
     }
 }

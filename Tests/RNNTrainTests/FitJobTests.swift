@@ -153,7 +153,7 @@ final class FitJobTests: XCTestCase {
             try train(full, out: "full.ckpt")
             try train(full, epochs: 1, out: "part.ckpt")
             var rest = FitOptions(trainPath: d, vocabPath: v)
-            rest.threads = 2   // threads change speed, never results
+            rest.threads = full.threads   // same seed and threads: same bits (other counts: KernelTests.testAnyThreadCount)
             let (_, r) = try train(rest, epochs: 3, out: "part.ckpt", resume: true)
             XCTAssertEqual(r.history.count, 3)
             let a = try SafeTensorsFile(path: dir + "/full.ckpt.state"), b = try SafeTensorsFile(path: dir + "/part.ckpt.state")
@@ -189,7 +189,9 @@ final class FitJobTests: XCTestCase {
         XCTAssertEqual(info.epoch, r.bestEpoch)
         XCTAssertEqual(try SafeTensorsFile(path: dir + "/cut.ckpt.state").int64s("position"), [2, 3, 13, 13])
         // resumed inside the epoch: the same weights as the uninterrupted run
-        let (_, r2) = try train(FitOptions(trainPath: d, vocabPath: v), epochs: 2, out: "cut.ckpt", resume: true)
+        var again = FitOptions(trainPath: d, vocabPath: v)
+        again.threads = options(v, d).threads   // same seed and threads: same bits
+        let (_, r2) = try train(again, epochs: 2, out: "cut.ckpt", resume: true)
         XCTAssertNil(r2.stopped)
         XCTAssertEqual(try SafeTensorsFile(path: dir + "/cut.ckpt.state").floats("params"),
                        try SafeTensorsFile(path: dir + "/full.ckpt.state").floats("params"))
