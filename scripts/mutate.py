@@ -13,7 +13,7 @@ Usage: scripts/mutate.py [--bin .build/release] [--cases 3000] [--jobs 2] [--row
 Rows: vocab, train, ckpt, lm, state, lmstate, headers, options. Exit status 1 when any crash or
 hang was seen; the inputs that caused them are kept in --keep (default .build-fuzz/mutate).
 """
-import argparse, concurrent.futures as cf, json, os, random, resource, shutil, struct, subprocess, sys, tempfile
+import argparse, concurrent.futures as cf, threading, json, os, random, resource, shutil, struct, subprocess, sys, tempfile
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--bin', default='.build/release')
@@ -133,14 +133,28 @@ def run_case(case):
         if base not in files: os.symlink(os.path.join(work, base), os.path.join(d, base))
     stdin = open(os.path.join(work, stdin_path), 'rb') if stdin_path else subprocess.DEVNULL
     outcome = 'ok'
+    # Standard output is a pipe closed after 1 MB, as `| head -c 1M` would: a tool asked for
+    # endless output (rnn-sample --length 10^12) must then end quietly; one that neither ends
+    # nor writes within 10 s is a hang.
+    p = subprocess.Popen([os.path.join(BIN, argv[0])] + argv[1:], cwd=d, stdin=stdin, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=env, preexec_fn=limit)
+    killed = []
+    def kill():
+        killed.append(True)
+        p.kill()
+    timer = threading.Timer(10, kill)
+    timer.start()
     try:
-        r = subprocess.run([os.path.join(BIN, argv[0])] + argv[1:], cwd=d, stdin=stdin, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, timeout=10, env=env, preexec_fn=limit)
-        if r.returncode < 0: outcome = f'crash (signal {-r.returncode})'
-    except subprocess.TimeoutExpired:
-        outcome = 'hang'
+        p.stdout.read(1 << 20)
+        p.stdout.close()
+        rc = p.wait()
     finally:
+        timer.cancel()
         if stdin_path: stdin.close()
+    if killed:
+        outcome = 'hang'
+    elif rc < 0:
+        outcome = f'crash (signal {-rc})'
     if outcome != 'ok':
         keep = os.path.join(KEEP, f'{row}-{idx}')
         shutil.copytree(d, keep, dirs_exist_ok=True)

@@ -81,7 +81,7 @@ public enum FuzzTargets {
         case "tar":
             try CorpusReader(path: path, options: CorpusOptions()).forEach { item in _ = item.id }
         case "gzip":
-            _ = try ByteSource(path: path).readAll(limit: 1 << 26)
+            _ = try ByteSource(path: path).readAll(limit: 1 << 22)
         case "glove":
             _ = try PretrainedVectors.load(path: path, for: gloveVocabulary)
         default:
