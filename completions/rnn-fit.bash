@@ -29,10 +29,18 @@ _rnn_fit() {
         --resume) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --log) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --plot) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W 'auto jsonl text tsv csv fasttext' -- "$cur")); return ;;
+        --text-field) COMPREPLY=(); return ;;
+        --label-field) COMPREPLY=(); return ;;
+        --label-prefix) COMPREPLY=(); return ;;
+        --min-freq) COMPREPLY=(); return ;;
+        --max-size) COMPREPLY=(); return ;;
+        --vectors) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --fix-length) COMPREPLY=(); return ;;
         --seq-len) COMPREPLY=(); return ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W '--vocab -o --output --cell --layers --bidirectional --hidden --embed-dim --freeze-embeddings --dropout --head-dropout --embed-dropout --epochs --batch-size --lr --weight-decay --clip --lr-decay --lr-schedule --max-time --eval-every --valid --valid-split --test --seed --threads --padded --resume --log --plot --lm -q --quiet --seq-len -h --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--vocab -o --output --cell --layers --bidirectional --hidden --embed-dim --freeze-embeddings --dropout --head-dropout --embed-dropout --epochs --batch-size --lr --weight-decay --clip --lr-decay --lr-schedule --max-time --eval-every --valid --valid-split --test --seed --threads --padded --resume --log --plot --lm -q --quiet --format --text-field --label-field --label-prefix --min-freq --max-size --vectors --fix-length --truncate-first --pad-first --seq-len -h --help --version' -- "$cur"))
         return
     fi
     compopt -o filenames

@@ -16,7 +16,8 @@
 // (classifier or lm), the architecture (the keys of checkpoints), the optimizer settings (base_lr,
 // weight_decay, clip, lr_decay, schedule, lr_floor, beta1, beta2, eps, seed), `task.*` settings
 // the run must keep (batch size, data...), best_epoch / best_valid_loss / best_valid_accuracy
-// (empty: none kept), history (JSON array of the evaluation points).
+// (empty: none kept), history (JSON array of the evaluation points), threads (the count the run
+// trained with: results depend on it, so a resumed run uses it unless told otherwise).
 import RNNCore
 import RNNEngine
 import RNNText
@@ -65,6 +66,8 @@ public struct TrainingState {
     public var rng: [UInt64]
     public var best: (epoch: Double, loss: Double?, accuracy: Double?)?
     public var history: [EpochSummary]
+    /// Threads the run trained with (results depend on the count): a resumed run's default.
+    public var threads: Int?
     var params: [Float] = []
     var adamM: [Float] = []
     var adamV: [Float] = []
@@ -96,7 +99,7 @@ public struct TrainingState {
                  ("lr_decay", String(o.lrDecay)), ("schedule", o.cosine ? "cosine" : "constant"), ("lr_floor", String(o.lrFloor)),
                  ("beta1", String(adam.beta1)), ("beta2", String(adam.beta2)), ("eps", String(adam.eps)), ("seed", String(o.seed)),
                  ("best_epoch", n(best?.epoch)), ("best_valid_loss", n(best?.loss)), ("best_valid_accuracy", n(best?.accuracy)),
-                 ("history", JSONWriter.string(.array(history.map(TrainingState.json))))]
+                 ("history", JSONWriter.string(.array(history.map(TrainingState.json)))), ("threads", String(model.threads))]
         meta += taskSettings.map { ("task." + $0.0, $0.1) }
         for (k, v) in meta { w.setMetadata(k, v) }
         try w.write(to: path)
@@ -183,7 +186,7 @@ public struct TrainingState {
         var s = TrainingState(path: path, runID: runID, kind: kind, config: config, optimizer: o, taskSettings: taskSettings,
                               epoch: Int(position[0]), batch: Int(position[1]), step: Int(position[2]), adamStep: Int(position[3]),
                               epochLR: lr, rng: try f.int64s("rng", shape: [4]).map { UInt64(bitPattern: $0) }, best: best,
-                              history: history, file: f)
+                              history: history, threads: m.values["threads"] == nil ? nil : try m.int("threads", in: 1 ... 1024), file: f)
         s.params = try f.floats("params", shape: [P])
         s.adamM = try f.floats("adam.m", shape: [P])
         s.adamV = try f.floats("adam.v", shape: [P])

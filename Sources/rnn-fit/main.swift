@@ -15,10 +15,14 @@ struct Command: ParsableCommand {
         abstract: "Train a recurrent text classifier on an encoded dataset, or a character language model on text (--lm).",
         discussion: """
             Trains embedding -> RNN/LSTM/GRU -> linear on DATA (written by 'rnn-encode --vocab V -o \
-            DATA'); V must be the vocabulary DATA was encoded with. Two labels train one logit with \
+            DATA'); V must be the vocabulary DATA was encoded with. DATA may also be records (rnn-clean output in any \
+            --format, or standard input): the vocabulary is then built from them (--min-freq, --max-size, \
+            --vectors; or taken from --vocab) and they are encoded in memory (--fix-length, \
+            --truncate-first, --pad-first), as rnn-vocab and rnn-encode -o would; --valid and --test \
+            then take records too. Two labels train one logit with \
             binary cross-entropy (prediction: sigmoid > 0.5), more labels train softmax cross-entropy. \
             The embedding starts from the vocabulary's vectors when it has some (E = their dimension), \
-            else from N(0, 1) with --embed-dim E; the <pad> row (id 1) stays 0. By default sequences \
+            else from N(0, 1) with --embed-dim E (default 100); the <pad> row (id 1) stays 0. By default sequences \
             are packed (each runs over its own tokens only); --padded makes the pads of the encoded \
             fixed length real time steps, as in the reference tutorial.
 
@@ -49,7 +53,7 @@ struct Command: ParsableCommand {
     @Argument(help: "Encoded training data (rnn-encode -o). With --lm: text files (plain or .gz); standard input when none or '-'.", completion: .file())
     var inputs: [String] = []
 
-    @Option(help: "Vocabulary the data was encoded with (rnn-vocab -o). With --lm: an optional 'rnn-vocab --chars' alphabet.", completion: .file())
+    @Option(help: "Vocabulary the data was encoded with (rnn-vocab -o); with records as DATA, optional (default: built from DATA). With --lm: an optional 'rnn-vocab --chars' alphabet.", completion: .file())
     var vocab: String?
 
     @Option(name: .shortAndLong, help: "Best checkpoint (lowest validation loss). The training state goes to OUTPUT.state. Default with --resume: the resumed checkpoint.", completion: .file())
@@ -124,7 +128,7 @@ struct Command: ParsableCommand {
     @Option(help: "Seed of the initialisation, the validation split, shuffling and dropout (same seed and --threads: same result; default: 42; --lm: 1).")
     var seed: UInt64?
 
-    @Option(help: "Threads (default: the CPUs this process may use: its affinity mask and cgroup CPU quota); results depend on the seed and this count, not on the machine.")
+    @Option(help: "Threads (default: the CPUs this process may use: its affinity mask and cgroup CPU quota; with --resume, the count of the resumed run); results depend on the seed and this count, not on the machine.")
     var threads: Int?
 
     @Flag(help: "Run the recurrence over the pads of the encoded fixed length too (reference semantics) instead of packed sequences. Classifiers only.")
@@ -143,6 +147,26 @@ struct Command: ParsableCommand {
     var lm = false
 
     @OptionGroup var q: QuietOption
+
+    @OptionGroup(title: "Training from records (DATA is not an rnn-encode -o file)") var records: RecordOptions
+
+    @Option(help: "Records: keep tokens seen at least this many times in DATA (as rnn-vocab --min-freq; default 1).")
+    var minFreq: Int?
+
+    @Option(help: "Records: keep at most this many tokens (as rnn-vocab --max-size).")
+    var maxSize: Int?
+
+    @Option(help: "Records: start the embedding from these pretrained vectors (GloVe .txt/.gz or .vec; as rnn-vocab --vectors).", completion: .file())
+    var vectors: String?
+
+    @Option(help: "Records: keep at most N tokens per record (as rnn-encode --fix-length; needed for --padded).")
+    var fixLength: Int?
+
+    @Flag(help: "Records: keep the last N tokens of a longer record (as rnn-encode --truncate-first).")
+    var truncateFirst = false
+
+    @Flag(help: "Records: put the pads before the real tokens (as rnn-encode --pad-first).")
+    var padFirst = false
 
     @Option(help: "Language model: characters per training chunk (truncated backpropagation through time; the state is carried between chunks; default 128).")
     var seqLen: Int?
@@ -189,9 +213,16 @@ struct Command: ParsableCommand {
         if lm {
             try check(valid == nil || validSplit == nil, "give --valid or --valid-split, not both")
         } else {
-            try check(inputs.count == 1, inputs.isEmpty ? "missing the encoded training data (rnn-encode -o FILE), or --lm for a language model on text"
-                                                        : "give one encoded training file (got \(inputs.count)); --valid names the validation data")
-            try check(vocab != nil, "--vocab is required (the vocabulary DATA was encoded with)")
+            try check(inputs.count <= 1, "give one training input (got \(inputs.count)); --valid names the validation data")
+            try check(minFreq.map { $0 >= 1 } ?? true, "--min-freq must be at least 1")
+            try check(maxSize.map { $0 >= 0 } ?? true, "--max-size must not be negative")
+            try check(fixLength.map { (1 ... 1 << 20).contains($0) } ?? true, "--fix-length must be in [1, \(1 << 20)]")
+            try check(fixLength != nil || !(padFirst || truncateFirst), "--pad-first and --truncate-first need --fix-length")
+        }
+        if lm, let (_, name) = [(minFreq != nil, "--min-freq"), (maxSize != nil, "--max-size"), (vectors != nil, "--vectors"),
+                                (fixLength != nil, "--fix-length"), (truncateFirst, "--truncate-first"), (padFirst, "--pad-first"),
+                                (records.format != .auto, "--format")].first(where: { $0.0 }) {
+            throw ValidationError("\(name) does not apply to --lm (a character language model)")
         }
         if resume != nil {
             // The state file holds the model, data split and optimizer settings; silently
@@ -250,23 +281,64 @@ struct Command: ParsableCommand {
         }
     }
 
+    /// The classifier's data files: DATA, --valid and --test as given when DATA is an encoded
+    /// dataset; else (records: JSON Lines, text, TSV, CSV, fastText, a pipe) the vocabulary built
+    /// and the records encoded into a private folder, removed when the process ends.
+    func trainingData() throws -> (train: String, vocab: String, valid: String?, test: String?) {
+        let path = inputs.first ?? "-"
+        let encodedInput = EncodedDataset.isEncodedFile(path)
+        let recordOptions = [(minFreq != nil, "--min-freq"), (maxSize != nil, "--max-size"), (vectors != nil, "--vectors"),
+                             (fixLength != nil, "--fix-length"), (truncateFirst, "--truncate-first"), (padFirst, "--pad-first"),
+                             (records.format != .auto, "--format")]
+        if encodedInput {
+            if let (_, name) = recordOptions.first(where: { $0.0 }) {
+                throw RNNError(path: path, "is an encoded dataset: \(name) applies only to records (rnn-encode made this file with its own settings)")
+            }
+            guard let vocab else { throw RNNError(path: path, "is an encoded dataset: --vocab is required (the vocabulary it was encoded with)") }
+            return (path, vocab, valid, test)
+        }
+        if vocab != nil, let (_, name) = recordOptions.prefix(3).first(where: { $0.0 }) {
+            throw RNNError("\(name) builds the vocabulary; it does not apply with --vocab (encode with that vocabulary)")
+        }
+        let folder = try PrivateFolder.make(prefix: "rnn-fit")
+        var enc = RecordEncoding()
+        enc.minFreq = minFreq ?? 1
+        enc.maxSize = maxSize
+        enc.vectors = vectors
+        enc.fixLength = fixLength
+        enc.truncateFirst = truncateFirst
+        enc.padFirst = padFirst
+        let others = [valid, test].compactMap { $0 }.map { RecordReader(paths: [$0], format: records.format, fields: records.fields) }
+        for p in [valid, test].compactMap({ $0 }) where EncodedDataset.isEncodedFile(p) {
+            throw RNNError(path: p, "is an encoded dataset, but the training data are records; give records here too (they are encoded with the same vocabulary)")
+        }
+        let prepared = try EncodedDataset.prepare(train: RecordReader(paths: [path], format: records.format, fields: records.fields),
+                                                  others: others, vocabulary: vocab, encoding: enc, folder: folder.path)
+        if !q.quiet { for line in prepared.report { Diagnostics.line(line) } }
+        var rest = prepared.otherPaths.makeIterator()
+        let v = valid.map { _ in rest.next()! }
+        let t = test.map { _ in rest.next()! }
+        return (prepared.trainPath, prepared.vocabularyPath, v, t)
+    }
+
     /// The classification task.
     func classifier(seed: UInt64, resume: TrainingState?) throws -> ClassifierTask {
-        var o = FitOptions(trainPath: inputs[0], vocabPath: vocab!)
-        o.validPath = valid
+        let data = try trainingData()
+        var o = FitOptions(trainPath: data.train, vocabPath: data.vocab)
+        o.validPath = data.valid
         o.validSplit = validSplit ?? 0.2
-        o.testPath = test
+        o.testPath = data.test
         o.cell = (cell ?? .gru).kind
         o.layers = layers ?? 1
         o.bidirectional = bidirectional
         o.hidden = hidden ?? 128
-        o.embedDim = embedDim
+        o.embedDim = embedDim ?? ((try? Vocabulary.load(path: data.vocab))?.dim ?? 0 > 0 ? nil : 100)
         o.freezeEmbeddings = freezeEmbeddings
         o.dropout = dropout ?? 0
         o.headDropout = headDropout ?? 0
         o.embedDropout = embedDropout ?? 0
         o.batchSize = batchSize ?? 32
-        o.threads = threads ?? CPUs.available
+        o.threads = threads ?? resume?.threads ?? CPUs.available
         o.padded = padded
         return try ClassifierTask(options: o, seed: seed, resume: resume)
     }
@@ -281,7 +353,7 @@ struct Command: ParsableCommand {
         if let v = dropout { o.dropout = v }
         if let v = batchSize { o.batchSize = v }
         if let v = seqLen { o.seqLen = v }
-        o.threads = threads ?? CPUs.available
+        o.threads = threads ?? resume?.threads ?? CPUs.available
         o.validSplit = try resume.map { try $0.settingsReader.double("valid_split", in: 0 ... 0.999_999) } ?? validSplit ?? 0.1
         let paths = inputs.isEmpty ? ["-"] : inputs
         let text = try LMCorpus.readText(paths: paths)

@@ -165,3 +165,45 @@ final class RecordFormatsCLITests: XCTestCase {
         XCTAssertTrue(bad.stderr.hasPrefix("rnn-clean: error: \(dir)/bad.tsv:2: "), bad.stderr)
     }
 }
+
+/// `rnn-fit` trains straight from records: the vocabulary and the encoding it makes in memory are
+/// rnn-vocab's and rnn-encode's, so the run is the encoded path's, bit for bit.
+final class FitFromRecordsCLITests: XCTestCase {
+    func testRecordsTrainLikeTheEncodedPath() throws {
+        let dir = Support.tempDir("fit-records")
+        var tsv = "label\ttext\n"
+        let words = ["food": ["soup", "bread", "salty"], "wine": ["red", "dry", "grape"], "sport": ["goal", "team", "ball"]]
+        var s: UInt64 = 7
+        func next(_ n: Int) -> Int { s = s &* 6364136223846793005 &+ 1442695040888963407; return Int(s >> 33) % n }
+        for i in 0 ..< 300 {
+            let l = ["food", "wine", "sport"][i % 3]
+            tsv += l + "\t" + (0 ..< 6).map { _ in (words[l]! + ["the", "a", "very", "ok"])[next(7)] }.joined(separator: " ") + "!\n"
+        }
+        Support.write(tsv, to: dir + "/train.tsv")
+        Support.write("label\ttext\nfood\tsalty soup\nwine\ta dry red\n", to: dir + "/valid.tsv")
+        let fit = "--epochs 2 --hidden 8 --embed-dim 6 --seed 3 --min-freq 2 --fix-length 5 --threads 1 -q"
+        let a = try E2E.sh("""
+            set -e; cd "$0"
+            rnn-clean train.tsv | rnn-fit \(fit) --valid valid.tsv --log a.log -o a.ckpt
+            rnn-clean train.tsv > train.jsonl
+            rnn-vocab --min-freq 2 train.jsonl -o v.bin -q
+            rnn-encode --vocab v.bin --fix-length 5 train.jsonl -o train.bin -q
+            rnn-clean valid.tsv | rnn-encode --vocab v.bin --fix-length 5 -o valid.bin -q
+            rnn-fit train.bin --vocab v.bin \(fit.replacingOccurrences(of: "--min-freq 2 --fix-length 5 ", with: "")) --valid valid.bin --log b.log -o b.ckpt
+            """, args: [dir])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        func losses(_ f: String) throws -> [Double] {
+            try String(contentsOfFile: dir + "/" + f, encoding: .utf8).split(separator: "\n").compactMap {
+                (try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["valid_loss"] as? Double
+            }
+        }
+        XCTAssertGreaterThanOrEqual(try losses("a.log").count, 2)
+        XCTAssertEqual(try losses("a.log"), try losses("b.log"))
+        // the classifier answers new text straight away; an encoded DATA refuses record options
+        let c = try E2E.sh("printf 'salty bread\\n' | rnn-classify -m \"$0/a.ckpt\" -q", args: [dir])
+        XCTAssertTrue(c.out.contains("\"label\":\""), c.out + c.stderr)
+        let bad = try E2E.sh("rnn-fit \"$0/train.bin\" --vocab \"$0/v.bin\" --min-freq 2 -o \"$0/c.ckpt\"", args: [dir])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("--min-freq applies only to records"), bad.stderr)
+    }
+}

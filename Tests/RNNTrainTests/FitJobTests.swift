@@ -160,6 +160,8 @@ final class FitJobTests: XCTestCase {
             XCTAssertEqual(try a.floats("params"), try b.floats("params"), "padded \(padded)")
             XCTAssertEqual(try a.floats("adam.v"), try b.floats("adam.v"))
             XCTAssertEqual(try b.int64s("position"), [4, 0, 30, 30])
+            XCTAssertEqual(b.metadata["threads"], "1", "the thread count a resumed run defaults to")
+            XCTAssertEqual(try TrainingState.load(checkpoint: dir + "/part.ckpt").threads, 1)
             XCTAssertEqual(a.metadata["history"].map { $0.count > 10 }, true)
             // nothing left to train
             XCTAssertThrowsError(try train(rest, epochs: 3, out: "part.ckpt", resume: true)) {
