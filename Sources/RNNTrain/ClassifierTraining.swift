@@ -219,8 +219,10 @@ public final class ClassifierTask: TrainingTask {
             }
             o.batchSize = try m.int("batch_size", in: 1 ... 1 << 24)
             o.validSplit = try m.double("valid_split", in: 0 ... 0.999_999)
+            // the state's validation file, unless the command gives it again (a run trained from
+            // records re-encodes its --valid records into a new private folder)
             let vp = try m.string("valid_path")
-            o.validPath = vp.isEmpty ? nil : vp
+            if o.validPath == nil { o.validPath = vp.isEmpty ? nil : vp }
             o.padded = try m.bool("padded")
         }
         guard o.batchSize >= 1, o.evalBatchSize >= 1 else { throw RNNError("the batch size must be at least 1") }

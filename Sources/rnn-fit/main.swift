@@ -232,7 +232,8 @@ struct Command: ParsableCommand {
                          (dropout != nil, "--dropout"), (headDropout != nil, "--head-dropout"), (embedDropout != nil, "--embed-dropout"),
                          (batchSize != nil, "--batch-size"), (seqLen != nil, "--seq-len"), (lr != nil, "--lr"),
                          (weightDecay != nil, "--weight-decay"), (clip != nil, "--clip"), (lrDecay != nil, "--lr-decay"),
-                         (lrSchedule != nil, "--lr-schedule"), (!lm && valid != nil, "--valid"), (validSplit != nil, "--valid-split"),
+                         (lrSchedule != nil, "--lr-schedule"),
+                         (!lm && valid != nil && EncodedDataset.isEncodedFile(inputs.first ?? "-"), "--valid"), (validSplit != nil, "--valid-split"),
                          (seed != nil, "--seed"), (padded, "--padded")]
                 .filter { $0.0 }.map { $0.1 }
             if !given.isEmpty {

@@ -199,6 +199,15 @@ final class FitFromRecordsCLITests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(try losses("a.log").count, 2)
         XCTAssertEqual(try losses("a.log"), try losses("b.log"))
+        // a run from records resumes with the same records (its validation file is encoded again)
+        let r = try E2E.sh("""
+            set -e; cd "$0"
+            rnn-clean train.tsv > t.jsonl
+            rnn-fit t.jsonl --epochs 1 --hidden 8 --embed-dim 6 --seed 3 --min-freq 2 --threads 1 -q --valid valid.tsv -o r.ckpt
+            rnn-fit t.jsonl --epochs 2 --min-freq 2 -q --valid valid.tsv --resume r.ckpt --log r.log
+            """, args: [dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(try String(contentsOfFile: dir + "/r.log", encoding: .utf8).contains("\"epoch\":2"))
         // the classifier answers new text straight away; an encoded DATA refuses record options
         let c = try E2E.sh("printf 'salty bread\\n' | rnn-classify -m \"$0/a.ckpt\" -q", args: [dir])
         XCTAssertTrue(c.out.contains("\"label\":\""), c.out + c.stderr)
