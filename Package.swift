@@ -28,7 +28,8 @@ func buildArch() -> String? {
 }
 let arch = buildArch()
 let numericFlags: [SwiftSetting] = arch.map { arch in
-    [.unsafeFlags(["-Xcc", "-march=\(arch)", "-Xcc", "-fno-math-errno"])] + (arch == "x86-64-v4" ? [.define("RNN_AVX512")] : [])
+    [.unsafeFlags(["-Xcc", "-march=\(arch)", "-Xcc", "-fno-math-errno"])] +
+        (arch == "x86-64-v4" ? [.define("RNN_AVX512")] : arch == "x86-64-v3" ? [.define("RNN_AVX2")] : [])
 } ?? []
 let release: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 

@@ -8,7 +8,7 @@
 //          in its original order, then "gold" (the record's own label name, when it had one),
 //          "label" (predicted name), "prob" (its probability) and, for more than two labels,
 //          "probs" {name: p} (all labels in label order, or the top k by probability).
-//   tsv:   label TAB prob TAB id (the record's "id" member, else its 1-based record number).
+//   tsv:   label TAB prob TAB id (the record's "id" member, else empty).
 // A record without any token (a blank line, a text that cleaned to nothing) has no prediction:
 // "label": null, "prob": null (and "probs": null) and "reason": "no tokens"; tsv: empty label and
 // prob fields. Every input record gets exactly one output line, so outputs stay aligned.
@@ -373,7 +373,8 @@ public final class ClassifyJob {
             let v = UnsafeRawBufferPointer(rebasing: line[m.value])
             id = v[0] == UInt8(ascii: "\"") ? JSONScanner.decodeString(v, 1 ..< (v.count - 1)) : Array(v)
         }
-        ClassifyJob.appendPlain(id ?? Array(String(p.number).utf8), into: &outLine)
+        // no id: an empty field (a record number would restart in every chunk of a split input)
+        if let id { ClassifyJob.appendPlain(id, into: &outLine) }
         outLine.append(0x0A)
     }
 

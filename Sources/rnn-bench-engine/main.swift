@@ -3,6 +3,7 @@
 //
 //   rnn-bench-engine [--cell lstm|gru] [--mode train|infer|sample|lmtrain] [--batches n] [--threads n] [--dump path]
 //                    [--batch B] [--embed E] [--vocab V] [--hidden H] [--layers L] [--chars n] [--profile]
+//   rnn-bench-engine --kernels     (prints the engine's and OpenBLAS's kernel sets)
 //
 // --mode sample: a character LM (V=65 unless --vocab, E=70) generating --chars characters one
 // step at a time with Model.stepLM at batch 1 (softmax at temperature 0.8 and a draw per step).
@@ -24,6 +25,7 @@ var args = Array(CommandLine.arguments.dropFirst())
 while !args.isEmpty {
     let a = args.removeFirst()
     if a == "--profile" { profiling = true; continue }
+    if a == "--kernels" { print("engine \(EngineKernels.name), OpenBLAS \(BLASKernels.name)"); exit(0) }
     let v = args.isEmpty ? "" : args.removeFirst()
     switch a {
     case "--embed": embedArg = Int(v) ?? 0
@@ -50,7 +52,7 @@ func seconds() -> Double { monotonicSeconds() }
 func peakRSS() -> String {
     var ru = rusage()
     getrusage(RUSAGE_SELF.rawValue, &ru)
-    return "peak RSS \(formatFixed(Double(ru.ru_maxrss) / 1024, 0)) MB, OpenBLAS kernels \(BLASKernels.name)"
+    return "peak RSS \(formatFixed(Double(ru.ru_maxrss) / 1024, 0)) MB, engine kernels \(EngineKernels.name), OpenBLAS kernels \(BLASKernels.name)"
 }
 
 func cpuSeconds() -> Double {
