@@ -96,8 +96,9 @@ final class LineAlignmentCLITests: XCTestCase {
         }
     }
 
-    /// The same answer: equal but for the probability's last digits (batching may round
-    /// differently) and, in TSV, the record number (1 alone, the line number in the whole input).
+    /// The same answer (the probability within 1e-5: the byte-for-byte independence from
+    /// batching is ClassifyCLITests.testOutputIndependentOfBatchThreadsAndSplitting; this one is about alignment) and, in TSV, the id
+    /// column left out.
     static func sameAnswer(_ a: String, _ b: String, tsv: Bool) -> Bool {
         func split(_ s: String) -> (String, Double?) {
             if tsv {
