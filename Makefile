@@ -49,6 +49,18 @@ test: build
 demo: build
 	RNN_BIN="$(BIN)" scripts/demo.sh
 
+# Fuzzes every reader with libFuzzer + AddressSanitizer for FUZZ_S seconds each (not part of make
+# test; builds in .build-fuzz). Crashes go to .build-fuzz/crashes/TARGET/: commit them to
+# Tests/Fuzz/regressions/TARGET/, which make test replays.
+FUZZ_S ?= 60
+fuzz: build
+	FUZZ_S=$(FUZZ_S) RNN_BIN="$(BIN)" RNN_ARCH=$(RNN_ARCH) scripts/fuzz.sh
+
+# Re-runs issue 11's mutation table on the built tools (MUTATE_CASES per row).
+MUTATE_CASES ?= 3000
+mutate: build
+	scripts/mutate.py --bin "$(BIN)" --cases $(MUTATE_CASES)
+
 bench: build
 	RNN_BIN="$(BIN)" scripts/bench.sh
 

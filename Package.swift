@@ -78,6 +78,8 @@ let package = Package(
         .target(name: "RNNEngine", dependencies: ["RNNCore", "COpenBLAS"], swiftSettings: numericFlags + release),
         .target(name: "RNNTrain", dependencies: ["RNNCore", "RNNText", "RNNEngine"], swiftSettings: numericFlags + release),
         .target(name: "RNNCLI", dependencies: ["RNNCore", "RNNText", argumentParser]),
+        // Every reader as a fuzz target (scripts/fuzz.sh, FuzzRegressionTests).
+        .target(name: "RNNFuzz", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"], swiftSettings: release),
         // How training is shown (console, progress bar, JSON log, SVG plot): command-line side.
         .target(name: "RNNTrainCLI", dependencies: ["RNNCore", "RNNTrain"]),
 
@@ -98,7 +100,7 @@ let package = Package(
         .testTarget(name: "RNNTextTests", dependencies: ["RNNCore", "RNNText"]),
         .testTarget(name: "RNNEngineTests", dependencies: ["RNNCore", "RNNEngine"],
                     resources: [.copy("Fixtures")], swiftSettings: numericFlags),
-        .testTarget(name: "RNNTrainTests", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"]),
+        .testTarget(name: "RNNTrainTests", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNTrain", "RNNFuzz"]),
         .testTarget(name: "RNNTrainCLITests", dependencies: ["RNNCore", "RNNTrain", "RNNTrainCLI"]),
         .testTarget(name: "CLITests", dependencies: ["RNNCore"]),
     ]

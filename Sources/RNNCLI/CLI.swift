@@ -18,7 +18,7 @@ public enum CLI {
         signal(SIGPIPE, SIG_IGN)
         let name = C.configuration.commandName ?? "rnn"
         do {
-            var command = try C.parseAsRoot()
+            var command = try C.parseAsRoot(CLI.joinNegativeValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()
             exit(0)
         } catch is BrokenPipe {
@@ -36,6 +36,43 @@ public enum CLI {
             if clean.hasPrefix("Error: ") { clean.removeFirst(7) }
             Diagnostics.line("\(name): error: \(clean) (see '\(name) --help')")
             exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+}
+
+extension CLI {
+    /// `--lr -1` becomes `--lr=-1`: ArgumentParser takes a word starting with '-' for an option
+    /// and would report "Missing value for '--lr'"; a negative number after a long option is that
+    /// option's value (then range-checked by the tool with a clear message).
+    public static func joinNegativeValues(_ args: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            if a == "--" { out.append(contentsOf: args[i...]); break }
+            if a.hasPrefix("--"), a.count > 2, !a.contains("="), i + 1 < args.count, looksNegative(args[i + 1]) {
+                out.append(a + "=" + args[i + 1])
+                i += 2
+                continue
+            }
+            out.append(a)
+            i += 1
+        }
+        return out
+    }
+
+    static func looksNegative(_ s: String) -> Bool {
+        guard s.count >= 2, s.first == "-", s.dropFirst().first != "-" else { return false }
+        let rest = s.dropFirst().lowercased()
+        return rest.first.map { $0.isNumber || $0 == "." } == true || rest.hasPrefix("inf") || rest.hasPrefix("nan")
+    }
+
+    /// Refuses outputs that are also inputs (same file, whatever the path) and takes the
+    /// one-writer lock of every output (``OutputGuard``), before any work is done.
+    public static func prepareOutputs(_ outputs: [String?], inputs: [String?]) throws {
+        for case let o? in outputs where o != "-" {
+            try OutputGuard.refuseInputs(output: o, inputs: inputs)
+            try OutputGuard.lock(o)
         }
     }
 }

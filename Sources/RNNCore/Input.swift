@@ -7,83 +7,205 @@ import Glibc
 import Darwin
 #endif
 
-/// A sequential byte stream over a file or standard input, gunzipped on the fly when it is gzip.
+/// Documented limits of text input (README, "Hostile input, limits and outputs").
+public enum InputLimits {
+    /// Longest line (record) any tool reads: 64 MiB. Input without newlines (a binary file,
+    /// /dev/zero) stops with an error here instead of growing a buffer forever.
+    public static let maxLineBytes = 64 << 20
+}
+
+/// A sequential byte stream over a file or standard input, gunzipped on the fly when it starts
+/// with the gzip magic bytes.
 ///
-/// Errors name the input and the byte offset in the decompressed stream; a truncated or corrupt
-/// gzip stream is an error, never silently short data.
+/// gzip is read like `zcat`: concatenated members are read in full; every member's trailer (CRC-32
+/// and length) is checked; anything after the last member that is not another member, and a
+/// stream that ends inside a member (or before its trailer), is an error naming the input and
+/// the compressed byte offset. Errors never mean silently short data.
 public final class ByteSource {
     /// How the input is named in messages: the path, or `<stdin>`.
     public let name: String
-    private var gz: gzFile?
+    /// The descriptor read (owned).
+    public let fd: Int32
     /// Decompressed bytes delivered so far.
     public private(set) var offset: Int = 0
+    /// Raw (compressed) bytes read from the descriptor so far.
+    public private(set) var rawOffset: Int = 0
+    /// True when the input is gzip.
+    public private(set) var isGzip = false
+    /// Size of the input when it is a regular file, for checking sizes against what remains.
+    private var fileSize: Int?
+
+    // Raw input buffer: bytes [inPos, inEnd) are read but not consumed yet.
+    private var inBuf: UnsafeMutableRawPointer
+    private static let inSize = 1 << 17
+    private var inPos = 0
+    private var inEnd = 0
+    private var rawEOF = false
+    private var started = false
+    private var zs: UnsafeMutablePointer<z_stream>?
+    private var memberStart = 0      // raw offset of the current gzip member
+    private var betweenMembers = false
+    private var done = false
 
     /// Opens `path`; `nil` or `"-"` means standard input.
     public init(path: String?) throws {
+        var st = stat()
         if let path, path != "-" {
             name = path
-            var st = stat()
             if stat(path, &st) != 0 {
                 let e = errno
                 if e == ENOENT { throw RNNError(path: path, "no such file", systemError: e) }
                 throw RNNError(path: path, "cannot open: \(String(cString: strerror(e)))")
             }
             if (st.st_mode & S_IFMT) == S_IFDIR { throw RNNError(path: path, "is a directory, expected a file") }
-            let fd = open(path, O_RDONLY)
+            fd = open(path, O_RDONLY | O_CLOEXEC)
             if fd < 0 { throw RNNError(path: path, "cannot open: \(String(cString: strerror(errno)))") }
-            gz = gzdopen(fd, "rb")
         } else {
             name = "<stdin>"
-            gz = gzdopen(dup(0), "rb")
+            fd = dup(0)
+            if fd < 0 { throw RNNError(path: name, "cannot read standard input: \(String(cString: strerror(errno)))") }
         }
-        guard gz != nil else { throw RNNError(path: name, "cannot open (out of memory)") }
-        gzbuffer(gz, 1 << 17)
+        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG { fileSize = Int(st.st_size) }
+        inBuf = UnsafeMutableRawPointer.allocate(byteCount: ByteSource.inSize, alignment: 64)
     }
 
-    deinit { if let gz { gzclose_r(gz) } }
+    deinit {
+        if let zs { inflateEnd(zs); zs.deallocate() }
+        inBuf.deallocate()
+        close(fd)
+    }
 
-    /// Reads up to `count` bytes into `buffer`; returns 0 only at the clean end of the stream.
+    /// For a plain (uncompressed) regular file, the bytes left to read; nil when unknown (gzip,
+    /// pipes). Readers check sizes claimed by the data (a tar member) against it before reading.
+    public var knownRemaining: Int? {
+        guard started, !isGzip, let fileSize else { return nil }
+        return max(fileSize - rawOffset + (inEnd - inPos), 0)
+    }
+
+    /// True when bytes are buffered (or the end is reached), so a read would not wait for input.
+    public var hasBufferedInput: Bool { done || inEnd > inPos }
+
+    /// Reads more raw bytes into the input buffer (compacting it); returns false at the end.
+    private func refill() throws -> Bool {
+        if rawEOF { return false }
+        if inPos > 0 {
+            if inEnd > inPos { memmove(inBuf, inBuf + inPos, inEnd - inPos) }
+            inEnd -= inPos; inPos = 0
+        }
+        while true {
+            let n = Glibc.read(fd, inBuf + inEnd, ByteSource.inSize - inEnd)
+            if n > 0 { inEnd += n; rawOffset += n; return true }
+            if n == 0 { rawEOF = true; return false }
+            if errno == EINTR { continue }
+            throw RNNError(path: name, "read error at byte \(rawOffset): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func start() throws {
+        started = true
+        while inEnd - inPos < 2, try refill() {}
+        if inEnd - inPos >= 2 && inBuf.load(fromByteOffset: inPos, as: UInt8.self) == 0x1F
+            && inBuf.load(fromByteOffset: inPos + 1, as: UInt8.self) == 0x8B {
+            isGzip = true
+            let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+            z.initialize(to: z_stream())
+            // 15 + 16: gzip wrapper only (header checked, trailer CRC-32 and length verified)
+            guard inflateInit2_(z, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                z.deallocate()
+                throw RNNError(path: name, "cannot start gzip decompression (out of memory)")
+            }
+            zs = z
+            memberStart = 0
+        }
+    }
+
+    /// The raw offset of the next unconsumed input byte.
+    private var consumedOffset: Int { rawOffset - (inEnd - inPos) }
+
+    /// Reads up to `count` bytes into `buffer`, returning as soon as some are available (at least
+    /// one, unless at the end); returns 0 only at the clean end of the stream.
+    public func readSome(into buffer: UnsafeMutableRawPointer, count: Int) throws -> Int {
+        if count == 0 || done { return 0 }
+        if !started { try start() }
+        if !isGzip {
+            if inEnd > inPos {
+                let n = min(count, inEnd - inPos)
+                buffer.copyMemory(from: inBuf + inPos, byteCount: n)
+                inPos += n; offset += n
+                return n
+            }
+            if rawEOF { done = true; return 0 }
+            // Large reads go straight to the caller's buffer.
+            while true {
+                let n = Glibc.read(fd, buffer, count)
+                if n > 0 { rawOffset += n; offset += n; return n }
+                if n == 0 { rawEOF = true; done = true; return 0 }
+                if errno == EINTR { continue }
+                throw RNNError(path: name, "read error at byte \(rawOffset): \(String(cString: strerror(errno)))")
+            }
+        }
+        let z = zs!
+        while true {
+            if betweenMembers {
+                // After a member: the end, another member, or trailing garbage (an error).
+                while inEnd - inPos < 2, try refill() {}
+                let left = inEnd - inPos
+                if left == 0 { done = true; return 0 }
+                let b0 = inBuf.load(fromByteOffset: inPos, as: UInt8.self)
+                let b1 = left >= 2 ? inBuf.load(fromByteOffset: inPos + 1, as: UInt8.self) : 0
+                guard left >= 2, b0 == 0x1F, b1 == 0x8B else {
+                    throw RNNError(path: name, "trailing data after the gzip stream at compressed byte \(consumedOffset) (after \(offset) decompressed bytes): the file is damaged or two files were joined; nothing after that point was read")
+                }
+                inflateReset(z)
+                memberStart = consumedOffset
+                betweenMembers = false
+            }
+            if inEnd == inPos {
+                if !(try refill()) {
+                    throw RNNError(path: name, "truncated gzip stream: the data ends inside the member starting at compressed byte \(memberStart) (after \(offset) decompressed bytes, before its CRC and length trailer); the file is incomplete, download or copy it again")
+                }
+            }
+            z.pointee.next_in = (inBuf + inPos).assumingMemoryBound(to: Bytef.self)
+            z.pointee.avail_in = UInt32(inEnd - inPos)
+            let want = min(count, 1 << 30)
+            z.pointee.next_out = buffer.assumingMemoryBound(to: Bytef.self)
+            z.pointee.avail_out = UInt32(want)
+            let rc = inflate(z, Z_NO_FLUSH)
+            inPos = inEnd - Int(z.pointee.avail_in)
+            let produced = want - Int(z.pointee.avail_out)
+            offset += produced
+            if rc == Z_STREAM_END {
+                betweenMembers = true
+            } else if rc != Z_OK && rc != Z_BUF_ERROR {
+                let msg = z.pointee.msg.map { String(cString: $0) } ?? "zlib error \(rc)"
+                throw RNNError(path: name, "corrupt gzip data (\(msg)) in the member starting at compressed byte \(memberStart), near compressed byte \(consumedOffset) (after \(offset) decompressed bytes); the file is damaged, download or copy it again")
+            }
+            if produced > 0 { return produced }
+        }
+    }
+
+    /// Reads up to `count` bytes into `buffer`, fewer only at the end; returns 0 only at the clean
+    /// end of the stream.
     public func read(into buffer: UnsafeMutableRawPointer, count: Int) throws -> Int {
-        guard let gz else { return 0 }
         var total = 0
         while total < count {
-            let want = UInt32(min(count - total, 1 << 30))
-            let n = gzread(gz, buffer + total, want)
-            if n < 0 { throw streamError() }
-            if n == 0 {
-                var errnum: Int32 = 0
-                _ = gzerror(gz, &errnum)
-                if errnum == Z_BUF_ERROR {
-                    throw RNNError(path: name, "truncated gzip stream (unexpected end of data after \(offset + total) bytes); the file is incomplete, download or copy it again")
-                }
-                if errnum != Z_OK { throw streamError() }
-                break
-            }
-            total += Int(n)
+            let n = try readSome(into: buffer + total, count: count - total)
+            if n == 0 { break }
+            total += n
         }
-        offset += total
         return total
     }
 
-    private func streamError() -> RNNError {
-        var errnum: Int32 = 0
-        let msg = gzerror(gz, &errnum).map { String(cString: $0) } ?? "unknown error"
-        if errnum == Z_ERRNO {
-            return RNNError(path: name, "read error at byte \(offset): \(String(cString: strerror(errno)))")
-        }
-        if errnum == Z_BUF_ERROR {
-            return RNNError(path: name, "truncated gzip stream (unexpected end of data after \(offset) bytes); the file is incomplete, download or copy it again")
-        }
-        return RNNError(path: name, "corrupt gzip data near byte \(offset) (\(msg)); the file is damaged, download or copy it again")
-    }
-
-    /// Reads the whole remaining stream.
-    public func readAll() throws -> [UInt8] {
+    /// Reads the whole remaining stream; more than `limit` bytes is an error.
+    public func readAll(limit: Int = Int.max) throws -> [UInt8] {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = try chunk.withUnsafeMutableBytes { try read(into: $0.baseAddress!, count: $0.count) }
             if n == 0 { break }
+            if out.count + n > limit {
+                throw RNNError(path: name, "input larger than the limit of \(limit) bytes")
+            }
             out.append(contentsOf: chunk[0..<n])
         }
         return out
@@ -115,7 +237,22 @@ public final class LineReader {
 
     /// The next line, or nil at the end of input.
     public func next() throws -> UnsafeRawBufferPointer? {
-        try lines.next { [source] in try source.read(into: $0, count: $1) }
+        do {
+            return try lines.next { [source] in try source.read(into: $0, count: $1) }
+        } catch let e as LineTooLong { throw e.error(name) }
+    }
+}
+
+/// A line longer than ``InputLimits/maxLineBytes``; readers turn it into an ``RNNError`` naming
+/// the input.
+public struct LineTooLong: Error, Sendable {
+    /// 1-based number of the long line.
+    public var line: Int
+    public var limit: Int
+    public init(line: Int, limit: Int) { self.line = line; self.limit = limit }
+    /// The message for input `name`.
+    public func error(_ name: String) -> RNNError {
+        RNNError(path: name, line: line, "line longer than \(limit >> 20) MiB (the limit for one record); is this a text file? Split the input into lines")
     }
 }
 
@@ -145,7 +282,7 @@ final class LineSplitter {
     /// The next line, or nil at the end of input. `fill(p, n)` writes up to n bytes at p and
     /// returns how many (0 only at the end of input).
     @inline(__always)
-    func next(_ fill: (UnsafeMutableRawPointer, Int) throws -> Int) rethrows -> UnsafeRawBufferPointer? {
+    func next(_ fill: (UnsafeMutableRawPointer, Int) throws -> Int) throws -> UnsafeRawBufferPointer? {
         var scanFrom = start
         while true {
             if scanFrom < end, let nl = memchr(buf + scanFrom, 0x0A, end - scanFrom) {
@@ -160,7 +297,10 @@ final class LineSplitter {
                 end -= start; scanFrom -= start; start = 0
             }
             if end == cap {
-                let ncap = cap * 2
+                if cap >= InputLimits.maxLineBytes {
+                    throw LineTooLong(line: lineNumber + 1, limit: InputLimits.maxLineBytes)
+                }
+                let ncap = min(cap * 2, InputLimits.maxLineBytes)
                 let nb = UnsafeMutableRawPointer.allocate(byteCount: ncap, alignment: 64)
                 nb.copyMemory(from: buf, byteCount: end)
                 buf.deallocate()

@@ -1,6 +1,14 @@
 // A small, strict JSON reader and writer (RFC 8259), without Foundation: used for JSON Lines
 // records (where speed matters and untouched fields must pass through byte for byte) and for the
 // headers of binary files.
+//
+// One rule for every tool: an object with the same key twice (after decoding escapes) is an
+// error, in JSON Lines records as in file headers.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A parsed JSON value. Objects keep their member order.
 public enum JSONValue: Equatable, Sendable {
@@ -93,6 +101,7 @@ public struct JSONScanner {
         case UInt8(ascii: "{"):
             pos += 1
             var members: [JSONMember] = []
+            var keys = Set<String>()
             skipSpace()
             if pos < p.count && byte(pos) == UInt8(ascii: "}") { pos += 1; return .object(members) }
             while true {
@@ -104,8 +113,20 @@ public struct JSONScanner {
                 guard pos < p.count, byte(pos) == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 pos += 1
                 skipSpace()
+                let keyPos = pos
                 let v = try parseValue(depth: depth + 1)
+                if members.count < 16 ? members.contains(where: { $0.key == key }) : false {
+                    pos = keyPos
+                    throw fail("duplicate key \"\(key)\"")
+                }
                 members.append(JSONMember(key, v))
+                if members.count == 16 {
+                    var seen = Set<String>()
+                    for m in members where !seen.insert(m.key).inserted { throw fail("duplicate key \"\(m.key)\"") }
+                    keys = seen
+                } else if members.count > 16 {
+                    if !keys.insert(key).inserted { pos = keyPos; throw fail("duplicate key \"\(key)\"") }
+                }
                 skipSpace()
                 guard pos < p.count else { throw fail("unexpected end of input in an object") }
                 if byte(pos) == UInt8(ascii: ",") { pos += 1; continue }
@@ -438,6 +459,37 @@ public struct JSONRecordSpans {
         }
         s.skipSpace()
         if s.pos != line.count { throw s.fail("unexpected data after the JSON object") }
+        try JSONRecordSpans.checkUniqueKeys(members, line)
+    }
+
+    /// Duplicate keys are an error in every JSON the suite reads (RFC 8259 leaves their meaning
+    /// open, and tools that picked the first or the last would disagree). Keys are compared
+    /// after decoding escapes.
+    static func checkUniqueKeys(_ members: [(key: Range<Int>, value: Range<Int>)], _ line: UnsafeRawBufferPointer) throws {
+        let n = members.count
+        guard n > 1 else { return }
+        func decoded(_ r: Range<Int>) -> [UInt8] {
+            let raw = UnsafeRawBufferPointer(rebasing: line[r])
+            return raw.contains(UInt8(ascii: "\\")) ? JSONScanner.decodeString(line, r) : Array(raw)
+        }
+        func fail(_ i: Int) -> JSONSyntaxError {
+            JSONSyntaxError(offset: members[i].key.lowerBound - 1, reason: "duplicate key \"\(String(decoding: decoded(members[i].key), as: UTF8.self))\"")
+        }
+        let escaped = members.contains { UnsafeRawBufferPointer(rebasing: line[$0.key]).contains(UInt8(ascii: "\\")) }
+        if n <= 16 && !escaped {
+            for i in 1..<n {
+                let ki = members[i].key
+                for j in 0..<i {
+                    let kj = members[j].key
+                    if ki.count == kj.count && (ki.count == 0 || memcmp(line.baseAddress! + ki.lowerBound, line.baseAddress! + kj.lowerBound, ki.count) == 0) {
+                        throw fail(i)
+                    }
+                }
+            }
+            return
+        }
+        var seen = Set<[UInt8]>()
+        for i in 0..<n where !seen.insert(decoded(members[i].key)).inserted { throw fail(i) }
     }
 
     /// Index of the member whose key is `name` (keys compared after decoding escapes).

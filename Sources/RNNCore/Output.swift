@@ -85,6 +85,8 @@ public final class AtomicFile {
     private var buf: [UInt8] = []
     /// Registration of `tempPath` for removal by a stop signal (TempFiles).
     private var tempSlot: Int?
+    /// The output lock taken by this writer (nil when the process already held it).
+    private var lockToken: Int32?
     /// The destination is a device or a pipe (`/dev/null`, `/dev/stdout`, a FIFO): it is written
     /// in place, since renaming a file over it would replace the device node itself.
     private let direct: Bool
@@ -106,7 +108,10 @@ public final class AtomicFile {
         let dir = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
         if base.isEmpty { throw RNNError(path: path, "output path names a folder, expected a file name") }
-        tempPath = (dir.isEmpty ? "/" : dir + "/") + ".\(base).tmp-\(getpid())"
+        let folder = dir.isEmpty ? "/" : dir + "/"
+        lockToken = try OutputGuard.lock(path, untilExit: false)
+        OutputGuard.removeStaleTemporaries(folder: folder, base: base)
+        tempPath = folder + ".\(base).tmp-\(getpid())"
         tempSlot = TempFiles.register(tempPath)
         fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 {
@@ -122,6 +127,7 @@ public final class AtomicFile {
             if !direct { unlink(tempPath) }
         }
         TempFiles.unregister(tempSlot)
+        OutputGuard.unlock(lockToken)
     }
 
     /// Appends bytes.
@@ -186,6 +192,8 @@ public final class AtomicFile {
             throw RNNError(path: path, "cannot write output file: \(String(cString: strerror(e)))")
         }
         committed = true
+        OutputGuard.unlock(lockToken)
+        lockToken = nil
     }
 
     /// Writes `bytes` to `path` atomically.
@@ -193,5 +201,115 @@ public final class AtomicFile {
         let f = try AtomicFile(path: path)
         try f.write(bytes)
         try f.commit()
+    }
+}
+
+/// Outputs are never inputs, and one output has one writer (issue 11 item 4).
+///
+/// - ``refuseInputs(output:inputs:)``: an output that is the same file as an input (compared by
+///   device and inode, so `./v.bin`, `v.bin` and a hard link are the same) is refused before any
+///   work is done.
+/// - ``lock(_:untilExit:)``: a writer takes an exclusive `flock` on `.NAME.lock` next to the
+///   output (the tools up front, until they exit): a second process writing the same output is
+///   refused at once instead of interleaving its files with the first one's. The lock file is
+///   removed when the lock is released.
+/// - ``removeStaleTemporaries(folder:base:)``: `.NAME.tmp-PID` files left by a writer that was
+///   killed (kill -9, power loss) are removed when the next writer of NAME starts.
+public enum OutputGuard {
+    nonisolated(unsafe) private static var held: [String: (fd: Int32, slot: Int?)] = [:]
+    nonisolated(unsafe) private static var exitHandlerInstalled = false
+
+    /// Throws when `output` exists and is the same file as one of `inputs` ("-" and nil skipped).
+    public static func refuseInputs(output: String?, inputs: [String?]) throws {
+        guard let output, output != "-" else { return }
+        var so = stat()
+        guard stat(output, &so) == 0, (so.st_mode & S_IFMT) == S_IFREG else { return }
+        for case let input? in inputs where input != "-" {
+            var si = stat()
+            if stat(input, &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino {
+                throw RNNError(path: output, "this output is also an input (\(input)); writing it would destroy that input: choose another output file")
+            }
+        }
+    }
+
+    /// Takes the exclusive lock of the output `path`; throws when another process holds it.
+    /// `untilExit`: held until the process ends (the tools lock every output up front);
+    /// otherwise a lock that this process does not hold yet is returned as a token that
+    /// ``unlock(_:)`` releases (an ``AtomicFile`` of a library caller). The lock file is removed
+    /// when released, at exit and by a stop signal. Devices and pipes are not locked; a lock file
+    /// that cannot be created (read-only folder) is skipped: creating the output itself then
+    /// fails with a clear error.
+    @discardableResult
+    public static func lock(_ path: String, untilExit: Bool = true) throws -> Int32? {
+        var st = stat()
+        if stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG { return nil }
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[..<$0]) } ?? "."
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let lockPath = (dir.isEmpty ? "/" : dir + "/") + ".\(base).lock"
+        if held[lockPath] != nil { return nil }
+        while true {
+            let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            if fd < 0 { return nil }
+            var ls = stat()
+            guard fstat(fd, &ls) == 0 else { close(fd); return nil }
+            // The same lock file under another spelling of the path: already ours.
+            for (_, other) in held {
+                var os = stat()
+                if fstat(other.fd, &os) == 0 && os.st_dev == ls.st_dev && os.st_ino == ls.st_ino { close(fd); return nil }
+            }
+            if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                let e = errno
+                close(fd)
+                if e == EWOULDBLOCK {
+                    throw RNNError(path: path, "another process is writing this file (it holds \(lockPath)); wait for it to finish or choose another output")
+                }
+                return nil
+            }
+            // The holder before us may have removed the file between our open and our lock:
+            // then the lock is on an orphan; take the one at the path.
+            var now = stat()
+            if stat(lockPath, &now) != 0 || now.st_ino != ls.st_ino || now.st_dev != ls.st_dev { close(fd); continue }
+            let slot = TempFiles.register(lockPath)
+            held[lockPath] = (fd, slot)
+            if untilExit {
+                if !exitHandlerInstalled { exitHandlerInstalled = true; atexit { OutputGuard.releaseAll() } }
+                return nil
+            }
+            return fd
+        }
+    }
+
+    /// Releases a lock returned by ``lock(_:untilExit:)`` and removes its file.
+    public static func unlock(_ token: Int32?) {
+        guard let token, let (path, h) = held.first(where: { $0.value.fd == token }) else { return }
+        unlink(path)
+        close(h.fd)
+        TempFiles.unregister(h.slot)
+        held[path] = nil
+    }
+
+    /// Releases every lock (at exit).
+    static func releaseAll() {
+        for (path, h) in held { unlink(path); close(h.fd); TempFiles.unregister(h.slot) }
+        held.removeAll()
+    }
+
+    /// Removes `.BASE.tmp-PID` files in `folder` (ending in "/") whose process no longer runs.
+    public static func removeStaleTemporaries(folder: String, base: String) {
+        guard let d = opendir(folder) else { return }
+        defer { closedir(d) }
+        let prefix = Array(".\(base).tmp-".utf8)
+        let me = getpid()
+        while let ent = readdir(d) {
+            let name: [UInt8] = withUnsafeBytes(of: ent.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            guard name.count > prefix.count, name.starts(with: prefix) else { continue }
+            let digits = name[prefix.count...]
+            guard digits.count <= 9, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                  let pid = Int32(String(decoding: digits, as: UTF8.self)), pid > 0, pid != me else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                unlink(folder + String(decoding: name, as: UTF8.self))
+            }
+        }
     }
 }

@@ -120,8 +120,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
         public var shape: [Int]
         /// Byte range inside the data section.
         public var range: Range<Int>
-        /// Number of elements.
-        public var count: Int { shape.reduce(1, *) }
+        /// Number of elements (checked against the byte range when the file was opened).
+        public var count: Int { range.count / dtype.size }
     }
 
     /// Path of the file.
@@ -147,8 +147,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
         defer { close(fd) }
         var st = stat()
-        fstat(fd, &st)
+        guard fstat(fd, &st) == 0 else { throw RNNError(path: path, "cannot read: \(String(cString: strerror(errno)))") }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw RNNError(path: path, "is a directory, expected a \(what)") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw RNNError(path: path, "not a regular file, expected a \(what) (binary files are memory-mapped: save it to a file first)")
+        }
         let size = Int(st.st_size)
         guard size >= 8 else { throw RNNError(path: path, "not a \(what): file too short (\(size) bytes)") }
         guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
@@ -158,21 +161,46 @@ public final class SafeTensorsFile: @unchecked Sendable {
         mappedLength = size
         var ok = false
         defer { if !ok { munmap(m, size) } }
-        let hlen = Int(UInt64(littleEndian: base.loadUnaligned(as: UInt64.self)))
-        guard hlen > 1, hlen <= size - 8, hlen < 100_000_000 else {
-            throw RNNError(path: path, "not a \(what): bad header length \(hlen) (file of \(size) bytes); it may be truncated or of another kind")
+        let (v, dataStart) = try SafeTensorsFile.validate(UnsafeRawBufferPointer(start: base, count: size), path: path, what: what)
+        self.dataStart = dataStart
+        let (meta, infos, order) = v
+        metadata = meta
+        tensors = infos
+        names = order
+        ok = true
+    }
+
+    /// Largest header accepted (the IMDB checkpoint's, with its 52k-token vocabulary, is ~1 MB).
+    public static let maxHeaderBytes = 100_000_000
+    /// Most dimensions a tensor may have.
+    public static let maxRank = 8
+
+    /// Validates a whole safetensors image (header length, JSON, dtypes, shapes, element counts
+    /// and byte sizes without overflow, offsets inside the data section, no two tensors sharing
+    /// bytes, string metadata) and returns its metadata, tensors, names in data order and the
+    /// start of the data section. Nothing is allocated by size before it is checked against the
+    /// image. Errors name `path`.
+    public static func validate(_ image: UnsafeRawBufferPointer, path: String, what: String = "safetensors file") throws
+        -> ((metadata: [String: String], tensors: [String: Info], names: [String]), dataStart: Int) {
+        let size = image.count
+        guard size >= 8 else { throw RNNError(path: path, "not a \(what): file too short (\(size) bytes)") }
+        let raw = UInt64(littleEndian: image.loadUnaligned(as: UInt64.self))
+        // Compared as UInt64: a length >= 2^63 must not become a negative Int.
+        guard raw > 1, raw <= UInt64(size - 8), raw <= UInt64(maxHeaderBytes) else {
+            throw RNNError(path: path, "not a \(what): bad header length \(raw) (file of \(size) bytes); it may be truncated or of another kind")
         }
-        dataStart = 8 + hlen
+        let hlen = Int(raw)
+        let dataStart = 8 + hlen
         let header: JSONValue
         do {
-            header = try JSONScanner.parse(UnsafeRawBufferPointer(start: base + 8, count: hlen))
+            header = try JSONScanner.parse(UnsafeRawBufferPointer(rebasing: image[8..<dataStart]))
         } catch let e as JSONSyntaxError {
             throw RNNError(path: path, "not a \(what): corrupt header (\(e.description))")
         }
         guard let members = header.objectValue else { throw RNNError(path: path, "not a \(what): header is not a JSON object") }
         var meta: [String: String] = [:]
         var infos: [String: Info] = [:]
-        var order: [(String, Int)] = []
+        var order: [(String, Int, Int)] = []
         let dataLen = size - dataStart
         for mem in members {
             if mem.key == "__metadata__" {
@@ -188,22 +216,34 @@ public final class SafeTensorsFile: @unchecked Sendable {
                   offs.count == 2, let b = offs[0].intValue, let e = offs[1].intValue else {
                 throw RNNError(path: path, "corrupt header: bad entry for tensor \(mem.key)")
             }
+            guard sh.count <= maxRank else { throw RNNError(path: path, "corrupt header: tensor \(mem.key) has \(sh.count) dimensions") }
             var shape: [Int] = []
+            var count = 1
+            var overflow = false
             for d in sh {
                 guard let v = d.intValue, v >= 0 else { throw RNNError(path: path, "corrupt header: bad shape for tensor \(mem.key)") }
                 shape.append(v)
+                let (c, o) = count.multipliedReportingOverflow(by: v)
+                count = c; overflow = overflow || o
             }
-            let count = shape.reduce(1, *)
-            guard b >= 0, e >= b, e <= dataLen, e - b == count * dt.size else {
+            let (bytes, o2) = count.multipliedReportingOverflow(by: dt.size)
+            guard !overflow, !o2, b >= 0, e >= b, e <= dataLen, e - b == bytes else {
                 throw RNNError(path: path, "corrupt or truncated: tensor \(mem.key) (\(dt.rawValue) \(shape)) has data offsets [\(b), \(e)] but the data section holds \(dataLen) bytes")
             }
             infos[mem.key] = Info(dtype: dt, shape: shape, range: b..<e)
-            order.append((mem.key, b))
+            order.append((mem.key, b, e))
         }
-        metadata = meta
-        tensors = infos
-        names = order.sorted { $0.1 < $1.1 }.map { $0.0 }
-        ok = true
+        order.sort { $0.1 != $1.1 ? $0.1 < $1.1 : $0.2 < $1.2 }
+        // No two tensors may share bytes (aliased or overlapping offsets); empty tensors occupy none.
+        var end = 0
+        var last = ""
+        for (name, b, e) in order where e > b {
+            if b < end {
+                throw RNNError(path: path, "corrupt header: tensors \(last) and \(name) overlap in the data section (offsets \(b) < \(end))")
+            }
+            end = e; last = name
+        }
+        return ((meta, infos, order.map { $0.0 }), dataStart)
     }
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) }

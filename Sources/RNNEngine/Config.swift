@@ -96,3 +96,32 @@ public struct RecurrentState: Sendable {
                               c: config.cell == .lstm ? [Float](repeating: 0, count: n) : [])
     }
 }
+
+extension ModelConfig {
+    /// Number of parameters, nil when the computation overflows or `layers` is beyond 1,024
+    /// (computed without allocating; RNNTrain's `ModelConfig.problem()` holds it to the limit).
+    public var parameterCount: Int? {
+        var total = 0
+        func add(_ dims: Int...) -> Bool {
+            var n = 1
+            for d in dims {
+                let (m, o) = n.multipliedReportingOverflow(by: d)
+                if o { return false }
+                n = m
+            }
+            let (t, o) = total.addingReportingOverflow(n)
+            total = t
+            return !o
+        }
+        guard layers >= 0, layers <= 1024 else { return nil }
+        let gh = gates.multipliedReportingOverflow(by: hidden)
+        let dh = directions.multipliedReportingOverflow(by: hidden)
+        guard !gh.overflow, !dh.overflow, add(vocabSize, embedDim), add(outputs, dh.partialValue), add(outputs) else { return nil }
+        for k in 0 ..< layers {
+            let inDim = k == 0 ? embedDim : dh.partialValue
+            guard add(directions, gh.partialValue, inDim), add(directions, gh.partialValue, hidden),
+                  add(directions, 2, gh.partialValue) else { return nil }
+        }
+        return total
+    }
+}

@@ -132,7 +132,15 @@ public final class EncodedDataset: @unchecked Sendable {
         fixLength = fl > 0 ? fl : nil
         padFirst = m["pad_first"] == "true"
         truncateFirst = m["truncate_first"] == "true"
-        labelNames = (try? JSONScanner.parse(m["labels"] ?? "[]"))?.arrayValue?.compactMap { $0.stringValue } ?? []
+        guard vs >= 2, vs <= Int(Int32.max) else { throw bad("vocab_size = \(vs) is out of range") }
+        guard fl <= Encoder.maxFixLength else { throw bad("fix_length = \(fl) exceeds the limit of \(Encoder.maxFixLength)") }
+        guard let labelArray = (try? JSONScanner.parse(m["labels"] ?? "[]"))?.arrayValue else { throw bad("labels is not a JSON array") }
+        var names: [String] = []
+        for l in labelArray {
+            guard let s = l.stringValue, !names.contains(s) else { throw bad("labels must be distinct strings") }
+            names.append(s)
+        }
+        labelNames = names
         let oi: SafeTensorsFile.Info, ii: SafeTensorsFile.Info, li: SafeTensorsFile.Info
         do {
             ii = try f.info("ids", dtype: .i32)

@@ -10,6 +10,9 @@ public struct Encoder: Sendable {
     /// Maximum number of real tokens kept (nil: all); shorter records are padded to it in the
     /// padded view.
     public var fixLength: Int?
+    /// Largest fixed length (README, "Hostile input, limits and outputs"): a padded batch holds B x T ids and B x T x E
+    /// embedded values.
+    public static let maxFixLength = 1 << 20
     /// With `fixLength`, keep the LAST tokens of a longer record instead of the first ones.
     public var truncateFirst: Bool
     /// In the padded view, put the pads before the real tokens (torchtext `pad_first`).

@@ -127,7 +127,10 @@ final class ReadAheadLineReader: @unchecked Sendable {
         return p
     }
 
-    private func appendCarry(_ p: UnsafeRawBufferPointer) {
+    private func appendCarry(_ p: UnsafeRawBufferPointer) throws {
+        if carryLen + p.count > InputLimits.maxLineBytes {
+            throw LineTooLong(line: lineNumber + 1, limit: InputLimits.maxLineBytes).error(name)
+        }
         if carryLen + p.count > carryCap {
             var cap = carryCap * 2
             while cap < carryLen + p.count { cap *= 2 }
@@ -152,12 +155,12 @@ final class ReadAheadLineReader: @unchecked Sendable {
                     let end = base.distance(to: UnsafeRawPointer(nl))
                     let piece = UnsafeRawBufferPointer(rebasing: current[pos..<end])
                     pos = end + 1
+                    if !joined { lineNumber += 1; return trimCR(piece) }
+                    try appendCarry(piece)
                     lineNumber += 1
-                    if !joined { return trimCR(piece) }
-                    appendCarry(piece)
                     return trimCR(UnsafeRawBufferPointer(start: carry, count: carryLen))
                 }
-                appendCarry(UnsafeRawBufferPointer(rebasing: current[pos...]))
+                try appendCarry(UnsafeRawBufferPointer(rebasing: current[pos...]))
                 joined = true
                 pos = current.count
             }

@@ -141,6 +141,9 @@ public struct RecordReader {
     public var requireText: Bool
     /// Names of the text and label members or columns, and the fastText label prefix.
     public var fields: RecordFields
+    /// Replace invalid UTF-8 by U+FFFD (as Python's "replace" does) before a record is parsed,
+    /// counting what was replaced in ``InvalidUTF8`` for the tool's warning.
+    public var repairUTF8 = false
     /// Auto mode: leading blank lines held before deciding the format (see ``forEach(idle:_:)``).
     static let maxHeldBlank = 4096
 
@@ -157,6 +160,9 @@ public struct RecordReader {
     /// a streaming tool can flush what it wrote: a line out soon after a line in.
     public func forEach(idle: (() throws -> Void)? = nil, _ body: (Record) throws -> Void) throws {
         var renamed: [UInt8] = []
+        var repaired: [UInt8] = []
+        var fix = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 12, alignment: 16)
+        defer { fix.deallocate() }
         for path in paths {
             let reader = try StreamingLineReader(path: path)
             var mode: RecordFormat = format == .auto ? RecordFormat.byName(path) : format
@@ -182,9 +188,25 @@ public struct RecordReader {
             }
             while true {
                 if let idle, reader.wouldBlock { try idle() }
-                guard let line = try reader.next() else {
+                guard var line = try reader.next() else {
                     if mode == .auto { try releaseHeld(last: reader.lineNumber) }
                     break
+                }
+                // A UTF-8 byte order mark opens some files written on Windows: it is not part of
+                // the first record (JSON Lines with a BOM is still JSON Lines).
+                if reader.lineNumber == 1, line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF {
+                    line = UnsafeRawBufferPointer(rebasing: line[3...])
+                }
+                if repairUTF8, let at = UTF8Repair.firstInvalid(line) {
+                    repaired.removeAll(keepingCapacity: true)
+                    let n = UTF8Repair.repair(line, into: &repaired)
+                    InvalidUTF8.note(sequences: n, place: "\(reader.name):\(reader.lineNumber) (byte \(at + 1) of the line)")
+                    if repaired.count > fix.count {
+                        fix.deallocate()
+                        fix = .allocate(byteCount: repaired.count * 2, alignment: 16)
+                    }
+                    repaired.withUnsafeBytes { fix.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                    line = UnsafeRawBufferPointer(start: fix.baseAddress, count: repaired.count)
                 }
                 if mode == .auto {
                     var i = 0
@@ -246,5 +268,26 @@ public struct RecordReader {
             }
         }
         try rows.finish()
+    }
+}
+
+/// Invalid UTF-8 replaced while reading records (``RecordReader/repairUTF8``), for the one warning
+/// a tool prints at the end: how many sequences, in how many records, and the first place.
+public enum InvalidUTF8 {
+    nonisolated(unsafe) public private(set) static var sequences = 0
+    nonisolated(unsafe) public private(set) static var records = 0
+    nonisolated(unsafe) public private(set) static var first: String?
+
+    /// Counts `sequences` replacements in one record at `place` ("file:line").
+    public static func note(sequences n: Int, place: String) {
+        sequences += n
+        records += 1
+        if first == nil { first = place }
+    }
+
+    /// The warning line for `tool`, nil when nothing was replaced.
+    public static func warning(_ tool: String) -> String? {
+        guard let first else { return nil }
+        return "\(tool): warning: \(formatThousands(sequences)) invalid UTF-8 sequence\(sequences == 1 ? "" : "s") in \(formatThousands(records)) record\(records == 1 ? "" : "s") replaced by U+FFFD (first at \(first)); fix the encoding of the input (e.g. iconv -f latin1 -t utf-8) to keep the original characters"
     }
 }

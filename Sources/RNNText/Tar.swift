@@ -99,7 +99,7 @@ public final class TarReader {
             }
             first = false
             var size = parseNumber(124, 12)
-            guard size >= 0 else {
+            guard size >= 0, size <= TarReader.maxMemberSize else {
                 throw RNNError("\(source.name):\(start): corrupt tar archive: bad size field in the header at byte offset \(start)")
             }
             let type = header[156]
@@ -112,18 +112,20 @@ public final class TarReader {
             switch type {
             case UInt8(ascii: "L"), UInt8(ascii: "x"), UInt8(ascii: "K"), UInt8(ascii: "g"):
                 let what = "the extended header at byte offset \(start)"
+                try checkRemaining(size, what)
                 if type == UInt8(ascii: "K") || type == UInt8(ascii: "g") || size > 1 << 24 {
                     try skip(size + pad, inside: what)
                     continue
                 }
-                var data = [UInt8](repeating: 0, count: size)
-                let got = try data.withUnsafeMutableBytes { size == 0 ? 0 : try readFully($0.baseAddress!, size) }
-                if got < size { throw truncated(what) }
+                var data: [UInt8] = []
+                try readChunked(size, into: &data, inside: what)
                 try skip(pad, inside: what)
                 if type == UInt8(ascii: "L") {
                     longName = String(decoding: data.prefix { $0 != 0 }, as: UTF8.self)
                 } else {
-                    parsePax(data, path: &paxPath, size: &paxSize)
+                    guard parsePax(data, path: &paxPath, size: &paxSize) else {
+                        throw RNNError("\(source.name):\(start): corrupt tar archive: bad pax extended header at byte offset \(start) (a size that is not a count from 0 to \(TarReader.maxMemberSize), or a malformed record); the file is damaged")
+                    }
                 }
                 continue
             default:
@@ -141,6 +143,7 @@ public final class TarReader {
             // Hard links, symlinks, devices, fifos carry no data whatever their size field says.
             let carriesData = kind == .file || type > UInt8(ascii: "7") || type == UInt8(ascii: "5")
             let dataSize = carriesData ? size : 0
+            try checkRemaining(dataSize + (512 - dataSize % 512) % 512, memberName(TarEntry(path: name, kind: kind, size: dataSize, headerOffset: start)))
             let e = TarEntry(path: name, kind: kind, size: dataSize, headerOffset: start)
             current = e
             remaining = dataSize
@@ -149,17 +152,43 @@ public final class TarReader {
         }
     }
 
+    /// Largest member size accepted (1 TiB): sizes are checked against it, and against the bytes
+    /// left in a plain file, before anything is read or allocated.
+    public static let maxMemberSize = 1 << 40
+    /// Largest member whose data ``readData(into:)`` hands out (a record of a corpus): 1 GiB.
+    public static let maxDataSize = 1 << 30
+
+    /// A header that claims more bytes than a plain file has left is a truncated archive, said
+    /// at once (not after reading to the end).
+    private func checkRemaining(_ count: Int, _ inside: String) throws {
+        if let left = source.knownRemaining, count > left {
+            throw RNNError("\(source.name):\(offset + left): truncated tar archive: the data ends inside \(inside) (byte offset \(offset + left) of the tar stream; the header claims \(count) bytes, \(left) remain); the file is incomplete, download or copy it again")
+        }
+    }
+
+    /// Reads `size` bytes into `out` in chunks: memory grows with the data that actually
+    /// arrives, never with what a header claims.
+    private func readChunked(_ size: Int, into out: inout [UInt8], inside: String) throws {
+        out.removeAll(keepingCapacity: true)
+        var left = size
+        while left > 0 {
+            let want = min(left, 1 << 20)
+            let old = out.count
+            out.append(contentsOf: repeatElement(0, count: want))
+            let got = try out.withUnsafeMutableBytes { try readFully($0.baseAddress! + old, want) }
+            if got < want { throw truncated(inside) }
+            left -= want
+        }
+    }
+
     /// Reads the data of the current member into `out` (replacing its contents).
     public func readData(into out: inout [UInt8]) throws {
         guard let c = current else { out.removeAll(keepingCapacity: true); return }
         let size = remaining
-        if out.count != size {
-            if out.count > size { out.removeLast(out.count - size) } else { out.append(contentsOf: repeatElement(0, count: size - out.count)) }
+        if size > TarReader.maxDataSize {
+            throw RNNError("\(source.name):\(c.headerOffset): tar member '\(c.path)' holds \(size) bytes, more than the limit of \(TarReader.maxDataSize) for one record")
         }
-        if size > 0 {
-            let got = try out.withUnsafeMutableBytes { try readFully($0.baseAddress!, size) }
-            if got < size { throw truncated(memberName(c)) }
-        }
+        try readChunked(size, into: &out, inside: memberName(c))
         remaining = 0
         try skip(padding, inside: memberName(c))
         padding = 0
@@ -204,22 +233,30 @@ public final class TarReader {
         return stored == unsignedSum || stored == signedSum
     }
 
-    /// Pax records: "<len> <key>=<value>\n".
-    private func parsePax(_ data: [UInt8], path: inout String?, size: inout Int?) {
+    /// Pax records: "<len> <key>=<value>\n". False when a record is malformed or a size is not
+    /// a count within ``maxMemberSize`` (negative, huge, not a number).
+    private func parsePax(_ data: [UInt8], path: inout String?, size: inout Int?) -> Bool {
         var i = 0
         while i < data.count {
+            if data[i] == 0 { return true }  // NUL padding after the records
             var len = 0
             var j = i
-            while j < data.count, data[j] >= 0x30 && data[j] <= 0x39 { len = len * 10 + Int(data[j] - 0x30); j += 1 }
-            guard len > 0, j < data.count, data[j] == 0x20, i + len <= data.count else { return }
+            while j < data.count, data[j] >= 0x30 && data[j] <= 0x39, j - i < 18 { len = len * 10 + Int(data[j] - 0x30); j += 1 }
+            // The length counts the digits, the space and the newline.
+            guard len > j - i + 1, j < data.count, data[j] == 0x20, len <= data.count - i else { return false }
             let rec = data[(j + 1)..<(i + len - 1)]   // without the trailing newline
             if let eq = rec.firstIndex(of: UInt8(ascii: "=")) {
                 let key = String(decoding: rec[rec.startIndex..<eq], as: UTF8.self)
                 let value = rec[(eq + 1)...]
                 if key == "path" { path = String(decoding: value, as: UTF8.self) }
-                if key == "size", let v = Int(String(decoding: value, as: UTF8.self)) { size = v }
+                if key == "size" {
+                    guard value.count <= 18, !value.isEmpty, value.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                          let v = Int(String(decoding: value, as: UTF8.self)), v <= TarReader.maxMemberSize else { return false }
+                    size = v
+                }
             }
             i += len
         }
+        return true
     }
 }

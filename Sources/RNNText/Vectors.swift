@@ -46,6 +46,7 @@ public struct PretrainedVectors: Sendable {
                 if fields == 2, parseInt(line, 0, line.firstIndex(of: 0x20)!) != nil,
                    let b = parseInt(line, line.firstIndex(of: 0x20)! + 1, n), b > 0 {
                     dim = b  // word2vec / fastText header "count dim"
+                    try checkDim(dim, vocab: vocab, reader.name, reader.lineNumber)
                     matrix = [Float](repeating: 0, count: vocab.count * dim)
                     continue
                 }
@@ -53,6 +54,7 @@ public struct PretrainedVectors: Sendable {
                     throw RNNError(path: reader.name, line: reader.lineNumber, "not a vectors file: expected 'word v1 v2 ...' (GloVe text) or a 'count dim' header")
                 }
                 dim = fields - 1
+                try checkDim(dim, vocab: vocab, reader.name, reader.lineNumber)
                 matrix = [Float](repeating: 0, count: vocab.count * dim)
             }
             words += 1
@@ -72,9 +74,11 @@ public struct PretrainedVectors: Sendable {
             for j in 0..<dim {
                 var end = pos
                 while end < n && line[end] != 0x20 { end += 1 }
-                guard let v = FloatParser.parse(UnsafeRawBufferPointer(rebasing: line[pos..<end])) else {
-                    let bad = String(decoding: line[pos..<end], as: UTF8.self)
-                    throw RNNError(path: reader.name, line: reader.lineNumber, "value \(j + 1) '\(bad)' is not a number")
+                let parsed = FloatParser.parse(UnsafeRawBufferPointer(rebasing: line[pos..<end]))
+                guard let v = parsed, v.isFinite else {
+                    let bad = String(decoding: line[pos..<end].prefix(40), as: UTF8.self)
+                    throw RNNError(path: reader.name, line: reader.lineNumber, parsed == nil ? "value \(j + 1) '\(bad)' is not a number"
+                        : "value \(j + 1) '\(bad)' is not a finite number (NaN, infinity and values beyond Float32 are refused); fix or drop that line")
                 }
                 matrix[row + j] = v
                 pos = end + 1
@@ -82,6 +86,15 @@ public struct PretrainedVectors: Sendable {
         }
         if dim == 0 || words == 0 { throw RNNError(path: reader.name, "no vectors found (empty file?)") }
         return PretrainedVectors(matrix: matrix, dim: dim, found: found, fileWords: words)
+    }
+
+    /// Largest vector dimension read (README, "Hostile input, limits and outputs"); the embedding size limit too.
+    public static let maxDim = 16_384
+
+    static func checkDim(_ dim: Int, vocab: Vocabulary, _ name: String, _ line: Int) throws {
+        guard dim <= maxDim else {
+            throw RNNError(path: name, line: line, "vectors of dimension \(dim) exceed the limit of \(maxDim); is this a vectors file (GloVe text: 'word v1 v2 ...')?")
+        }
     }
 
     /// Number of 0x20 bytes (8 bytes at a time, exact SWAR zero-byte count).

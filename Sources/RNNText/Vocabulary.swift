@@ -195,15 +195,25 @@ public final class Vocabulary: @unchecked Sendable {
             tb.withUnsafeBytes { p in
                 for i in 0..<v { table.insert(UnsafeRawBufferPointer(rebasing: p[Int(to[i])..<Int(to[i + 1])])) }
             }
-            guard table.count == v else { throw RNNError("duplicate tokens") }
+            guard table.count == v else { throw RNNError("duplicate tokens (\(v - table.count) token\(v - table.count == 1 ? "" : "s") appear twice)") }
             var labels: [String] = []
-            for i in 0..<(lo.count - 1) { labels.append(String(decoding: lb[Int(lo[i])..<Int(lo[i + 1])], as: UTF8.self)) }
+            var labelSet = Set<String>()
+            for i in 0..<(lo.count - 1) {
+                let l = String(decoding: lb[Int(lo[i])..<Int(lo[i + 1])], as: UTF8.self)
+                guard labelSet.insert(l).inserted else { throw RNNError("duplicate label '\(l)'") }
+                labels.append(l)
+            }
             var dim = 0
             var vectors: [Float] = []
             if let vi = f.tensors["vectors"] {
-                guard vi.shape.count == 2, vi.shape[0] == v else { throw RNNError("vectors have shape \(vi.shape), expected [\(v), E]") }
+                guard vi.shape.count == 2, vi.shape[0] == v, vi.shape[1] >= 1, vi.shape[1] <= PretrainedVectors.maxDim else {
+                    throw RNNError("vectors have shape \(vi.shape), expected [\(v), E] with 1 <= E <= \(PretrainedVectors.maxDim)")
+                }
                 dim = vi.shape[1]
                 vectors = try f.withFloats("vectors") { Array($0) }
+                if let i = vectors.firstIndex(where: { !$0.isFinite }) {
+                    throw RNNError("vector of token \(i / dim) holds \(vectors[i]) (only finite values are allowed)")
+                }
             }
             var info: [String: String] = [:]
             for (k, val) in f.metadata where !["format", "version", "kind", "hash", "size", "dim", "unk_id", "pad_id"].contains(k) { info[k] = val }

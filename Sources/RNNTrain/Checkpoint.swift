@@ -105,30 +105,50 @@ public enum Checkpoint {
     public static func load(path: String, expect: Task? = nil) throws -> (Model, CheckpointInfo) {
         let f = try SafeTensorsFile(path: path, what: "checkpoint")
         let info = try readInfo(f, expect: expect)
+        // Every tensor the metadata implies is in the file with its shape before the model is
+        // allocated: the model's size is then bounded by the file's.
+        try checkTensors(f, config: info.config)
         let model = Model(config: info.config, seed: 0, initialize: false)
         try loadTensors(f, into: model)
         return (model, info)
     }
 
-    /// Copies every tensor of `f` into `model`'s arena after checking names and shapes.
-    static func loadTensors(_ f: SafeTensorsFile, into model: Model) throws {
+    /// Checks that `f` holds exactly the tensors of a `config` model, F32 with their shapes.
+    static func checkTensors(_ f: SafeTensorsFile, config: ModelConfig) throws {
         let path = f.path
-        let expected = Set(model.params.entries.map(\.name))
+        let spec = Model.parameterSpec(config)
+        let expected = Set(spec.map(\.0))
         let extra = f.names.filter { !expected.contains($0) }
         if !extra.isEmpty {
-            throw RNNError(path: path, "checkpoint holds tensors this \(describe(model.config)) model does not have: \(extra.prefix(4).joined(separator: ", "))\(extra.count > 4 ? ", ..." : ""); its metadata does not match its tensors")
+            throw RNNError(path: path, "checkpoint holds tensors this \(describe(config)) model does not have: \(extra.prefix(4).joined(separator: ", "))\(extra.count > 4 ? ", ..." : ""); its metadata does not match its tensors")
         }
+        for (name, shape) in spec {
+            guard let t = f.tensors[name] else {
+                throw RNNError(path: path, "checkpoint lacks tensor \(name) of shape \(shape) required by its metadata (\(describe(config)))")
+            }
+            guard t.shape == shape else {
+                throw RNNError(path: path, "tensor \(name) has shape \(t.shape) but the metadata (\(describe(config))) implies \(shape); the checkpoint is inconsistent")
+            }
+            guard t.dtype == .f32 else { throw RNNError(path: path, "tensor \(name) is \(t.dtype.rawValue); only F32 checkpoints are supported (save with .float())") }
+        }
+    }
+
+    /// Copies every tensor of `f` into `model`'s arena after checking names and shapes; a
+    /// non-finite weight (NaN or infinity: a diverged or damaged model) is refused.
+    static func loadTensors(_ f: SafeTensorsFile, into model: Model) throws {
+        try checkTensors(f, config: model.config)
         let values = model.params.mutableValues
         for e in model.params.entries {
-            guard let t = f.tensors[e.name] else {
-                throw RNNError(path: path, "checkpoint lacks tensor \(e.name) of shape \(e.shape) required by its metadata (\(describe(model.config)))")
+            let finite = try f.withFloats(e.name) { src -> Bool in
+                let dst = UnsafeMutableBufferPointer(rebasing: values[e.offset ..< e.offset + e.count])
+                _ = dst.update(fromContentsOf: src)
+                var bad: UInt32 = 0
+                // exponent all ones <=> NaN or infinity
+                for x in src { bad |= (((x.bitPattern >> 23) & 0xFF) &+ 1) & 0x100 }
+                return bad == 0
             }
-            guard t.shape == e.shape else {
-                throw RNNError(path: path, "tensor \(e.name) has shape \(t.shape) but the metadata (\(describe(model.config))) implies \(e.shape); the checkpoint is inconsistent")
-            }
-            guard t.dtype == .f32 else { throw RNNError(path: path, "tensor \(e.name) is \(t.dtype.rawValue); only F32 checkpoints are supported (save with .float())") }
-            _ = try f.withFloats(e.name) { src in
-                UnsafeMutableBufferPointer(rebasing: values[e.offset ..< e.offset + e.count]).update(fromContentsOf: src)
+            guard finite else {
+                throw RNNError(path: f.path, "tensor \(e.name) holds NaN or infinite values (a diverged or damaged model); use an earlier checkpoint or train again")
             }
         }
     }
@@ -169,6 +189,7 @@ public enum Checkpoint {
             return t.shape[dim]
         }
         let vocabSize = config.vocabSize, outputs = config.outputs
+        if let p = config.problem() { throw bad(p) }
         guard let vs = m["vocab"], let tokens = try? stringArray(vs) else { throw bad("missing or invalid vocab (a JSON array of the tokens in id order)") }
         guard tokens.count == vocabSize else {
             throw RNNError(path: path, "checkpoint vocabulary has \(tokens.count) tokens but the model has \(vocabSize) embedding rows; the checkpoint is inconsistent")

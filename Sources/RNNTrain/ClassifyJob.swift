@@ -120,7 +120,8 @@ public final class ClassifyJob {
     /// Reads every input in order, writes one line per record to `out` (flushed after every
     /// batch) and returns the totals.
     public func run(paths: [String], out: BufferedOutput) throws -> ClassifySummary {
-        let reader = RecordReader(paths: paths, format: options.inputFormat, requireText: false, fields: options.fields)
+        var reader = RecordReader(paths: paths, format: options.inputFormat, requireText: false, fields: options.fields)
+        reader.repairUTF8 = true
         do {
             try reader.forEach(idle: { [self] in
                 // the next line has not arrived: answer what we have now (interactive pipes)
@@ -392,8 +393,11 @@ public final class ClassifyJob {
     }
 
     /// A probability as the shortest decimal that reads back as the same Float.
+    /// A probability that is not a finite number (weights so large that the output overflows)
+    /// is written as null: the output stays valid JSON.
     static func appendProb(_ p: Double, into out: inout [UInt8]) {
-        out.append(contentsOf: Float(p).description.utf8)
+        let f = Float(p)
+        out.append(contentsOf: (f.isFinite ? f.description : "null").utf8)
     }
 
     /// Bytes for a tsv field: tabs, newlines and carriage returns become spaces.

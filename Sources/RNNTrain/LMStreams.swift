@@ -79,6 +79,9 @@ public func scoreText(model: Model, alphabet: CharAlphabet, paths: [String], res
                 }
                 pending.append(contentsOf: p[start ..< n])
             }
+            if pending.count > InputLimits.maxLineBytes {
+                throw LineTooLong(line: lines + 1, limit: InputLimits.maxLineBytes).error(src.name)
+            }
         }
         if !pending.isEmpty { try pending.withUnsafeBytes { try emit($0, newline: false) } }
         try out.flush()

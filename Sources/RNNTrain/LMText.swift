@@ -138,11 +138,14 @@ public struct LMCorpus: Sendable {
     /// Up to 20 distinct unknown characters.
     public let unknownScalars: [Unicode.Scalar]
 
+    /// Largest training text (README, "Hostile input, limits and outputs"): 1 GiB, all inputs together.
+    public static let maxTextBytes = 1 << 30
+
     /// Reads every input (plain or gzip; "-" = stdin) back to back.
     public static func readText(paths: [String]) throws -> [UInt8] {
         var all: [UInt8] = []
         for p in paths {
-            let bytes = try ByteSource(path: p).readAll()
+            let bytes = try ByteSource(path: p).readAll(limit: maxTextBytes - all.count)
             all.append(contentsOf: bytes)
         }
         return all

@@ -86,6 +86,7 @@ struct Command: ParsableCommand {
 
     func run() throws {
         let start = monotonicSeconds()
+        try CLI.prepareOutputs([metricsJson], inputs: input.paths + [model])
         let classifier = try Classifier(checkpoint: model, maxLength: fixLength)
         classifier.model.threads = threads ?? CPUs.available
         if let threshold {
@@ -109,6 +110,7 @@ struct Command: ParsableCommand {
         try out.flush()
         let seconds = monotonicSeconds() - start
         if !q.quiet { Diagnostics.line("rnn-classify: " + summary.describe(seconds: seconds)) }
+        if !q.quiet, let w = InvalidUTF8.warning("rnn-classify") { Diagnostics.line(w) }
         if let m = summary.metrics {
             if metrics { Diagnostics.write(m.count > 0 ? m.report(records: summary.records) : "metrics: no record carries a label\n") }
             if let metricsJson {

@@ -76,6 +76,7 @@ struct Command: ParsableCommand {
 
     func run() throws {
         let cleaner = try TextCleaner(options: CleanOptions(engine: engine, keepCase: keepCase, punctuation: punctuation, removePatterns: remove))
+        try CLI.prepareOutputs([output], inputs: inputs.paths)
         let stream = CleanStream(reader: records.reader(inputs), cleaner: cleaner, strict: strict, dropEmpty: dropEmpty)
         let sink = try OutputSink(path: output)
         let t0 = monotonicSeconds()

@@ -74,6 +74,7 @@ struct Command: ParsableCommand {
         opts.includeUnlabeled = includeUnlabeled
         opts.limitPerLabel = limit
         opts.root = root.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        try CLI.prepareOutputs([output], inputs: [input])
         let sink = try OutputSink(path: output)
         var buf: [UInt8] = []
         buf.reserveCapacity(1 << 16)

@@ -45,14 +45,16 @@ struct Command: ParsableCommand {
     @OptionGroup var q: QuietOption
 
     func validate() throws {
-        if let fixLength, fixLength < 1 { throw ValidationError("--fix-length must be at least 1") }
+        if let fixLength, fixLength < 1 || fixLength > Encoder.maxFixLength { throw ValidationError("--fix-length must be in [1, \(Encoder.maxFixLength)]") }
         if fixLength == nil && (padFirst || truncateFirst) { throw ValidationError("--pad-first and --truncate-first need --fix-length") }
     }
 
     func run() throws {
+        try CLI.prepareOutputs([output], inputs: input.paths + [vocab])
         let vocabulary = try Vocabulary.load(path: vocab)
         let encoder = Encoder(vocabulary: vocabulary, fixLength: fixLength, truncateFirst: truncateFirst, padFirst: padFirst)
-        let reader = records.reader(input)
+        var reader = records.reader(input)
+        reader.repairUTF8 = true
         let summary: EncodeSummary
         if let output {
             var writer = EncodedDatasetWriter(encoder: encoder)
@@ -84,6 +86,7 @@ struct Command: ParsableCommand {
         if summary.empty > 0 { msg += output != nil ? "; skipped \(formatThousands(summary.empty)) records without tokens" : "; \(formatThousands(summary.empty)) without tokens (length 0)" }
         if let output { msg += "; wrote \(output)" }
         if !q.quiet { Diagnostics.line(msg) }
+        if !q.quiet, let w = InvalidUTF8.warning("rnn-encode") { Diagnostics.line(w) }
     }
 }
 

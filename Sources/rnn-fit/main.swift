@@ -175,6 +175,7 @@ struct Command: ParsableCommand {
     var taskName: String { lm ? "--lm (a character language model)" : "a classifier (add --lm for a language model)" }
 
     func validate() throws {
+        try validateModelSize()
         if let threads, !(1 ... 1024).contains(threads) { throw ValidationError("--threads must be between 1 and 1024") }
         if let m = oldModelOption {
             throw ValidationError("--model is now --cell (--cell \(m)); -m/--model names a checkpoint to read in the other tools")
@@ -255,6 +256,7 @@ struct Command: ParsableCommand {
     }
 
     func run() throws {
+        try prepareOutputs()
         let start = monotonicSeconds()
         StopRequest.install()
         let out = output ?? resume!

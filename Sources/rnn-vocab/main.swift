@@ -46,8 +46,10 @@ struct Command: ParsableCommand {
     }
 
     func run() throws {
+        try CLI.prepareOutputs([output], inputs: input.paths + [vectors])
         if let vectors { _ = try ByteSource(path: vectors) }  // a missing vectors file fails before the counting
-        let reader = records.reader(input)
+        var reader = records.reader(input)
+        reader.repairUTF8 = true
         var report: [String] = []  // printed once everything succeeded: an error stays the only line
         let counted = try VocabularyBuilder.count(reader, kind: chars ? .chars : .words)
         var info = ["min_freq": String(minFreq), "records": String(counted.records), "tokens_counted": String(counted.tokenCount)]
@@ -69,6 +71,7 @@ struct Command: ParsableCommand {
         try vocab.save(to: output)
         if q.quiet { return }
         for line in report { Diagnostics.line(line) }
+        if let w = InvalidUTF8.warning("rnn-vocab") { Diagnostics.line(w) }
         Diagnostics.line("rnn-vocab: wrote \(output) (hash \(vocab.hash))")
     }
 }
