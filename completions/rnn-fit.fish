@@ -7,7 +7,7 @@ complete -c rnn-fit -l cell -x -a 'rnn lstm gru' -d 'Recurrent cell (default: gr
 complete -c rnn-fit -l layers -x -d 'Stacked recurrent layers (default: 1; --lm: 2)'
 complete -c rnn-fit -l bidirectional -d 'Bidirectional recurrent layers (features: last forward and backward states, 2H)'
 complete -c rnn-fit -l hidden -x -d 'Hidden size H of each direction (default: 128; --lm: 256)'
-complete -c rnn-fit -l embed-dim -x -d 'Embedding size E (classifier: needed when the vocabulary has no vectors, must...'
+complete -c rnn-fit -l embed-dim -x -d 'Embedding size E (classifier: default 100 when the vocabulary has no vectors,...'
 complete -c rnn-fit -l freeze-embeddings -d 'Keep the embedding fixed (no gradient, no update)'
 complete -c rnn-fit -l dropout -x -d 'Dropout between stacked recurrent layers (needs --layers >= 2 to have an effe...'
 complete -c rnn-fit -l head-dropout -x -d 'Dropout on the features before the linear layer (the reference tutorial uses ...'

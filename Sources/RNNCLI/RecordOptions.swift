@@ -46,6 +46,11 @@ public struct RecordOptions: ParsableArguments {
 
     /// A reader of `inputs` with these options.
     public func reader(_ inputs: InputOptions, requireText: Bool = true) -> RecordReader {
-        RecordReader(paths: inputs.paths, format: format, requireText: requireText, fields: fields)
+        reader(paths: inputs.paths, requireText: requireText)
+    }
+
+    /// A reader of `paths` with these options.
+    public func reader(paths: [String], requireText: Bool = true) -> RecordReader {
+        RecordReader(paths: paths, format: format, requireText: requireText, fields: fields)
     }
 }

@@ -59,7 +59,7 @@ final class RowConverter {
     func feed(_ line: UnsafeRawBufferPointer, lineNumber: Int) throws -> Int? {
         if format == .fasttext { fastText(line); return lineNumber }
         if pending.isEmpty {
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }  // blank: not a row
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }  // blank: not a row
             pendingLine = lineNumber
         } else {
             pending.append(0x0A)
@@ -140,7 +140,6 @@ final class RowConverter {
                     }
                     cur.append(b[i]); i += 1
                 }
-                if i < n && b[i] == 0x0D && i == n - 1 { i += 1 }
                 if i < n && b[i] != separator {
                     throw RNNError(path: source, line: pendingLine, "text after the closing quote of field \(row.count + 1) (a quote inside a quoted field is written \"\")")
                 }
@@ -151,7 +150,7 @@ final class RowConverter {
                 row.append(cur); cur.removeAll(keepingCapacity: true)
                 fieldStart = true
             } else {
-                if !(c == 0x0D && i == n - 1) { cur.append(c) }
+                cur.append(c)
                 fieldStart = false
             }
             i += 1

@@ -24,13 +24,14 @@ public struct RecordEncoding: Sendable {
     public init() {}
 }
 
-/// What ``EncodedDataset/prepare(train:others:vocabulary:encoding:folder:)`` made.
+/// What ``EncodedDataset/prepare(train:valid:test:vocabulary:encoding:folder:)`` made.
 public struct PreparedData {
     /// The vocabulary file (built, or the one given).
     public var vocabularyPath: String
-    /// The encoded training data, then one file per other input, in order.
+    /// The encoded training, validation and test data.
     public var trainPath: String
-    public var otherPaths: [String]
+    public var validPath: String?
+    public var testPath: String?
     /// Lines for the user (counts, vectors found), in the words of rnn-vocab and rnn-encode.
     public var report: [String]
 }
@@ -50,8 +51,8 @@ extension EncodedDataset {
     }
 
     /// Builds the vocabulary from the `train` records (unless `vocabulary` names one), encodes
-    /// `train` and every reader of `others` with it, and writes them into `folder`.
-    public static func prepare(train: RecordReader, others: [RecordReader], vocabulary given: String?,
+    /// `train`, `valid` and `test` with it, and writes them into `folder`.
+    public static func prepare(train: RecordReader, valid: RecordReader?, test: RecordReader?, vocabulary given: String?,
                                encoding: RecordEncoding, folder: String) throws -> PreparedData {
         var report: [String] = []
         // One pass over the training records: count tokens, keep texts and labels.
@@ -113,17 +114,17 @@ extension EncodedDataset {
         let trainPath = folder + "/train.bin"
         try writer.write(to: trainPath)
         report.append("rnn-fit: \(inputs): \(formatThousands(writer.count)) training records\(empty > 0 ? " (skipped \(formatThousands(empty)) without tokens)" : "")")
-        // The other inputs (validation, test), encoded with the same vocabulary.
-        var otherPaths: [String] = []
-        for (k, reader) in others.enumerated() {
+        // Validation and test records, encoded with the same vocabulary.
+        func encoded(_ reader: RecordReader?, _ name: String) throws -> String? {
+            guard let reader else { return nil }
             var w = EncodedDatasetWriter(encoder: encoder)
             _ = try encoder.encodeAll(reader) { _, ids, label in w.append(ids: ids, label: label ?? -1) }
-            let name = reader.paths.joined(separator: ", ")
-            guard w.count > 0 else { throw RNNError(path: name, "no records with tokens in the input") }
-            let p = folder + "/other\(k).bin"
+            guard w.count > 0 else { throw RNNError(path: reader.paths.joined(separator: ", "), "no records with tokens in the input") }
+            let p = folder + "/" + name + ".bin"
             try w.write(to: p)
-            otherPaths.append(p)
+            return p
         }
-        return PreparedData(vocabularyPath: vocabPath, trainPath: trainPath, otherPaths: otherPaths, report: report)
+        return PreparedData(vocabularyPath: vocabPath, trainPath: trainPath, validPath: try encoded(valid, "valid"),
+                            testPath: try encoded(test, "test"), report: report)
     }
 }

@@ -36,6 +36,8 @@ public struct FitOptions: Sendable {
     public var hidden = 128
     /// E when the vocabulary has no vectors (must equal the vectors' dimension otherwise).
     public var embedDim: Int?
+    /// E without pretrained vectors when none is given.
+    public static let defaultEmbedDim = 100
     public var freezeEmbeddings = false
     /// Between stacked recurrent layers.
     public var dropout: Float = 0
@@ -65,8 +67,6 @@ public enum FitSetupError: Error, Equatable {
     case fixedLengthDiffers(path: String, length: Int, training: Int)
     /// An embedding size was given that differs from the vocabulary's vectors.
     case embedDimConflict(given: Int, vectors: Int, vocabulary: String)
-    /// The vocabulary has no vectors and no embedding size was given.
-    case embedDimNeeded(vocabulary: String)
     /// The language model's text is too short for the batch shape.
     case textTooShort(characters: Int, batch: Int, seqLen: Int)
 }
@@ -283,8 +283,7 @@ public final class ClassifierTask: TrainingTask {
             if let e = o.embedDim, e != vocab.dim { throw FitSetupError.embedDimConflict(given: e, vectors: vocab.dim, vocabulary: o.vocabPath) }
             E = vocab.dim
         } else {
-            guard let e = o.embedDim else { throw FitSetupError.embedDimNeeded(vocabulary: o.vocabPath) }
-            E = e
+            E = o.embedDim ?? FitOptions.defaultEmbedDim
         }
         guard (1 ... ModelLimits.embedDim).contains(E), (1 ... ModelLimits.layers).contains(o.layers), (1 ... ModelLimits.hidden).contains(o.hidden) else {
             throw RNNError("model sizes out of range: layers 1...\(ModelLimits.layers), hidden and embedding 1...\(ModelLimits.hidden)")

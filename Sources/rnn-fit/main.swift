@@ -74,7 +74,7 @@ struct Command: ParsableCommand {
     @Option(help: "Hidden size H of each direction (default: 128; --lm: 256).")
     var hidden: Int?
 
-    @Option(help: "Embedding size E (classifier: needed when the vocabulary has no vectors, must equal their dimension otherwise; --lm default 64).")
+    @Option(help: "Embedding size E (classifier: default 100 when the vocabulary has no vectors, else their dimension, which it must equal; --lm default 64).")
     var embedDim: Int?
 
     @Flag(help: "Keep the embedding fixed (no gradient, no update). Classifiers only.")
@@ -219,9 +219,7 @@ struct Command: ParsableCommand {
             try check(fixLength.map { (1 ... 1 << 20).contains($0) } ?? true, "--fix-length must be in [1, \(1 << 20)]")
             try check(fixLength != nil || !(padFirst || truncateFirst), "--pad-first and --truncate-first need --fix-length")
         }
-        if lm, let (_, name) = [(minFreq != nil, "--min-freq"), (maxSize != nil, "--max-size"), (vectors != nil, "--vectors"),
-                                (fixLength != nil, "--fix-length"), (truncateFirst, "--truncate-first"), (padFirst, "--pad-first"),
-                                (records.format != .auto, "--format")].first(where: { $0.0 }) {
+        if lm, let name = recordOnlyOptions.first {
             throw ValidationError("\(name) does not apply to --lm (a character language model)")
         }
         if resume != nil {
@@ -282,23 +280,27 @@ struct Command: ParsableCommand {
         }
     }
 
+    /// The options that only apply to records as DATA (building and encoding in memory) that were given.
+    var recordOnlyOptions: [String] {
+        [(minFreq != nil, "--min-freq"), (maxSize != nil, "--max-size"), (vectors != nil, "--vectors"),
+         (fixLength != nil, "--fix-length"), (truncateFirst, "--truncate-first"), (padFirst, "--pad-first"),
+         (records.format != .auto, "--format")].filter { $0.0 }.map { $0.1 }
+    }
+
     /// The classifier's data files: DATA, --valid and --test as given when DATA is an encoded
     /// dataset; else (records: JSON Lines, text, TSV, CSV, fastText, a pipe) the vocabulary built
     /// and the records encoded into a private folder, removed when the process ends.
     func trainingData() throws -> (train: String, vocab: String, valid: String?, test: String?) {
         let path = inputs.first ?? "-"
         let encodedInput = EncodedDataset.isEncodedFile(path)
-        let recordOptions = [(minFreq != nil, "--min-freq"), (maxSize != nil, "--max-size"), (vectors != nil, "--vectors"),
-                             (fixLength != nil, "--fix-length"), (truncateFirst, "--truncate-first"), (padFirst, "--pad-first"),
-                             (records.format != .auto, "--format")]
         if encodedInput {
-            if let (_, name) = recordOptions.first(where: { $0.0 }) {
+            if let name = recordOnlyOptions.first {
                 throw RNNError(path: path, "is an encoded dataset: \(name) applies only to records (rnn-encode made this file with its own settings)")
             }
             guard let vocab else { throw RNNError(path: path, "is an encoded dataset: --vocab is required (the vocabulary it was encoded with)") }
             return (path, vocab, valid, test)
         }
-        if vocab != nil, let (_, name) = recordOptions.prefix(3).first(where: { $0.0 }) {
+        if vocab != nil, let name = recordOnlyOptions.first(where: { ["--min-freq", "--max-size", "--vectors"].contains($0) }) {
             throw RNNError("\(name) builds the vocabulary; it does not apply with --vocab (encode with that vocabulary)")
         }
         let folder = try PrivateFolder.make(prefix: "rnn-fit")
@@ -309,17 +311,14 @@ struct Command: ParsableCommand {
         enc.fixLength = fixLength
         enc.truncateFirst = truncateFirst
         enc.padFirst = padFirst
-        let others = [valid, test].compactMap { $0 }.map { RecordReader(paths: [$0], format: records.format, fields: records.fields) }
         for p in [valid, test].compactMap({ $0 }) where EncodedDataset.isEncodedFile(p) {
             throw RNNError(path: p, "is an encoded dataset, but the training data are records; give records here too (they are encoded with the same vocabulary)")
         }
-        let prepared = try EncodedDataset.prepare(train: RecordReader(paths: [path], format: records.format, fields: records.fields),
-                                                  others: others, vocabulary: vocab, encoding: enc, folder: folder.path)
+        func reader(_ p: String) -> RecordReader { records.reader(paths: [p]) }
+        let prepared = try EncodedDataset.prepare(train: reader(path), valid: valid.map(reader), test: test.map(reader),
+                                                  vocabulary: vocab, encoding: enc, folder: folder.path)
         if !q.quiet { for line in prepared.report { Diagnostics.line(line) } }
-        var rest = prepared.otherPaths.makeIterator()
-        let v = valid.map { _ in rest.next()! }
-        let t = test.map { _ in rest.next()! }
-        return (prepared.trainPath, prepared.vocabularyPath, v, t)
+        return (prepared.trainPath, prepared.vocabularyPath, prepared.validPath, prepared.testPath)
     }
 
     /// The classification task.
@@ -333,7 +332,7 @@ struct Command: ParsableCommand {
         o.layers = layers ?? 1
         o.bidirectional = bidirectional
         o.hidden = hidden ?? 128
-        o.embedDim = embedDim ?? ((try? Vocabulary.load(path: data.vocab))?.dim ?? 0 > 0 ? nil : 100)
+        o.embedDim = embedDim
         o.freezeEmbeddings = freezeEmbeddings
         o.dropout = dropout ?? 0
         o.headDropout = headDropout ?? 0
@@ -409,8 +408,6 @@ struct Command: ParsableCommand {
             return "\(path): is encoded with fixed length \(length), the training data with \(training); --padded needs the same"
         case .embedDimConflict(let given, let vectors, let vocabulary):
             return "--embed-dim \(given) conflicts with the \(vectors)-dimensional vectors of \(vocabulary); omit --embed-dim, or build a vocabulary without vectors"
-        case .embedDimNeeded(let vocabulary):
-            return "\(vocabulary) has no pretrained vectors: pass --embed-dim E to learn an embedding from scratch (or rebuild the vocabulary with --vectors)"
         case .textTooShort(let chars, let batch, let seqLen):
             return "the training text (\(formatThousands(chars)) characters) is too short for --batch-size \(batch) x --seq-len \(seqLen) (needs more than \(formatThousands(batch * 2 * seqLen + 1))); lower them"
         }

@@ -141,7 +141,7 @@ final class FitJobTests: XCTestCase {
         let (v2, d2) = try makeData(labels: ["neg", "pos"], records: 50, name: "plain")
         var o2 = options(v2, d2)
         o2.embedDim = nil
-        XCTAssertThrowsError(try ClassifierTask(options: o2, seed: 1)) { XCTAssertEqual($0 as? FitSetupError, .embedDimNeeded(vocabulary: v2)) }
+        XCTAssertEqual(try ClassifierTask(options: o2, seed: 1).model.config.embedDim, FitOptions.defaultEmbedDim)  // no vectors: E = 100
     }
 
     func testResumeEqualsUninterruptedAndThreadsDoNotChangeResults() throws {
