@@ -369,11 +369,15 @@ struct Command: ParsableCommand {
         let text = try LMCorpus.readText(paths: paths)
         let alphabet = try vocab.map { try CharAlphabet(vocabulary: Vocabulary.load(path: $0), path: $0) }
         let validText = try valid.map { try LMCorpus.readText(paths: [$0]) }
-        let corpus = try LMCorpus(text: text, alphabet: alphabet, validSplit: o.validSplit, validText: validText)
+        let corpus = try LMCorpus(text: text.bytes, alphabet: alphabet, validSplit: o.validSplit, validText: validText?.bytes)
         let name = paths == ["-"] ? "<stdin>" : paths.joined(separator: " ")
         let quiet = q.quiet
         func say(_ line: String) { if !quiet { Diagnostics.line(line) } }
         say("rnn-fit: \(name): \(formatThousands(corpus.train.count + corpus.valid.count)) characters, alphabet of \(corpus.alphabet.count - 2) + <unk>, <pad>; \(formatThousands(corpus.train.count)) for training, \(formatThousands(corpus.valid.count)) for validation\(valid.map { " (\($0))" } ?? "")")
+        let invalid = text.invalidSequences + (validText?.invalidSequences ?? 0)
+        if invalid > 0, let first = text.firstInvalid ?? validText?.firstInvalid {
+            say("rnn-fit: warning: \(formatThousands(invalid)) invalid UTF-8 sequence\(invalid == 1 ? "" : "s") read as U+FFFD (first at \(first)); fix the encoding of the input (e.g. iconv -f latin1 -t utf-8) to keep the original characters")
+        }
         if corpus.unknown > 0 {
             say("rnn-fit: warning: \(formatThousands(corpus.unknown)) characters are not in the vocabulary and read as <unk>: \(describeScalars(corpus.unknownScalars))")
         }
