@@ -59,9 +59,7 @@ final class EncodingTests: XCTestCase {
         try vocab.save(to: Support.tempDir("ds") + "/v.bin")
         XCTAssertThrowsError(try EncodedDataset(path: Support.tempDir("ds") + "/v.bin")) { XCTAssertTrue("\($0)".contains("is a vocabulary"), "\($0)") }
     }
-}
 
-final class JSONArrayTests: XCTestCase {
     /// Multi-label records: their label sets round-trip (label_sets + label_set_offsets); a file
     /// whose sets disagree with its labels, or repeat a label, is refused as corrupt.
     func testMultiLabelDatasetRoundTripAndCorruptSets() throws {
@@ -112,6 +110,9 @@ final class JSONArrayTests: XCTestCase {
         }
     }
 
+}
+
+final class JSONArrayTests: XCTestCase {
     func testIntegersLikeSwiftDescription() {
         let ids: [Int32] = [0, 1, 9, 10, 99, 100, 51955, -1, Int32.max, Int32.min]
         var out: [UInt8] = []
