@@ -324,7 +324,16 @@ struct Command: ParsableCommand {
         o.threads = threads ?? resume?.threads ?? CPUs.available
         o.padded = padded
         o.multiLabel = multiLabel
-        return try ClassifierTask(options: o, seed: seed, resume: resume)
+        do {
+            return try ClassifierTask(options: o, seed: seed, resume: resume)
+        } catch var e as RNNError {
+            // An error about the records' private encoded copy names the records given instead.
+            let given = [(data.train, inputs.first ?? "-"), (data.valid, valid), (data.test, test)]
+            for case let (copy?, name?) in given.map({ ($0.0 as String?, $0.1) }) where copy != name && e.message.hasPrefix(copy + ": ") {
+                e.message = (name == "-" ? "<stdin>" : name) + e.message.dropFirst(copy.count)
+            }
+            throw e
+        }
     }
 
     /// The language-model task: reads the text, reports its size and the model.

@@ -113,6 +113,35 @@ final class MultiLabelCLITests: XCTestCase {
         XCTAssertEqual(m["precision_at_k"] as! Double, meanGold / 4, accuracy: 1e-12)
     }
 
+    /// --multi-label on one label per record; a resumed multi-label run continues exactly; a
+    /// single-label run refuses validation records with several labels, naming the file given.
+    func testForcedMultiLabelResumeAndSingleLabelRefusal() throws {
+        let dir = Support.tempDir("multilabel-forced")
+        let single = Self.lines(120, seed: 31).text.split(separator: "\n").map { line in
+            line.split(separator: " ").enumerated().filter { $0.offset == 0 || !$0.element.hasPrefix("__label__") }.map(\.element).joined(separator: " ")
+        }.joined(separator: "\n") + "\n"
+        Support.write(single, to: dir + "/single.ft")
+        Support.write(Self.lines(120, seed: 32).text, to: dir + "/multi.ft")
+        let fit = "rnn-fit --format fasttext --hidden 8 --embed-dim 8 --threads 1 -q"
+        let forced = try E2E.sh("\(fit) --multi-label --epochs 1 -o \(dir)/f.ckpt \(dir)/single.ft")
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        let meta = try SafeTensorsFile(path: dir + "/f.ckpt").metadata
+        XCTAssertEqual(meta["head"], "multi_label")
+        XCTAssertEqual(meta["outputs"], "4")
+        let o = ClassifyCLITests.objects(try E2E.sh("echo the goal | rnn-classify -q -m \(dir)/f.ckpt").out)
+        XCTAssertNotNil(o.first?["label"] as? [String])
+        // resume: 1 + 1 epochs give the bits of 2 epochs
+        XCTAssertEqual(try E2E.sh("\(fit) --epochs 1 -o \(dir)/r.ckpt \(dir)/multi.ft && rnn-fit --format fasttext -q --resume \(dir)/r.ckpt --epochs 2 \(dir)/multi.ft").status, 0)
+        XCTAssertEqual(try E2E.sh("\(fit) --epochs 2 -o \(dir)/r2.ckpt \(dir)/multi.ft").status, 0)
+        let a = try SafeTensorsFile(path: dir + "/r.ckpt"), b = try SafeTensorsFile(path: dir + "/r2.ckpt")
+        XCTAssertEqual(a.metadata["head"], "multi_label")
+        XCTAssertEqual(a.metadata["valid_loss"], b.metadata["valid_loss"])
+        XCTAssertEqual(try a.floats("fc.weight"), try b.floats("fc.weight"))
+        // one label per training record, several in a validation record: refused, naming the file
+        let bad = try Support.tool("rnn-fit", ["--format", "fasttext", "--epochs", "1", "-q", "--valid", dir + "/multi.ft", "-o", dir + "/x.ckpt", dir + "/single.ft"])
+        Support.assertFails(bad, tool: "rnn-fit", ["\(dir)/multi.ft: record", "--multi-label"], noFile: dir + "/x.ckpt")
+    }
+
     func testMalformedLabelListsNameTheFileAndLine() throws {
         let dir = Support.tempDir("multilabel-bad")
         Support.write("__label__a one two\n__label__b __label__a __label__b three four\n", to: dir + "/dup.ft")
