@@ -93,7 +93,7 @@ public final class ByteSource {
             inEnd -= inPos; inPos = 0
         }
         while true {
-            let n = Glibc.read(fd, inBuf + inEnd, ByteSource.inSize - inEnd)
+            let n = systemRead(fd, inBuf + inEnd, ByteSource.inSize - inEnd)
             if n > 0 { inEnd += n; rawOffset += n; return true }
             if n == 0 { rawEOF = true; return false }
             if errno == EINTR { continue }
@@ -137,7 +137,7 @@ public final class ByteSource {
             if rawEOF { done = true; return 0 }
             // Large reads go straight to the caller's buffer.
             while true {
-                let n = Glibc.read(fd, buffer, count)
+                let n = systemRead(fd, buffer, count)
                 if n > 0 { rawOffset += n; offset += n; return n }
                 if n == 0 { rawEOF = true; done = true; return 0 }
                 if errno == EINTR { continue }

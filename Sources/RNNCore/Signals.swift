@@ -112,6 +112,15 @@ public enum TempFiles {
     }
 }
 
+/// read(2) on Linux and Darwin (types whose methods are named `read` cannot call it unqualified).
+@inline(__always) func systemRead(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.read(fd, p, n)
+    #else
+    return Darwin.read(fd, p, n)
+    #endif
+}
+
 /// write(2) on Linux and Darwin.
 @inline(__always) func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
     #if canImport(Glibc)
