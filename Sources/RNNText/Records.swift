@@ -27,6 +27,22 @@ public enum RecordFormat: String, CaseIterable, Sendable {
     }
 }
 
+/// One label of a record's `label` member (``Record/parseLabels(_:source:line:)``).
+public enum LabelEntry: Equatable, Sendable {
+    /// A JSON string.
+    case name(String)
+    /// A JSON number, as its text: a label name to the tools that read labels as names, a label
+    /// id in rnn-encode's output (read so by rnn-classify).
+    case number(String)
+
+    /// The label as text.
+    public var text: String {
+        switch self {
+        case .name(let s), .number(let s): return s
+        }
+    }
+}
+
 /// One record, as a view into the line it came from (valid only inside the reader's callback).
 public struct Record {
     /// The raw line (no newline).
@@ -73,36 +89,51 @@ public struct Record {
     }
 
     /// The record's labels: nil when it has no `label` member or it is null; one label for a
-    /// string (a number is given as its JSON text); every label of a list of strings (a
-    /// multi-label record: a JSON `"label": ["a","b"]`, a fastText line with several `__label__`
-    /// tokens), in their order. An empty list, a label given twice, an empty label name, or any
-    /// other value is an error naming the line.
+    /// string (a number is given as its JSON text); every label of a list (a multi-label record:
+    /// a JSON `"label": ["a","b"]`, a fastText line with several `__label__` tokens), in their
+    /// order. See ``parseLabels(_:source:line:)`` for what is an error.
     public func labels() throws -> [String]? {
         guard let raw = rawField("label"), raw.count > 0 else { return nil }
-        switch raw[0] {
+        return try Record.parseLabels(raw, source: source, line: lineNumber)?.map(\.text)
+    }
+
+    /// The one reader of a `label` value (the raw JSON of the member): nil for null; one entry
+    /// for a string or a number; the entries of a list of strings and numbers, in their order.
+    /// An empty list, a label given twice, an empty name, or any other value (an object, a
+    /// boolean, a list inside the list) is an error naming `source` and `line`.
+    public static func parseLabels(_ raw: UnsafeRawBufferPointer, source: String, line: Int) throws -> [LabelEntry]? {
+        func fail(_ why: String) -> RNNError { RNNError(path: source, line: line, why) }
+        guard let first = raw.first else { return nil }
+        switch first {
+        case UInt8(ascii: "n"):
+            return nil
+        case UInt8(ascii: "\""):
+            let name = String(decoding: JSONScanner.decodeString(raw, 1 ..< (raw.count - 1)), as: UTF8.self)
+            return [.name(name)]
         case UInt8(ascii: "["):
-            guard let list = (try? JSONScanner.parse(raw))?.arrayValue else {
-                throw RNNError(path: source, line: lineNumber, "the \"label\" list is not valid JSON")
-            }
+            guard let list = (try? JSONScanner.parse(raw))?.arrayValue else { throw fail("the \"label\" list is not valid JSON") }
             guard !list.isEmpty else {
-                throw RNNError(path: source, line: lineNumber, "the record has an empty list of labels; give at least one label, or no \"label\" member (null) for an unlabelled record")
+                throw fail("the record has an empty list of labels; give at least one label, or no \"label\" member (null) for an unlabelled record")
             }
-            var out: [String] = []
+            var out: [LabelEntry] = []
             for v in list {
-                guard let s = v.stringValue else {
-                    throw RNNError(path: source, line: lineNumber, "every label in a \"label\" list must be a string, not \(JSONWriter.string(v).prefix(40))")
+                let e: LabelEntry
+                switch v {
+                case .string(let s): e = .name(s)
+                case .number: e = .number(JSONWriter.string(v))
+                default: throw fail("every label in a \"label\" list must be a string (or a label id), not \(JSONWriter.string(v).prefix(40))")
                 }
-                guard !s.isEmpty else { throw RNNError(path: source, line: lineNumber, "the \"label\" list holds an empty label name") }
-                guard !out.contains(s) else {
-                    throw RNNError(path: source, line: lineNumber, "label \"\(s.prefix(80))\" is given twice in the record's labels; list each label once")
+                guard !e.text.isEmpty else { throw fail("the \"label\" list holds an empty label name") }
+                guard !out.contains(where: { $0.text == e.text }) else {
+                    throw fail("label \"\(e.text.prefix(80))\" is given twice in the record's labels; list each label once")
                 }
-                out.append(s)
+                out.append(e)
             }
             return out
-        case UInt8(ascii: "{"), UInt8(ascii: "t"), UInt8(ascii: "f"):
-            throw RNNError(path: source, line: lineNumber, "the \"label\" member must be a string, a list of strings or null, not \(String(decoding: raw.prefix(40), as: UTF8.self))")
+        case UInt8(ascii: "-"), UInt8(ascii: "0") ... UInt8(ascii: "9"):
+            return [.number(String(decoding: raw, as: UTF8.self))]
         default:
-            return stringField("label").map { [$0] }
+            throw fail("the \"label\" member must be a string, a list of strings or null, not \(String(decoding: raw.prefix(40), as: UTF8.self))")
         }
     }
 

@@ -233,62 +233,41 @@ public final class ClassifyJob {
         classifier.prepare(&ids, from: start)
     }
 
-    /// Reads the record's own `label`: a name, a label id (rnn-encode output), or a list of
-    /// either (a multi-label record: at least one, each once).
+    /// Reads the record's own `label` (``Record/parseLabels(_:source:line:)``): a name, a label
+    /// id (rnn-encode output), or a list of either (a multi-label record).
     private func readLabel(_ v: UnsafeRawBufferPointer, into p: inout Pending, source: String, line: Int) throws {
-        let c = v[0]
-        if c == UInt8(ascii: "n") { return }  // null
-        if c == UInt8(ascii: "[") {
-            guard let list = (try? JSONScanner.parse(v))?.arrayValue else {
-                throw RNNError(path: source, line: line, "the \"label\" list is not valid JSON")
-            }
-            guard !list.isEmpty else {
-                throw RNNError(path: source, line: line, "the record has an empty list of labels; give at least one label, or no \"label\" member (null) for an unlabelled record")
-            }
-            var names: [String] = [], ids: [Int?] = []
-            for e in list {
-                if let s = e.stringValue {
-                    names.append(s)
-                    ids.append(classifier.labels.firstIndex(of: s))
-                } else if let i = e.intValue, i >= 0, i < classifier.labels.count {
-                    names.append(classifier.labels[i])
-                    ids.append(i)
-                } else {
-                    throw RNNError(path: source, line: line, "every label in a \"label\" list must be a label name or a label id of the model (0..<\(classifier.labels.count)), not \(JSONWriter.string(e).prefix(40))")
+        guard let entries = try Record.parseLabels(v, source: source, line: line) else { return }
+        let known = classifier.labels.joined(separator: ", ")
+        let ids: [Int?] = try entries.map { e in
+            switch e {
+            case .name(let name):
+                let id = classifier.labels.firstIndex(of: name)
+                if id == nil && options.metrics {
+                    throw RNNError(path: source, line: line, "label \"\(name)\" is not one of the model's labels (\(known)); metrics need labels the model knows")
                 }
-                if names.dropLast().contains(names[names.count - 1]) {
-                    throw RNNError(path: source, line: line, "label \"\(names[names.count - 1].prefix(80))\" is given twice in the record's labels; list each label once")
+                return id
+            case .number(let text):
+                guard let id = Int(text), id >= 0, id < classifier.labels.count else {
+                    throw RNNError(path: source, line: line, "label id \(text) is outside the model's labels (0..<\(classifier.labels.count): \(known))")
                 }
+                return id
             }
-            p.goldJSON = Array(v)
-            if options.metrics {
-                if let k = ids.firstIndex(where: { $0 == nil }) {
-                    throw RNNError(path: source, line: line, "label \"\(names[k])\" is not one of the model's labels (\(classifier.labels.joined(separator: ", "))); metrics need labels the model knows")
-                }
-                if list.count > 1 && !classifier.isMultiLabel {
-                    throw RNNError(path: source, line: line, "the record has \(list.count) labels but the model predicts one label per record; metrics need one label per record (or a multi-label model: rnn-fit --multi-label)")
-                }
-            }
-            p.gold = ids.allSatisfy({ $0 != nil }) ? ids.compactMap { $0 } : nil
-            return
         }
-        if c == UInt8(ascii: "\"") {
-            let name = String(decoding: JSONScanner.decodeString(v, 1 ..< (v.count - 1)), as: UTF8.self)
-            p.goldJSON = Array(v)
-            p.gold = classifier.labels.firstIndex(of: name).map { [$0] }
-            if p.gold == nil && options.metrics {
-                throw RNNError(path: source, line: line, "label \"\(name)\" is not one of the model's labels (\(classifier.labels.joined(separator: ", "))); metrics need labels the model knows")
-            }
-            return
+        if entries.count > 1 && !classifier.isMultiLabel && options.metrics {
+            throw RNNError(path: source, line: line, "the record has \(entries.count) labels but the model predicts one label per record; metrics need one label per record (or a multi-label model: rnn-fit --multi-label)")
         }
-        guard let id = ClassifyJob.parseInt(v) else {
-            throw RNNError(path: source, line: line, "\"label\" must be a label name, a label id or a list of them")
+        let resolved = ids.compactMap { $0 }
+        p.gold = resolved.count == ids.count ? resolved : nil
+        // the gold labels by name (ids translated), as given when some name is unknown
+        guard let gold = p.gold else { p.goldJSON = Array(v); return }
+        if v.first != UInt8(ascii: "[") { p.goldJSON = labelJSON[gold[0]]; return }
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        for (i, id) in gold.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: labelJSON[id])
         }
-        guard id >= 0 && id < classifier.labels.count else {
-            throw RNNError(path: source, line: line, "label id \(id) is outside the model's labels (0..<\(classifier.labels.count): \(classifier.labels.joined(separator: ", ")))")
-        }
-        p.gold = [id]
-        p.goldJSON = labelJSON[id]
+        out.append(UInt8(ascii: "]"))
+        p.goldJSON = out
     }
 
     // MARK: classifying and writing

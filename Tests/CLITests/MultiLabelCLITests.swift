@@ -142,14 +142,35 @@ final class MultiLabelCLITests: XCTestCase {
         Support.assertFails(bad, tool: "rnn-fit", ["\(dir)/multi.ft: record", "--multi-label"], noFile: dir + "/x.ckpt")
     }
 
+    /// The `head` metadata: a PyTorch export with head = multi_label runs as a multi-label model
+    /// (probabilities: one sigmoid per label, not summing to 1); a head that disagrees with the
+    /// outputs, or an unknown head, is refused naming the file.
+    func testHeadMetadataIsReadAndChecked() throws {
+        let dir = Support.tempDir("multilabel-head")
+        Support.write(ClassifyCLITests.records(30, labels: ["a", "b", "c"]), to: dir + "/in.jsonl")
+        XCTAssertEqual(try Support.tool("rnn-vocab", [dir + "/in.jsonl", "-o", dir + "/v.bin"]).0, 0)
+        try ClassifyCLITests.writeCheckpoint(dir + "/m.ckpt", vocab: dir + "/v.bin", extra: ["head": "multi_label"])
+        let r = try E2E.sh("rnn-classify -q -m \(dir)/m.ckpt \(dir)/in.jsonl")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let sums = ClassifyCLITests.objects(r.out).map { ($0["probs"] as! [String: Double]).values.reduce(0, +) }
+        XCTAssertEqual(sums.count, 30)
+        XCTAssertTrue(sums.contains { abs($0 - 1) > 0.01 }, "independent sigmoids: \(sums)")
+        XCTAssertTrue(ClassifyCLITests.objects(r.out).allSatisfy { $0["label"] is [String] })
+        for (head, what) in [("binary", "head = 'binary' with 3 outputs"), ("softmax", "head = 'softmax'"), ("lm", "head = 'lm'")] {
+            try ClassifyCLITests.writeCheckpoint(dir + "/bad.ckpt", vocab: dir + "/v.bin", extra: ["head": head])
+            Support.assertFails(try Support.tool("rnn-classify", ["-m", dir + "/bad.ckpt", dir + "/in.jsonl"]), tool: "rnn-classify",
+                                ["\(dir)/bad.ckpt", what])
+        }
+    }
+
     func testMalformedLabelListsNameTheFileAndLine() throws {
         let dir = Support.tempDir("multilabel-bad")
         Support.write("__label__a one two\n__label__b __label__a __label__b three four\n", to: dir + "/dup.ft")
         Support.write("{\"label\":[\"a\"],\"text\":\"one\"}\n{\"label\":[],\"text\":\"two\"}\n", to: dir + "/empty.jsonl")
         Support.write("{\"label\":[\"a\",\"b\"],\"text\":\"one\"}\n{\"label\":[\"a\",\"a\"],\"text\":\"two\"}\n", to: dir + "/dup.jsonl")
-        Support.write("{\"label\":[\"a\",3],\"text\":\"one\"}\n", to: dir + "/number.jsonl")
+        Support.write("{\"label\":[\"a\",{\"b\":1}],\"text\":\"one\"}\n", to: dir + "/object.jsonl")
         for (file, line, what) in [("dup.ft", 2, "given twice"), ("empty.jsonl", 2, "empty list of labels"), ("dup.jsonl", 2, "given twice"),
-                                   ("number.jsonl", 1, "must be a string")] {
+                                   ("object.jsonl", 1, "must be a string")] {
             for tool in ["rnn-fit", "rnn-vocab"] {
                 let args = tool == "rnn-fit" ? ["--epochs", "1", "-o", dir + "/m.ckpt", dir + "/" + file] : [dir + "/" + file, "-o", dir + "/v.bin"]
                 Support.assertFails(try Support.tool(tool, args + (file.hasSuffix(".ft") ? ["--format", "fasttext"] : [])), tool: tool,
