@@ -32,7 +32,13 @@ public enum Processes {
         } else if env("PMIX_RANK") == nil {
             return SingleProcess()
         }
-        return try OpenMPI(library: env("RNN_MPI_LIBRARY").flatMap { $0.isEmpty ? nil : $0 })
+        do {
+            return try OpenMPI(library: env("RNN_MPI_LIBRARY").flatMap { $0.isEmpty ? nil : $0 })
+        } catch let e as RNNError {
+            // the launcher's rank, so that K processes failing alike say who they are
+            let rank = (env("OMPI_COMM_WORLD_RANK") ?? env("PMIX_RANK")).flatMap { Int($0) }
+            throw rank.map { RNNError("rank \($0): \(e.message)") } ?? e
+        }
     }
 }
 

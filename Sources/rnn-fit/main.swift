@@ -1,6 +1,11 @@
 // rnn-fit: train a recurrent text classifier (REFERENCE.md section 4) or, with --lm, a character
 // language model (section 5). Options and their wording here; training in RNNTrain (one Trainer
 // over ClassifierTask or LanguageModelTask); display in RNNTrainCLI.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ArgumentParser
 import RNNCLI
 import RNNCore
@@ -270,7 +275,9 @@ struct Command: ParsableCommand {
 
     func train(processes: any Communicator, start: Double) throws {
         if processes.isRoot { try prepareOutputs() }
-        StopRequest.install()
+        // mpirun answers Ctrl-C with SIGTERM to every process and SIGKILL a second later
+        // (odls_base_sigkill_timeout), but forwards SIGUSR1 at once: a stop with time to evaluate.
+        StopRequest.install(also: processes.size > 1 ? [SIGUSR1] : [])
         let out = output ?? resume!
         do {
             // Setting up is agreed: when a process cannot build its task (a missing file on one
