@@ -95,7 +95,7 @@ let package = Package(
         tool("rnn-classify", ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"]),
         tool("rnn-sample", ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"]),
         // Engine benchmark (scripts/bench-engine.sh); not installed.
-        .executableTarget(name: "rnn-bench-engine", dependencies: ["RNNCore", "RNNEngine"], path: "Sources/rnn-bench-engine",
+        .executableTarget(name: "rnn-bench-engine", dependencies: ["RNNCore", "RNNEngine", "RNNMPI"], path: "Sources/rnn-bench-engine",
                           swiftSettings: numericFlags + release),
 
         // Tests (no PyTorch needed: reference tensors are committed fixtures).
