@@ -17,7 +17,7 @@ RNN_ARCH ?= $(shell awk '/^flags/ { f = $$0 " "; v4 = f ~ / avx512f / && f ~ / a
 export RNN_ARCH
 BIN = $(shell $(SWIFT) build $(SWIFTFLAGS) --show-bin-path 2>/dev/null)
 TOOLS = rnn-corpus rnn-clean rnn-vocab rnn-encode rnn-fit rnn-classify rnn-sample
-DEBS = libpcre2-dev zlib1g-dev libopenblas-dev pkg-config binutils parallel
+DEBS = libpcre2-dev zlib1g-dev libopenblas-dev pkg-config binutils parallel openmpi-bin libopenmpi-dev
 # Only for `make test`: the completion tests load the scripts in real shells.
 TEST_DEBS = zsh fish
 

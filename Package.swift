@@ -62,6 +62,7 @@ let package = Package(
         .library(name: "RNNText", targets: ["RNNText"]),
         .library(name: "RNNEngine", targets: ["RNNEngine"]),
         .library(name: "RNNTrain", targets: ["RNNTrain"]),
+        .library(name: "RNNMPI", targets: ["RNNMPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -76,7 +77,9 @@ let package = Package(
         .target(name: "RNNCore", dependencies: ["CZlib"], swiftSettings: release),
         .target(name: "RNNText", dependencies: ["RNNCore", "CPCRE2"], swiftSettings: release),
         .target(name: "RNNEngine", dependencies: ["RNNCore", "COpenBLAS"], swiftSettings: numericFlags + release),
-        .target(name: "RNNTrain", dependencies: ["RNNCore", "RNNText", "RNNEngine"], swiftSettings: numericFlags + release),
+        .target(name: "RNNTrain", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNMPI"], swiftSettings: numericFlags + release),
+        // Data-parallel training: the processes of a run (one, or Open MPI's world loaded at run time).
+        .target(name: "RNNMPI", dependencies: ["RNNCore"], swiftSettings: release),
         .target(name: "RNNCLI", dependencies: ["RNNCore", "RNNText", argumentParser]),
         // Every reader as a fuzz target (scripts/fuzz.sh, FuzzRegressionTests).
         .target(name: "RNNFuzz", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"], swiftSettings: release),
@@ -88,11 +91,11 @@ let package = Package(
         tool("rnn-clean", ["RNNCore", "RNNText"]),
         tool("rnn-vocab", ["RNNCore", "RNNText"]),
         tool("rnn-encode", ["RNNCore", "RNNText"]),
-        tool("rnn-fit", ["RNNCore", "RNNText", "RNNEngine", "RNNTrain", "RNNTrainCLI"]),
+        tool("rnn-fit", ["RNNCore", "RNNText", "RNNEngine", "RNNTrain", "RNNTrainCLI", "RNNMPI"]),
         tool("rnn-classify", ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"]),
         tool("rnn-sample", ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"]),
         // Engine benchmark (scripts/bench-engine.sh); not installed.
-        .executableTarget(name: "rnn-bench-engine", dependencies: ["RNNCore", "RNNEngine"], path: "Sources/rnn-bench-engine",
+        .executableTarget(name: "rnn-bench-engine", dependencies: ["RNNCore", "RNNEngine", "RNNMPI"], path: "Sources/rnn-bench-engine",
                           swiftSettings: numericFlags + release),
 
         // Tests (no PyTorch needed: reference tensors are committed fixtures).
@@ -100,7 +103,7 @@ let package = Package(
         .testTarget(name: "RNNTextTests", dependencies: ["RNNCore", "RNNText"]),
         .testTarget(name: "RNNEngineTests", dependencies: ["RNNCore", "RNNEngine"],
                     resources: [.copy("Fixtures")], swiftSettings: numericFlags),
-        .testTarget(name: "RNNTrainTests", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNTrain", "RNNFuzz"]),
+        .testTarget(name: "RNNTrainTests", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNTrain", "RNNFuzz", "RNNMPI"]),
         .testTarget(name: "RNNTrainCLITests", dependencies: ["RNNCore", "RNNTrain", "RNNTrainCLI"]),
         .testTarget(name: "CLITests", dependencies: ["RNNCore"]),
     ]

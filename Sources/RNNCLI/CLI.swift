@@ -11,7 +11,8 @@ import Darwin
 /// - a closed stdout pipe ends quietly with status 0;
 /// - an ``RNNError`` prints one line `rnn-x: error: ...` on stderr, status 1;
 /// - a usage error prints one line and a hint to `--help`, status 2;
-/// - ``Interrupted`` ends with status 128 + its signal (130 for Ctrl-C, 143 for SIGTERM).
+/// - ``Interrupted`` ends with status 128 + its signal (130 for Ctrl-C, 143 for SIGTERM);
+/// - ``ExitStatus`` ends with its status and no message.
 public enum CLI {
     /// Parses the command line and runs the command.
     public static func main<C: ParsableCommand>(_ type: C.Type) -> Never {
@@ -28,6 +29,8 @@ public enum CLI {
             exit(1)
         } catch let e as Interrupted {
             exit(128 + e.signal)
+        } catch let e as ExitStatus {
+            exit(e.code)
         } catch {
             let code = C.exitCode(for: error)
             if code == .success { C.exit(withError: error) }

@@ -43,3 +43,10 @@ public struct Interrupted: Error, Sendable {
     public var signal: Int32
     public init(signal: Int32 = 2) { self.signal = signal }
 }
+
+/// Ends the command with `code` and no message (what went wrong was reported elsewhere, e.g. by
+/// rank 0 of a data-parallel run).
+public struct ExitStatus: Error, Sendable {
+    public var code: Int32
+    public init(_ code: Int32) { self.code = code }
+}

@@ -57,11 +57,12 @@ private func removeTempsAndDie(_ sig: Int32) {
 
 /// The process-wide "stop requested" flag (SIGINT, SIGTERM, SIGHUP).
 public enum StopRequest {
-    /// Makes the first stop signal a request (see the file comment). Idempotent.
-    public static func install() {
+    /// Makes the first stop signal a request (see the file comment). Idempotent. `also`: more
+    /// signals that ask to stop (e.g. SIGUSR1, which mpirun forwards to every process at once).
+    public static func install(also extra: [Int32] = []) {
         _ = TempSlots.paths; _ = TempSlots.used   // allocated before any handler can run
         handlersInstalled = true
-        for s in stopSignals { setHandler(s, requestStop) }
+        for s in stopSignals + extra { setHandler(s, requestStop) }
     }
 
     /// The signal that asked to stop, nil while none did.

@@ -23,6 +23,7 @@
 //     encoded), lengths = T: pads are real time steps, like the reference tutorial.
 import RNNCore
 import RNNEngine
+import RNNMPI
 import RNNText
 
 /// The data and model of a classifier run (the optimizer's settings are ``OptimizerSettings``).
@@ -227,6 +228,8 @@ public final class ClassifierTask: TrainingTask {
     let dataExtra: [String: String]
     /// The current epoch's record order.
     var order: [Int] = []
+    /// Data-parallel training: this process trains share `rank` of `size` of every batch.
+    var shardRank = 0, shardSize = 1
     var tokens: [Int32] = [], lengths: [Int] = [], labels: [Int32] = []
 
     /// Loads and checks the data and vocabulary and builds the model; with `resume`, the model,
@@ -351,8 +354,13 @@ public final class ClassifierTask: TrainingTask {
         rng.shuffle(&order)
     }
 
+    public func shard(rank: Int, of size: Int) { shardRank = rank; shardSize = max(1, size) }
+
     public func trainStep(_ index: Int, rng: inout RNG) -> StepOutcome {
-        let slice = order[(index * batchSize) ..< min((index + 1) * batchSize, order.count)]
+        let lo = index * batchSize, hi = min((index + 1) * batchSize, order.count)
+        let part = share(of: hi - lo, parts: shardSize, index: shardRank)
+        let slice = order[(lo + part.lowerBound) ..< (lo + part.upperBound)]
+        if slice.isEmpty { model.params.zeroGrads(); return StepOutcome(loss: 0, items: 0, correct: 0) }
         train.gather(slice, tokens: &tokens, lengths: &lengths, labels: &labels)
         let (loss, logits) = tokens.withUnsafeBufferPointer {
             model.trainClassifier(tokens: $0, lengths: lengths, labels: labels, rng: &rng)

@@ -13,6 +13,7 @@
 // carried, no dropout) and reports the mean loss per predicted character in nats.
 import RNNCore
 import RNNEngine
+import RNNMPI
 import RNNText
 
 /// The model and batch shape of a language-model run (the optimizer's settings are ``OptimizerSettings``).
@@ -84,7 +85,12 @@ public final class LanguageModelTask: TrainingTask {
     public let batchesPerEpoch: Int
     /// Where this epoch's streams start.
     var offset = 0
+    /// The streams this process trains (all B in one process; a share with data-parallel training).
+    var streams: Range<Int>
+    /// The carried state of `streams`.
     var state: RecurrentState
+    /// Data-parallel training: the state of all B streams, gathered for the state file.
+    var gathered: RecurrentState?
     var inputs: [Int32], targets: [Int32]
 
     /// With `resume`, the model and batch shape are those of the state (the text must have the
@@ -118,7 +124,41 @@ public final class LanguageModelTask: TrainingTask {
         model = Model(config: config, seed: seed)
         model.threads = max(1, o.threads)
         state = RecurrentState.zeros(config, batch: B)
+        streams = 0 ..< B
         inputs = [Int32](repeating: 0, count: B * T); targets = inputs
+    }
+
+    public func shard(rank: Int, of size: Int) {
+        let full = state
+        streams = share(of: B, parts: max(1, size), index: rank)
+        state = RecurrentState(batch: streams.count, h: rows(of: full.h), c: rows(of: full.c))
+    }
+
+    /// The rows of `streams` from a full [L*D, B, H] state tensor (empty stays empty).
+    private func rows(of full: [Float]) -> [Float] {
+        guard !full.isEmpty else { return [] }
+        let H = model.config.hidden, R = full.count / (B * H)
+        var out: [Float] = []
+        out.reserveCapacity(R * streams.count * H)
+        for r in 0 ..< R { out.append(contentsOf: full[(r * B + streams.lowerBound) * H ..< (r * B + streams.upperBound) * H]) }
+        return out
+    }
+
+    public func gatherPosition(_ comm: any Communicator) throws {
+        guard comm.size > 1 else { return }
+        var full = RecurrentState.zeros(model.config, batch: B)
+        let H = model.config.hidden, n = streams.count
+        func place(_ local: [Float], _ into: inout [Float]) throws {
+            guard !into.isEmpty else { return }
+            let R = into.count / (B * H)
+            for r in 0 ..< R where n > 0 {
+                into.replaceSubrange((r * B + streams.lowerBound) * H ..< (r * B + streams.upperBound) * H, with: local[(r * n * H) ..< ((r + 1) * n * H)])
+            }
+            try into.withUnsafeMutableBufferPointer { try comm.sum($0) }
+        }
+        try place(state.h, &full.h)
+        try place(state.c, &full.c)
+        gathered = full
     }
 
     /// Chunks per epoch for `n` training ids.
@@ -142,21 +182,24 @@ public final class LanguageModelTask: TrainingTask {
 
     public func startEpoch(_ epoch: Int, at batch: Int, rng: inout RNG) {
         if epoch == 1 { offset = 0 } else { var r = RNG(seed: seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)); offset = r.below(T) }
-        if batch == 0 { state = RecurrentState.zeros(model.config, batch: B) }
+        if batch == 0 { state = RecurrentState.zeros(model.config, batch: streams.count) }
     }
 
     public func trainStep(_ index: Int, rng: inout RNG) -> StepOutcome {
         let train = corpus.train
-        for b in 0 ..< B {
+        let n = streams.count
+        if n == 0 { model.params.zeroGrads(); return StepOutcome(loss: 0, items: 0) }
+        for (k, b) in streams.enumerated() {
             let base = offset + b * S + index * T
-            for t in 0 ..< T { inputs[b * T + t] = train[base + t]; targets[b * T + t] = train[base + t + 1] }
+            for t in 0 ..< T { inputs[k * T + t] = train[base + t]; targets[k * T + t] = train[base + t + 1] }
         }
         let loss = inputs.withUnsafeBufferPointer { i in
             targets.withUnsafeBufferPointer { tg in
-                model.trainLM(inputs: i, targets: tg, batch: B, steps: T, state: &state, rng: &rng)
+                model.trainLM(inputs: UnsafeBufferPointer(rebasing: i[0 ..< n * T]), targets: UnsafeBufferPointer(rebasing: tg[0 ..< n * T]),
+                              batch: n, steps: T, state: &state, rng: &rng)
             }
         }
-        return StepOutcome(loss: loss, items: B * T)
+        return StepOutcome(loss: loss, items: n * T)
     }
 
     public func evaluate(limit: Int?) throws -> Evaluation? {
@@ -172,8 +215,9 @@ public final class LanguageModelTask: TrainingTask {
     }
 
     public func savePosition(_ w: inout SafeTensorsWriter) {
-        w.add("task.h", shape: [state.h.count], floats: state.h)
-        w.add("task.c", shape: [state.c.count], floats: state.c)
+        let s = streams.count == B ? state : gathered ?? state
+        w.add("task.h", shape: [s.h.count], floats: s.h)
+        w.add("task.c", shape: [s.c.count], floats: s.c)
     }
 
     public func restorePosition(_ s: TrainingState) throws {

@@ -16,9 +16,16 @@
 //   point evaluated so is kept only when nothing was kept before);
 // - a step whose loss is not finite stops the run with ``TrainingError/diverged`` before the
 //   update: the last checkpoint and state written stay as they were;
-// - one event stream to a `TrainingSink`.
+// - one event stream to a `TrainingSink`;
+// - data-parallel training over the processes of a `Communicator` (docs/SCALING.md): every
+//   process trains its share of every batch (the task's shard), the gradients (each scaled by its
+//   share of the batch's items) are summed over the processes, and every process takes the same
+//   clipping and Adam step. The stop decision (signals on any process, rank 0's clock) is agreed
+//   before every step; rank 0 alone evaluates, reports, and writes the checkpoint and state. With
+//   one process none of this runs: results are those of a plain run, bit for bit.
 import RNNCore
 import RNNEngine
+import RNNMPI
 
 /// Settings of one run of the loop (besides the optimizer's, which a resumed run keeps).
 public struct RunSettings: Sendable, Equatable {
@@ -72,6 +79,8 @@ public enum TrainingError: Error, Equatable {
     case nothingLeft(state: String, trainedEpochs: Int)
     /// The state belongs to another kind of task.
     case wrongTask(state: String, isClassifier: Bool)
+    /// Data-parallel training: these ranks built other initial weights, data or settings than rank 0.
+    case processesDisagree(ranks: [Int], of: Int)
 }
 
 /// One training task (see the file comment).
@@ -90,6 +99,12 @@ public protocol TrainingTask: AnyObject {
     var generatorSeed: UInt64 { get }
     /// Settings a resumed run must keep (saved as `task.KEY` metadata in the state).
     var settings: [(String, String)] { get }
+    /// Trains share `rank` of `size` of every batch from now on (data-parallel training; a
+    /// process whose share of a batch is empty returns 0 items and zero gradients).
+    func shard(rank: Int, of size: Int)
+    /// Collective: completes on rank 0 the position ``savePosition(_:)`` writes (e.g. the carried
+    /// state of every process's streams).
+    func gatherPosition(_ comm: any Communicator) throws
     /// Prepares epoch `epoch`, to be trained from batch `batch` (0 unless resumed inside it).
     func startEpoch(_ epoch: Int, at batch: Int, rng: inout RNG)
     /// Forward and backward over batch `index` of the epoch (gradients left in the model).
@@ -113,6 +128,7 @@ extension TrainingTask {
     public var frozen: Set<String> { [] }
     public var testItems: Int { 0 }
     public func test(checkpoint: String, limit: Int?) throws -> (String, Evaluation)? { nil }
+    public func gatherPosition(_ comm: any Communicator) throws {}
 }
 
 /// What a run produced.
@@ -131,6 +147,8 @@ public struct TrainingResult: Sendable {
     public var stopped: StopReason?
     /// The final test of the kept weights.
     public var test: Evaluation?
+    /// Seconds of training steps in this run, and of them in summing gradients over processes.
+    public var stepSeconds = 0.0, reduceSeconds = 0.0
 
     /// Stopped by a signal (the command exits 128 + the signal).
     public var interruptedBy: Int32? { if case .signal(let s)? = stopped { return s }; return nil }
@@ -145,6 +163,7 @@ public final class Trainer {
     public let output: String
     public var statePath: String { TrainingState.path(checkpoint: output) }
     let sink: any TrainingSink
+    let comm: any Communicator
     let stopSignal: () -> Int32?
     let clock: () -> Double
     let startTime: Double
@@ -165,15 +184,22 @@ public final class Trainer {
     var writeSeconds = 0.5
     var stepSeconds = 0.0
     var trained = (items: 0, seconds: 0.0)
+    /// Seconds spent summing gradients over the processes.
+    var reduceSeconds = 0.0
     /// Share of the final evaluation and test that the time budget leaves (1: all of them).
     var finalShare = 1.0
 
     /// A new run of `task`, or the continuation of `resume` (the task must have been built from
     /// the same state). `startTime`: when the command started (the time budget counts from it).
+    /// `processes`: the processes training together (every one builds the same task and trainer;
+    /// only rank 0's sink receives events).
     public init(task: any TrainingTask, optimizer: OptimizerSettings, run: RunSettings, output: String, resume: TrainingState? = nil,
                 sink: any TrainingSink, stopSignal: @escaping () -> Int32? = { StopRequest.signal },
-                clock: @escaping () -> Double = monotonicSeconds, startTime: Double? = nil) throws {
-        self.task = task; self.optimizer = optimizer; self.runSettings = run; self.output = output; self.sink = sink
+                clock: @escaping () -> Double = monotonicSeconds, startTime: Double? = nil,
+                processes: any Communicator = SingleProcess()) throws {
+        self.task = task; self.optimizer = optimizer; self.runSettings = run; self.output = output
+        self.comm = processes
+        self.sink = processes.isRoot ? sink : NoSink()
         self.stopSignal = stopSignal; self.clock = clock
         self.startTime = startTime ?? clock()
         let model = task.model
@@ -197,6 +223,26 @@ public final class Trainer {
             resumedFrom = s
         }
         adam.lr = epochLR
+        if comm.size > 1 {
+            task.shard(rank: comm.rank, of: comm.size)
+            try checkAgreement(resume: resume)
+        }
+    }
+
+    /// Data-parallel training: every process must start from the same weights, data shape and
+    /// position, or the processes would train different models (or wait for each other forever).
+    private func checkAgreement(resume: TrainingState?) throws {
+        var f = Fingerprint()
+        let m = task.model
+        f.add("\(task.kind) \(m.params.count) \(task.batchesPerEpoch) \(task.plan.validItems) \(epoch) \(batch) \(step) \(runSettings.epochs)")
+        for (k, v) in task.settings { f.add("\(k)=\(v)") }
+        f.add(floats: m.params.values)
+        f.add("\(optimizer.seed) \(optimizer.lr) \(optimizer.clip ?? 0) \(optimizer.weightDecay) \(optimizer.lrDecay) \(optimizer.cosine)")
+        f.add(resume?.runID ?? "")
+        let differ = try comm.disagreeing(f.bytes)
+        if !differ.isEmpty {
+            throw TrainingError.processesDisagree(ranks: differ, of: comm.size)
+        }
     }
 
     /// Seconds an evaluation of `items` items is expected to take: as the last full evaluation
@@ -212,12 +258,22 @@ public final class Trainer {
         return min(evalEstimate(items), 0.25 * (runSettings.maxTime ?? 0)) + writeSeconds + 0.1
     }
 
-    /// Why to stop before the next step (nil: go on).
-    private func stopReason() -> StopReason? {
-        if let s = stopSignal() { return .signal(s) }
-        if let budget = runSettings.maxTime, clock() + stepSeconds + reserve() >= startTime + budget {
-            return .timeBudget(seconds: budget, step: step)
+    /// Why to stop before the next step (nil: go on). With several processes, agreed by all:
+    /// a signal to any of them, or rank 0's clock.
+    private func stopReason() throws -> StopReason? {
+        let signal = stopSignal()
+        var overTime = false
+        if let budget = runSettings.maxTime, comm.isRoot, clock() + stepSeconds + reserve() >= startTime + budget { overTime = true }
+        if comm.size > 1 {
+            var flags = [Double(signal ?? 0), overTime ? 1 : 0]
+            try comm.reduce(&flags, .max)
+            let s = Int32(exactly: flags[0]) ?? 0
+            if s != 0 { return .signal(s) }
+            overTime = flags[1] != 0
+        } else if let signal {
+            return .signal(signal)
         }
+        if overTime, let budget = runSettings.maxTime { return .timeBudget(seconds: budget, step: step) }
         return nil
     }
 
@@ -243,7 +299,7 @@ public final class Trainer {
             try sink.record(.epochStarted(epoch: epoch, batches: batches))
             var progress = EpochProgress(start: clock())
             while batch < batches {
-                if let reason = stopReason() { stopped = reason; break training }
+                if let reason = try stopReason() { stopped = reason; break training }
                 try trainOneStep(&progress)
                 if runSettings.evalEvery > 0 && step % runSettings.evalEvery == 0 && batch < batches {
                     try evaluationPoint(isEpochEnd: false)
@@ -256,7 +312,9 @@ public final class Trainer {
             try evaluationPoint(isEpochEnd: true)
         }
         if let reason = stopped { try stop(reason) }
-        return try finish(stopped: stopped)
+        var result = try finish(stopped: stopped)
+        result.stepSeconds = trained.seconds; result.reduceSeconds = reduceSeconds
+        return result
     }
 
     /// Loss and items of the epoch so far (for the progress bar).
@@ -268,7 +326,17 @@ public final class Trainer {
     /// One step: forward and backward (the task), clipping, the learning rate, Adam; reports it.
     private func trainOneStep(_ progress: inout EpochProgress) throws {
         let t = clock()
-        let out = task.trainStep(batch, rng: &rng)
+        var out: StepOutcome
+        if comm.size == 1 {
+            out = task.trainStep(batch, rng: &rng)
+        } else {
+            // Every process draws the step's dropout from its own stream, seeded by the step and
+            // the rank: the shared generator (shuffling) advances as in one process without
+            // dropout, and a resumed run draws the same.
+            var own = RNG(seed: task.generatorSeed ^ (UInt64(step) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(comm.rank + 1) &* 0xD1B5_4A32_D192_ED03))
+            out = task.trainStep(batch, rng: &own)
+            out = try reduceStep(out)
+        }
         guard out.loss.isFinite else {
             throw TrainingError.diverged(loss: out.loss, step: step + 1, epoch: epoch, kept: best == nil ? nil : output)
         }
@@ -293,6 +361,28 @@ public final class Trainer {
                                              rate: Double(progress.items) / max(elapsed, 1e-9), epochElapsed: elapsed, timeLeft: left)))
     }
 
+    /// Data-parallel step: the batch's loss, items and right predictions summed over the
+    /// processes; each process's gradient (of its share's mean loss) weighted by its share of
+    /// the items, then summed: the gradient of the whole batch's mean loss.
+    private func reduceStep(_ out: StepOutcome) throws -> StepOutcome {
+        let items = Double(out.items)
+        var totals = [out.items > 0 ? Double(out.loss) * items : 0, items, Double(out.correct ?? 0), out.loss.isFinite ? 0 : 1]
+        try comm.reduce(&totals, .sum)
+        guard totals[3] == 0, totals[1] > 0 else { return StepOutcome(loss: .nan, items: out.items) }
+        let grads = task.model.params.grads
+        let scale = Float(items / totals[1])
+        if scale != 1, let g = grads.baseAddress {
+            for i in 0 ..< grads.count { g[i] *= scale }
+        }
+        let t = clock()
+        try comm.sum(grads)
+        reduceSeconds += clock() - t
+        guard let n = Int(exactly: totals[1].rounded()), let c = Int(exactly: totals[2].rounded()) else {
+            return StepOutcome(loss: .nan, items: out.items)
+        }
+        return StepOutcome(loss: Float(totals[0] / totals[1]), items: n, correct: out.correct == nil ? nil : c)
+    }
+
     /// Training stops early: the final evaluation point (on what the time budget leaves).
     private func stop(_ reason: StopReason) throws {
         try sink.record(.stopping(reason))
@@ -313,7 +403,7 @@ public final class Trainer {
             try sink.record(.interrupted(kept: kept, epoch: best?.epoch, validLoss: best?.loss))
             return result
         }
-        if let kept, task.testItems > 0 {
+        if let kept, task.testItems > 0, comm.isRoot {
             let limit = finalLimit(task.testItems)
             try sink.record(.evaluating(epoch: best?.epoch ?? Double(epoch - 1), items: limit ?? task.testItems))
             if let limit { try sink.record(.note("testing on the first \(formatThousands(limit)) of \(formatThousands(task.testItems)) \(task.plan.itemUnit): what the time budget leaves")) }
@@ -329,6 +419,8 @@ public final class Trainer {
     /// Evaluates (on the first `limit` items only, when given), keeps the checkpoint if best,
     /// reports, writes the state (position: `epoch`, `batch`).
     private func evaluationPoint(isEpochEnd: Bool, limit: Int? = nil) throws {
+        try task.gatherPosition(comm)
+        guard comm.isRoot else { since = (0, 0, 0, 0, 0); return }
         let t = clock()
         let epochPos = Double(epoch - 1) + Double(batch) / Double(task.batchesPerEpoch)
         let plan = task.plan
@@ -384,3 +476,8 @@ import Glibc
 import Darwin
 @inline(__always) private func _cos(_ x: Double) -> Double { Darwin.cos(x) }
 #endif
+
+/// The sink of the processes that do not report (data-parallel ranks other than 0).
+final class NoSink: TrainingSink {
+    func record(_ event: TrainingEvent) throws {}
+}

@@ -417,6 +417,7 @@ func signalName(_ sig: Int32) -> String {
     case SIGINT: return "Ctrl-C"
     case SIGTERM: return "SIGTERM"
     case SIGHUP: return "SIGHUP"
+    case SIGUSR1: return "SIGUSR1"
     default: return "signal \(sig)"
     }
 }

@@ -4,6 +4,8 @@
 //   rnn-bench-engine [--cell lstm|gru] [--mode train|infer|sample|lmtrain] [--batches n] [--threads n] [--dump path]
 //                    [--batch B] [--embed E] [--vocab V] [--hidden H] [--layers L] [--chars n] [--profile]
 //   rnn-bench-engine --kernels     (prints the engine's and OpenBLAS's kernel sets)
+//   mpirun -np K rnn-bench-engine --allreduce FLOATS [--batches n]
+//                                  (times n in-place sums of FLOATS floats over the K processes)
 //
 // --mode sample: a character LM (V=65 unless --vocab, E=70) generating --chars characters one
 // step at a time with Model.stepLM at batch 1 (softmax at temperature 0.8 and a draw per step).
@@ -15,12 +17,13 @@
 // side (scripts/reference/bench_torch.py) runs on exactly the same data.
 import RNNCore
 import RNNEngine
+import RNNMPI
 #if canImport(Glibc)
 import Glibc
 #endif
 
 var cell = CellKind.lstm, mode = "train", batches = 20, threads = 2, dump: String? = nil, batchSize = 0
-var embedArg = 0, vocabArg = 0, hiddenArg = 0, layersArg = 1, chars = 3000, profiling = false
+var embedArg = 0, vocabArg = 0, hiddenArg = 0, layersArg = 1, chars = 3000, profiling = false, allreduce = 0
 var args = Array(CommandLine.arguments.dropFirst())
 while !args.isEmpty {
     let a = args.removeFirst()
@@ -39,9 +42,39 @@ while !args.isEmpty {
     case "--threads": threads = Int(v) ?? threads
     case "--batch": batchSize = Int(v) ?? 0
     case "--dump": dump = v
+    case "--allreduce": allreduce = Int(v) ?? 0
     default: fatalError("unknown option \(a)")
     }
 }
+// Communication alone: the gradient sum of data-parallel training (docs/SCALING.md). Each sum
+// starts after a one-value sum, so that the time is the transfer, not the wait for a late process.
+if allreduce > 0 {
+    do {
+        let comm = try Processes.fromEnvironment()
+        let p = UnsafeMutableBufferPointer<Float>.allocate(capacity: allreduce)
+        p.initialize(repeating: 1)
+        var times: [Double] = []
+        for i in 0 ..< batches + 2 {
+            var sync = [0.0]
+            try comm.reduce(&sync, .sum)
+            let t = seconds()
+            try comm.sum(p)
+            if i >= 2 { times.append(seconds() - t) }   // the first two warm up
+        }
+        times.sort()
+        if comm.isRoot {
+            let mb = Double(allreduce * 4) / 1e6, median = times[times.count / 2]
+            print("allreduce of \(allreduce) floats (\(formatFixed(mb, 2)) MB) over \(comm.size) processes: median \(formatFixed(median * 1e3, 3)) ms, "
+                  + "min \(formatFixed((times.first ?? 0) * 1e3, 3)) ms (\(batches) sums; \(formatFixed(mb / 1e3 / median, 2)) GB/s of arena per second)")
+        }
+        comm.finish()
+        exit(0)
+    } catch {
+        print("rnn-bench-engine: error: \(error)")
+        exit(1)
+    }
+}
+
 let V = vocabArg > 0 ? vocabArg : (mode == "sample" || mode == "lmtrain" ? 65 : 25_000)
 let E = embedArg > 0 ? embedArg : (mode == "sample" ? 70 : mode == "lmtrain" ? 64 : 200)
 let H = hiddenArg > 0 ? hiddenArg : 128

@@ -1,10 +1,16 @@
 // rnn-fit: train a recurrent text classifier (REFERENCE.md section 4) or, with --lm, a character
 // language model (section 5). Options and their wording here; training in RNNTrain (one Trainer
 // over ClassifierTask or LanguageModelTask); display in RNNTrainCLI.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ArgumentParser
 import RNNCLI
 import RNNCore
 import RNNEngine
+import RNNMPI
 import RNNText
 import RNNTrain
 import RNNTrainCLI
@@ -245,14 +251,48 @@ struct Command: ParsableCommand {
     }
 
     func run() throws {
-        try prepareOutputs()
         let start = monotonicSeconds()
-        StopRequest.install()
+        // Under mpirun: the processes training together (docs/SCALING.md); rank 0 alone takes the
+        // outputs, reports and writes, the others print nothing but their own errors.
+        let processes = try Processes.fromEnvironment()
+        var me = self
+        if !processes.isRoot { me.q.quiet = true; me.log = nil; me.plot = nil }
+        do {
+            try me.train(processes: processes, start: start)
+        } catch let e as RNNError where !processes.isRoot {
+            throw RNNError("rank \(processes.rank) of \(processes.size): \(e.message)")
+        }
+    }
+
+    func train(processes: any Communicator, start: Double) throws {
+        if processes.isRoot { try prepareOutputs() }
+        // mpirun answers Ctrl-C with SIGTERM to every process and SIGKILL a second later
+        // (odls_base_sigkill_timeout), but forwards SIGUSR1 at once: a stop with time to evaluate.
+        StopRequest.install(also: processes.size > 1 ? [SIGUSR1] : [])
         let out = output ?? resume!
         do {
-            let state = try resume.map { try TrainingState.load(checkpoint: $0) }
-            let optimizer = state?.optimizer ?? optimizerSettings()
-            let task: any TrainingTask = lm ? try languageModel(seed: optimizer.seed, resume: state) : try classifier(seed: optimizer.seed, resume: state)
+            // Setting up is agreed: when a process cannot build its task (a missing file on one
+            // machine), every process ends, and only the ones that failed say why.
+            var built: (any TrainingTask, TrainingState?, OptimizerSettings)?, failure: Error?
+            do {
+                let state = try resume.map { try TrainingState.load(checkpoint: $0) }
+                let optimizer = state?.optimizer ?? optimizerSettings()
+                built = (lm ? try languageModel(seed: optimizer.seed, resume: state) : try classifier(seed: optimizer.seed, resume: state), state, optimizer)
+            } catch {
+                failure = error
+            }
+            if processes.size > 1 {
+                var failed = [Double](repeating: 0, count: processes.size)
+                failed[processes.rank] = failure == nil ? 0 : 1
+                try processes.reduce(&failed, .sum)
+                if failed.contains(where: { $0 != 0 }) {
+                    processes.finish()
+                    if let failure { throw failure }
+                    throw ExitStatus(1)
+                }
+            }
+            if let failure { throw failure }
+            guard let (task, state, optimizer) = built else { throw ExitStatus(1) }
             var settings = RunSettings()
             settings.epochs = epochs ?? (lm ? 10 : 3)
             settings.evalEvery = evalEvery
@@ -261,8 +301,23 @@ struct Command: ParsableCommand {
             let sinks = SinkList(q.quiet ? [] : [ConsoleSink()])
             if let log { sinks.append(try JSONLinesLogSink(path: log, append: resume != nil)) }
             if let plot { sinks.append(SVGPlot(path: plot, title: plotTitle(task), points: state?.history ?? [])) }
-            let trainer = try Trainer(task: task, optimizer: optimizer, run: settings, output: out, resume: state, sink: sinks, startTime: start)
-            let result = try trainer.run()
+            let result: TrainingResult
+            do {
+                let trainer = try Trainer(task: task, optimizer: optimizer, run: settings, output: out, resume: state, sink: sinks, startTime: start,
+                                          processes: processes)
+                result = try trainer.run()
+            } catch let e as TrainingError {
+                // Divergence and disagreement are decided together: rank 0 alone says so.
+                processes.finish()
+                if !processes.isRoot { throw ExitStatus(1) }
+                throw e
+            }
+            processes.finish()
+            if processes.size > 1 && !q.quiet {
+                let mb = Double(task.model.params.count * MemoryLayout<Float>.stride) / 1e6
+                Diagnostics.line("rnn-fit: \(processes.size) processes: \(formatFixed(mb, 2)) MB of gradients summed per step; "
+                                 + "\(formatFixed(result.reduceSeconds, 2)) s of \(formatFixed(result.stepSeconds, 2)) s of training steps (\(formatFixed(100 * result.reduceSeconds / max(result.stepSeconds, 1e-9), 1))%) waiting for and summing them")
+            }
             if let sig = result.interruptedBy { throw Interrupted(signal: sig) }
         } catch let e as TrainingError {
             throw RNNError(wording(e))
@@ -394,6 +449,8 @@ struct Command: ParsableCommand {
             return "\(state): already trained \(trained) epoch\(trained == 1 ? "" : "s"); pass --epochs N with N > \(trained) (the total number of epochs) to continue"
         case .wrongTask(let state, let isClassifier):
             return "\(state): the state of a \(isClassifier ? "classifier" : "language model"); " + (isClassifier ? "resume it without --lm" : "resume it with --lm")
+        case .processesDisagree(let ranks, let size):
+            return "rank\(ranks.count == 1 ? "" : "s") \(ranks.map(String.init).joined(separator: ", ")) of \(size) built other initial weights, data or settings than rank 0; give every process the same command, data files, vocabulary and state (e.g. on a shared file system)"
         }
     }
 
