@@ -254,6 +254,7 @@ struct Command: ParsableCommand {
     }
 
     func run() throws {
+        try EngineKernels.check()   // RNN_KERNELS names a set this CPU runs
         try prepareOutputs()
         let start = monotonicSeconds()
         StopRequest.install()

@@ -5,7 +5,7 @@
 import XCTest
 @testable import RNNEngine
 
-final class GradientCheckTests: XCTestCase {
+final class GradientCheckTests: EveryKernelSetTestCase {
     struct Case { var cell: CellKind; var D: Int; var L: Int }
     static let lengths = [4, 6, 1, 3]   // unsorted on purpose (the stack sorts internally)
     static let E = 3, H = 9             // H = 9: one 8-lane vector + a scalar tail
@@ -139,7 +139,7 @@ final class GradientCheckTests: XCTestCase {
         print("[gradcheck] \(c.cell) D=\(c.D) L=\(c.L): forward max abs diff \(fwdDiff), gradients max rel diff \(worst)")
     }
 
-    func testRNN() { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .rnn, D: D, L: L)) } } }
-    func testLSTM() { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .lstm, D: D, L: L)) } } }
-    func testGRU() { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .gru, D: D, L: L)) } } }
+    func testRNN() { forEachKernelSet { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .rnn, D: D, L: L)) } } } }
+    func testLSTM() { forEachKernelSet { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .lstm, D: D, L: L)) } } } }
+    func testGRU() { forEachKernelSet { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .gru, D: D, L: L)) } } } }
 }
