@@ -12,7 +12,7 @@ _rnn_encode() {
         --fix-length) COMPREPLY=(); return ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W '--vocab --format --text-field --label-field --label-prefix -o --output --fix-length --pad-first --truncate-first -q --quiet -h --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--vocab --format --text-field --label-field --label-prefix -o --output --fix-length --truncate-first --pad-first -q --quiet -h --help --version' -- "$cur"))
         return
     fi
     compopt -o filenames

@@ -6,7 +6,7 @@ complete -c rnn-vocab -l text-field -x -d 'The text: a JSON member or TSV/CSV co
 complete -c rnn-vocab -l label-field -x -d 'The label: a JSON member or TSV/CSV column name, or a column number (with a n...'
 complete -c rnn-vocab -l label-prefix -x -d 'fastText format: the prefix that marks a label token'
 complete -c rnn-vocab -s o -l output -r -F -d 'Output vocabulary file (written atomically)'
-complete -c rnn-vocab -l min-freq -x -d 'Keep tokens seen at least this many times'
+complete -c rnn-vocab -l min-freq -x -d 'Keep tokens seen at least this many times (default 1)'
 complete -c rnn-vocab -l max-size -x -d 'Keep at most this many tokens (specials not counted)'
 complete -c rnn-vocab -l vectors -r -F -d 'Attach pretrained vectors from a GloVe text file (.txt or .gz) or a word2vec/...'
 complete -c rnn-vocab -l chars -d 'Build a character vocabulary (Unicode scalars) for language models'

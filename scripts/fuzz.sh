@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_S=${FUZZ_S:-60}
-TARGETS=${FUZZ_TARGETS:-"safetensors vocab dataset checkpoint jsonl tar gzip glove"}
+TARGETS=${FUZZ_TARGETS:-"safetensors vocab dataset checkpoint jsonl tar gzip glove state"}
 BIN=${RNN_BIN:-.build/release}
 DATA=${RNN_DATA:-../shared/data}
 OUT=.build-fuzz
@@ -49,9 +49,9 @@ fi
 
 # 2. Seeds: real small files made by the tools from the test data.
 S="$OUT/seeds"
-if [ ! -f "$S/.done" ]; then
+if [ ! -f "$S/.done-2" ]; then
   echo "fuzz: making seeds with $BIN"
-  rm -rf "$S"; mkdir -p "$S"/{safetensors,vocab,dataset,checkpoint,jsonl,tar,gzip,glove} "$S/work"
+  rm -rf "$S"; mkdir -p "$S"/{safetensors,vocab,dataset,checkpoint,jsonl,tar,gzip,glove,state} "$S/work"
   W="$S/work"
   "$BIN/rnn-corpus" "$DATA/aclImdb_v1.tar.gz" --split train --limit 4 -q -o "$W/raw.jsonl"
   "$BIN/rnn-clean" -q "$W/raw.jsonl" -o "$W/t.jsonl"
@@ -64,6 +64,7 @@ if [ ! -f "$S/.done" ]; then
   "$BIN/rnn-fit" -q --lm "$W/ts.txt" --layers 1 --hidden 8 --embed-dim 4 --epochs 1 --seq-len 16 --batch-size 4 -o "$W/lm.ckpt" 2>/dev/null
   cp "$W/v.bin" "$W/vg.bin" "$S/vocab/"; cp "$W/t.bin" "$S/dataset/"; cp "$W/c.ckpt" "$W/lm.ckpt" "$S/checkpoint/"
   cp "$W/v.bin" "$W/t.bin" "$W/c.ckpt" "$S/safetensors/"
+  cp "$W/c.ckpt.state" "$S/state/c.state"; cp "$W/lm.ckpt.state" "$S/state/lm.state"
   head -n 3 "$W/t.jsonl" > "$S/jsonl/t.jsonl"; head -c 2000 "$W/ts.txt" > "$S/jsonl/plain.txt"
   gzip -c "$S/jsonl/t.jsonl" > "$S/jsonl/t.jsonl.gz"
   gzip -c "$W/ts.txt" > "$S/gzip/ts.gz"; (gzip -c "$S/jsonl/t.jsonl"; gzip -c "$W/ts.txt") > "$S/gzip/two.gz"
@@ -73,7 +74,7 @@ if [ ! -f "$S/.done" ]; then
   echo "Long name" > "$W/tree/aclImdb/test/pos/$(printf 'x%.0s' $(seq 1 120))_7.txt"
   (cd "$W/tree" && tar --format=ustar -cf "../../tar/ustar.tar" aclImdb/train && tar --format=gnu -cf "../../tar/gnu.tar" aclImdb \
      && tar --format=pax -cf "../../tar/pax.tar" aclImdb && tar --format=gnu -czf "../../tar/gnu.tar.gz" aclImdb)
-  rm -rf "$W"; touch "$S/.done"
+  rm -rf "$W"; touch "$S/.done-2"
 fi
 
 # 3. Fuzz each target; report executions and coverage.

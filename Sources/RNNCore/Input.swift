@@ -212,22 +212,51 @@ public final class ByteSource {
     }
 }
 
-/// Splits a ``ByteSource`` into lines without copying each line.
+/// Splits a file or stream (plain or gzip, through ``ByteSource``) into lines without copying
+/// each line: the one line reader of the suite.
 ///
-/// `next()` returns a view of the next line (without its `\n`, and without a `\r` before it);
-/// the view is valid until the following call. Lines may have any length.
+/// `next()` returns a view of the next line (without its `\n`, and without a `\r` before it
+/// unless `keepCR`); the view is valid until the following call. Lines may have any length up to
+/// ``InputLimits/maxLineBytes``. How bytes arrive is the ``Feed``.
 public final class LineReader {
+    /// How the reader gets its bytes.
+    public enum Feed: Sendable {
+        /// Blocking reads of 1 MiB: batch tools.
+        case whole
+        /// A pipe or terminal is read with plain read(2) calls that return whatever has arrived,
+        /// and ``LineReader/wouldBlock`` tells (with a zero-timeout poll) whether the next line can
+        /// be had without waiting: a consumer batches while input is plentiful and flushes as soon
+        /// as reading would block (rnn-classify: a line out soon after a line in). Regular files
+        /// are read as with `.whole`.
+        case streaming
+        /// A second thread reads (and decompresses) ahead in 4 MiB chunks, overlapping zlib with
+        /// the parsing of the previous lines (GloVe files).
+        case readAhead
+    }
+
     /// The underlying stream.
     public let source: ByteSource
-    private let lines = LineSplitter(capacity: 1 << 20)
+    private let lines: LineSplitter
+    private let feed: Feed
+    private let isFile: Bool
+    private let ahead: ReadAhead?
 
     /// Opens `path` (`nil` or `"-"`: stdin).
-    public convenience init(path: String?) throws { try self.init(source: ByteSource(path: path)) }
-
-    /// Reads lines from an open source.
-    public init(source: ByteSource) {
-        self.source = source
+    public convenience init(path: String?, feed: Feed = .whole, keepCR: Bool = false) throws {
+        try self.init(source: ByteSource(path: path), feed: feed, keepCR: keepCR)
     }
+
+    /// Reads lines from an open source. Throws only when a read-ahead thread cannot start.
+    public init(source: ByteSource, feed: Feed = .whole, keepCR: Bool = false) throws {
+        self.source = source
+        var st = stat()
+        isFile = fstat(source.fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+        self.feed = feed == .streaming && isFile ? .whole : feed
+        lines = LineSplitter(capacity: self.feed == .streaming ? 1 << 16 : 1 << 20, keepCR: keepCR)
+        ahead = feed == .readAhead ? try ReadAhead(source: source) : nil
+    }
+
+    deinit { ahead?.close() }
 
     /// The name of the input for messages.
     public var name: String { source.name }
@@ -235,10 +264,32 @@ public final class LineReader {
     /// 1-based number of the line last returned.
     public var lineNumber: Int { lines.lineNumber }
 
+    /// Whether the line last returned ended with a newline (false only for a last line without one).
+    public var lastLineHadNewline: Bool { lines.lastHadNewline }
+
+    /// True when the next call to ``next()`` would wait for data that has not arrived yet: only
+    /// with the `.streaming` feed on a pipe or terminal, when no complete line (nor the end) is
+    /// buffered and poll says nothing has arrived.
+    public var wouldBlock: Bool {
+        if feed != .streaming || lines.hasLine || source.hasBufferedInput { return false }
+        var p = pollfd(fd: source.fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) == 0
+    }
+
+    /// Stops a read-ahead thread early (a consumer that gives up before the end); also done when
+    /// the reader is released.
+    public func close() { ahead?.close() }
+
     /// The next line, or nil at the end of input.
     public func next() throws -> UnsafeRawBufferPointer? {
         do {
-            return try lines.next { [source] in try source.read(into: $0, count: $1) }
+            switch feed {
+            case .whole: return try lines.next { [source] in try source.read(into: $0, count: $1) }
+            case .streaming: return try lines.next { [source] in try source.readSome(into: $0, count: $1) }
+            case .readAhead:
+                guard let ahead else { return nil }
+                return try lines.next { try ahead.read(into: $0, count: $1) }
+            }
         } catch let e as LineTooLong { throw e.error(name) }
     }
 }
@@ -256,12 +307,15 @@ public struct LineTooLong: Error, Sendable {
     }
 }
 
-/// The line splitting behind ``LineReader`` and ``StreamingLineReader``: a growable buffer that
-/// hands out views of complete lines (no `\n`, no `\r` before it) and asks `fill` for more bytes
-/// only when it holds no complete line.
+/// The line splitting behind ``LineReader``: a growable buffer that hands out views of complete
+/// lines (no `\n`; no `\r` before it unless `keepCR`) and asks `fill` for more bytes only when it
+/// holds no complete line.
 final class LineSplitter {
     /// 1-based number of the line last returned.
     private(set) var lineNumber = 0
+    /// Whether the line last returned ended with `\n` (false for a last line without one).
+    private(set) var lastHadNewline = true
+    private let keepCR: Bool
     private var buf: UnsafeMutableRawPointer
     private var cap: Int
     private var start = 0
@@ -269,8 +323,9 @@ final class LineSplitter {
     /// `fill` returned 0: everything buffered is the rest of the input.
     private(set) var eof = false
 
-    init(capacity: Int) {
+    init(capacity: Int, keepCR: Bool = false) {
         cap = capacity
+        self.keepCR = keepCR
         buf = UnsafeMutableRawPointer.allocate(byteCount: cap, alignment: 64)
     }
 
@@ -287,10 +342,15 @@ final class LineSplitter {
         while true {
             if scanFrom < end, let nl = memchr(buf + scanFrom, 0x0A, end - scanFrom) {
                 let pos = buf.distance(to: nl)
+                lastHadNewline = true
                 return take(upTo: pos, next: pos + 1)
             }
             scanFrom = end
-            if eof { return start < end ? take(upTo: end, next: end) : nil }
+            if eof {
+                if start == end { return nil }
+                lastHadNewline = false
+                return take(upTo: end, next: end)
+            }
             // Compact, grow if one line fills the buffer, refill.
             if start > 0 {
                 if end > start { memmove(buf, buf + start, end - start) }
@@ -313,7 +373,7 @@ final class LineSplitter {
 
     private func take(upTo lineEnd: Int, next: Int) -> UnsafeRawBufferPointer {
         var e = lineEnd
-        if e > start && buf.load(fromByteOffset: e - 1, as: UInt8.self) == 0x0D { e -= 1 }
+        if !keepCR && e > start && buf.load(fromByteOffset: e - 1, as: UInt8.self) == 0x0D { e -= 1 }
         let line = UnsafeRawBufferPointer(start: buf + start, count: e - start)
         start = next
         lineNumber += 1

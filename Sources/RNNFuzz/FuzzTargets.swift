@@ -17,7 +17,7 @@ import RNNTrain
 /// Fuzz targets by name.
 public enum FuzzTargets {
     /// Every target: the reader it exercises.
-    public static let names = ["safetensors", "vocab", "dataset", "checkpoint", "jsonl", "tar", "gzip", "glove"]
+    public static let names = ["safetensors", "vocab", "dataset", "checkpoint", "jsonl", "tar", "gzip", "glove", "state"]
 
     /// The vocabulary GloVe lines are read for.
     nonisolated(unsafe) static var gloveVocabulary: Vocabulary = {
@@ -35,6 +35,7 @@ public enum FuzzTargets {
         switch target {
         case "tar": ext = ".tar"
         case "gzip", "jsonl": ext = ".gz"
+        case "state": ext = ".ckpt.state"   // the state of checkpoint scratch.ckpt (absent)
         default: ext = ".bin"
         }
         let path = scratch + ext
@@ -84,6 +85,13 @@ public enum FuzzTargets {
             _ = try ByteSource(path: path).readAll(limit: 1 << 22)
         case "glove":
             _ = try PretrainedVectors.load(path: path, for: gloveVocabulary)
+        case "state":
+            // The resume file (rnn-train-state): parsed, range-checked, then used as --resume
+            // uses it (a model of its architecture, its weights and Adam's moments).
+            let s = try TrainingState.load(checkpoint: String(path.dropLast(".state".count)))
+            let model = Model(config: s.config, seed: 1)
+            s.restore(into: model)
+            _ = s.adam().step
         default:
             throw RNNError("unknown fuzz target '\(target)' (targets: \(names.joined(separator: ", ")))")
         }

@@ -164,7 +164,7 @@ public struct RecordReader {
         var fix = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 12, alignment: 16)
         defer { fix.deallocate() }
         for path in paths {
-            let reader = try StreamingLineReader(path: path)
+            let reader = try LineReader(path: path, feed: .streaming)
             var mode: RecordFormat = format == .auto ? RecordFormat.byName(path) : format
             if mode == .tsv || mode == .csv || mode == .fasttext {
                 try forEachRow(reader, mode, idle: idle, body)
@@ -256,7 +256,7 @@ public struct RecordReader {
     }
 
     /// TSV, CSV and fastText inputs: every row as its JSON record (TableRecords.swift).
-    private func forEachRow(_ reader: StreamingLineReader, _ mode: RecordFormat, idle: (() throws -> Void)?,
+    private func forEachRow(_ reader: LineReader, _ mode: RecordFormat, idle: (() throws -> Void)?,
                             _ body: (Record) throws -> Void) throws {
         let rows = RowConverter(format: mode, fields: fields, source: reader.name)
         while true {

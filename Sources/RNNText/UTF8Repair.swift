@@ -35,10 +35,17 @@ public enum UTF8Repair {
     }
 
     /// Index of the first byte that is not part of valid UTF-8, or nil when `p` is valid.
-    public static func firstInvalid(_ p: UnsafeRawBufferPointer) -> Int? {
+    public static func firstInvalid(_ p: UnsafeRawBufferPointer) -> Int? { scan(p, all: false).first }
+
+    /// The maximal invalid subparts of `p` (each becomes one U+FFFD when repaired or decoded) and
+    /// the index of the first, nil when `p` is valid.
+    public static func invalid(_ p: UnsafeRawBufferPointer) -> (count: Int, first: Int?) { scan(p, all: true) }
+
+    private static func scan(_ p: UnsafeRawBufferPointer, all: Bool) -> (count: Int, first: Int?) {
         let n = p.count
-        guard n > 0 else { return nil }
-        let base = p.baseAddress!
+        guard n > 0, let base = p.baseAddress else { return (0, nil) }
+        var count = 0
+        var first: Int?
         var i = 0
         while i < n {
             // Skip ASCII eight bytes at a time.
@@ -46,10 +53,13 @@ public enum UTF8Repair {
             if i >= n { break }
             if p[i] < 0x80 { i += 1; continue }
             let len = sequenceLength(p, i)
-            if len < 0 { return i }
-            i += len
+            if len > 0 { i += len; continue }
+            if first == nil { first = i }
+            count += 1
+            if !all { break }
+            i += -len
         }
-        return nil
+        return (count, first)
     }
 
     /// Appends `p` to `out` with every maximal invalid subpart replaced by U+FFFD; returns how

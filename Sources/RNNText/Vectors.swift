@@ -27,7 +27,7 @@ public struct PretrainedVectors: Sendable {
     /// wins. Errors name the file and the line: a line whose number of values differs from the
     /// first line's, a value that is not a number, an empty file.
     public static func load(path: String, for vocab: Vocabulary) throws -> PretrainedVectors {
-        let reader = try ReadAheadLineReader(path: path)
+        let reader = try LineReader(path: path, feed: .readAhead)
         defer { reader.close() }
         var dim = 0
         var matrix: [Float] = []

@@ -1,7 +1,7 @@
 // rnn-classify's record loop: records in (cleaned text or encoded ids), one prediction line out per
 // record, in input order. Lines are batched while input is plentiful (a file, a fast pipe) and a
 // partial batch is classified and flushed as soon as reading would block, so an interactive pipe
-// gets its answer at once (StreamingLineReader.wouldBlock).
+// gets its answer at once (LineReader.wouldBlock).
 //
 // Output (docs/FORMATS.md, "Classification output"):
 //   jsonl: every input member except ids, length, vocab and label (and text with keepText false)

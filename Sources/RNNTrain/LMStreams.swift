@@ -51,39 +51,16 @@ public func scoreText(model: Model, alphabet: CharAlphabet, paths: [String], res
     let scorer = LMScorer(model: model, alphabet: alphabet, resetPerLine: resetPerLine)
     var lines = 0
     for path in paths {
-        let src = try ByteSource(path: path)
-        var buf = [UInt8](repeating: 0, count: 1 << 20)
-        var pending: [UInt8] = []
-        func emit(_ line: UnsafeRawBufferPointer, newline: Bool) throws {
-            let s = scorer.score(line: line, hasNewline: newline)
+        // Lines as they are (a CR is a character the model scores); a last line without a
+        // newline is scored without one.
+        let reader = try LineReader(path: path, keepCR: true)
+        while let line = try reader.next() {
+            let s = scorer.score(line: line, hasNewline: reader.lastLineHadNewline)
             lines += 1
             try out.write("\(formatFixed(s.natsPerChar, 4))\t\(formatFixed(s.bitsPerChar, 4))\t\(s.chars)\t")
             try out.write(line)
             try out.write(byte: 0x0A)
         }
-        while true {
-            let n = try buf.withUnsafeMutableBytes { try src.read(into: $0.baseAddress!, count: $0.count) }
-            if n == 0 { break }
-            try buf.withUnsafeBytes { p in
-                var start = 0
-                while start < n, let nl = memchr(p.baseAddress! + start, 0x0A, n - start) {
-                    let end = p.baseAddress!.distance(to: UnsafeRawPointer(nl))
-                    if pending.isEmpty {
-                        try emit(UnsafeRawBufferPointer(rebasing: p[start ..< end]), newline: true)
-                    } else {
-                        pending.append(contentsOf: p[start ..< end])
-                        try pending.withUnsafeBytes { try emit($0, newline: true) }
-                        pending.removeAll(keepingCapacity: true)
-                    }
-                    start = end + 1
-                }
-                pending.append(contentsOf: p[start ..< n])
-            }
-            if pending.count > InputLimits.maxLineBytes {
-                throw LineTooLong(line: lines + 1, limit: InputLimits.maxLineBytes).error(src.name)
-            }
-        }
-        if !pending.isEmpty { try pending.withUnsafeBytes { try emit($0, newline: false) } }
         try out.flush()
     }
     return TextScore(total: scorer.total, lines: lines, unknown: scorer.unknown, unknownScalars: scorer.unknownScalars)

@@ -141,14 +141,28 @@ public struct LMCorpus: Sendable {
     /// Largest training text (README, "Hostile input, limits and outputs"): 1 GiB, all inputs together.
     public static let maxTextBytes = 1 << 30
 
+    /// The text of every input (plain or gzip; "-" = stdin) back to back, and its invalid UTF-8
+    /// (read as U+FFFD: the caller warns).
+    public struct Text {
+        public var bytes: [UInt8] = []
+        /// Maximal invalid UTF-8 subparts in all inputs.
+        public var invalidSequences = 0
+        /// Where the first is ("path: byte N").
+        public var firstInvalid: String?
+    }
+
     /// Reads every input (plain or gzip; "-" = stdin) back to back.
-    public static func readText(paths: [String]) throws -> [UInt8] {
-        var all: [UInt8] = []
+    public static func readText(paths: [String]) throws -> Text {
+        var text = Text()
         for p in paths {
-            let bytes = try ByteSource(path: p).readAll(limit: maxTextBytes - all.count)
-            all.append(contentsOf: bytes)
+            let source = try ByteSource(path: p)
+            let bytes = try source.readAll(limit: maxTextBytes - text.bytes.count)
+            let bad = bytes.withUnsafeBytes { UTF8Repair.invalid($0) }
+            if let at = bad.first, text.firstInvalid == nil { text.firstInvalid = "\(source.name): byte \(at + 1)" }
+            text.invalidSequences += bad.count
+            text.bytes.append(contentsOf: bytes)
         }
-        return all
+        return text
     }
 
     /// Encodes `text` with `alphabet` (built from the whole text when nil) and keeps the last

@@ -202,7 +202,7 @@ public struct TrainingState {
     var betas: (Float, Float, Float, Float) = (0.9, 0.999, 1e-8, 0)
 
     /// The optimizer as saved (moments, step count, hyper-parameters, this epoch's rate).
-    func adam() -> Adam {
+    public func adam() -> Adam {
         var a = Adam(count: params.count, lr: epochLR, beta1: betas.0, beta2: betas.1, eps: betas.2, weightDecay: betas.3)
         a.m = adamM; a.v = adamV; a.step = adamStep
         return a
@@ -222,7 +222,7 @@ public struct TrainingState {
     }
 
     /// Copies the saved weights into `model` (same architecture).
-    func restore(into model: Model) {
+    public func restore(into model: Model) {
         let dst = model.params.mutableValues
         params.withUnsafeBufferPointer { dst.baseAddress!.update(from: $0.baseAddress!, count: min(dst.count, $0.count)) }
     }

@@ -33,26 +33,18 @@ struct Command: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write a binary encoded dataset to this file instead of JSON Lines to stdout.", completion: .file())
     var output: String?
 
-    @Option(help: "Keep at most N tokens per record and pad shorter ones to N.")
-    var fixLength: Int?
-
-    @Flag(help: "Put the pads before the real tokens (torchtext pad_first).")
-    var padFirst = false
-
-    @Flag(help: "Keep the last N tokens of a longer record instead of the first N.")
-    var truncateFirst = false
+    @OptionGroup var encoding: EncodingOptions
 
     @OptionGroup var q: QuietOption
 
     func validate() throws {
-        if let fixLength, fixLength < 1 || fixLength > Encoder.maxFixLength { throw ValidationError("--fix-length must be in [1, \(Encoder.maxFixLength)]") }
-        if fixLength == nil && (padFirst || truncateFirst) { throw ValidationError("--pad-first and --truncate-first need --fix-length") }
     }
 
     func run() throws {
         try CLI.prepareOutputs([output], inputs: input.paths + [vocab])
         let vocabulary = try Vocabulary.load(path: vocab)
-        let encoder = Encoder(vocabulary: vocabulary, fixLength: fixLength, truncateFirst: truncateFirst, padFirst: padFirst)
+        let encoder = encoding.encoder(vocabulary)
+        let fixLength = encoding.fixLength, padFirst = encoding.padFirst
         var reader = records.reader(input)
         reader.repairUTF8 = true
         let summary: EncodeSummary

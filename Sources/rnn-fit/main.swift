@@ -150,23 +150,9 @@ struct Command: ParsableCommand {
 
     @OptionGroup(title: "Training from records (DATA is not an rnn-encode -o file)") var records: RecordOptions
 
-    @Option(help: "Records: keep tokens seen at least this many times in DATA (as rnn-vocab --min-freq; default 1).")
-    var minFreq: Int?
+    @OptionGroup(title: "Vocabulary from records (as rnn-vocab; the embedding starts from --vectors)") var vocabulary: VocabularyOptions
 
-    @Option(help: "Records: keep at most this many tokens (as rnn-vocab --max-size).")
-    var maxSize: Int?
-
-    @Option(help: "Records: start the embedding from these pretrained vectors (GloVe .txt/.gz or .vec; as rnn-vocab --vectors).", completion: .file())
-    var vectors: String?
-
-    @Option(help: "Records: keep at most N tokens per record (as rnn-encode --fix-length; needed for --padded).")
-    var fixLength: Int?
-
-    @Flag(help: "Records: keep the last N tokens of a longer record (as rnn-encode --truncate-first).")
-    var truncateFirst = false
-
-    @Flag(help: "Records: put the pads before the real tokens (as rnn-encode --pad-first).")
-    var padFirst = false
+    @OptionGroup(title: "Encoding records (as rnn-encode; --padded needs --fix-length)") var encoding: EncodingOptions
 
     @Option(help: "Language model: characters per training chunk (truncated backpropagation through time; the state is carried between chunks; default 128).")
     var seqLen: Int?
@@ -214,10 +200,6 @@ struct Command: ParsableCommand {
             try check(valid == nil || validSplit == nil, "give --valid or --valid-split, not both")
         } else {
             try check(inputs.count <= 1, "give one training input (got \(inputs.count)); --valid names the validation data")
-            try check(minFreq.map { $0 >= 1 } ?? true, "--min-freq must be at least 1")
-            try check(maxSize.map { $0 >= 0 } ?? true, "--max-size must not be negative")
-            try check(fixLength.map { (1 ... 1 << 20).contains($0) } ?? true, "--fix-length must be in [1, \(1 << 20)]")
-            try check(fixLength != nil || !(padFirst || truncateFirst), "--pad-first and --truncate-first need --fix-length")
         }
         if lm, let name = recordOnlyOptions.first {
             throw ValidationError("\(name) does not apply to --lm (a character language model)")
@@ -283,9 +265,7 @@ struct Command: ParsableCommand {
 
     /// The options that only apply to records as DATA (building and encoding in memory) that were given.
     var recordOnlyOptions: [String] {
-        [(minFreq != nil, "--min-freq"), (maxSize != nil, "--max-size"), (vectors != nil, "--vectors"),
-         (fixLength != nil, "--fix-length"), (truncateFirst, "--truncate-first"), (padFirst, "--pad-first"),
-         (records.format != .auto, "--format")].filter { $0.0 }.map { $0.1 }
+        vocabulary.given + encoding.given + (records.format != .auto ? ["--format"] : [])
     }
 
     /// The classifier's data files: DATA, --valid and --test as given when DATA is an encoded
@@ -301,17 +281,11 @@ struct Command: ParsableCommand {
             guard let vocab else { throw RNNError(path: path, "is an encoded dataset: --vocab is required (the vocabulary it was encoded with)") }
             return (path, vocab, valid, test)
         }
-        if vocab != nil, let name = recordOnlyOptions.first(where: { ["--min-freq", "--max-size", "--vectors"].contains($0) }) {
+        if vocab != nil, let name = vocabulary.given.first {
             throw RNNError("\(name) builds the vocabulary; it does not apply with --vocab (encode with that vocabulary)")
         }
         let folder = try PrivateFolder.make(prefix: "rnn-fit")
-        var enc = RecordEncoding()
-        enc.minFreq = minFreq ?? 1
-        enc.maxSize = maxSize
-        enc.vectors = vectors
-        enc.fixLength = fixLength
-        enc.truncateFirst = truncateFirst
-        enc.padFirst = padFirst
+        let enc = RecordEncoding(vocabulary, encoding)
         for p in [valid, test].compactMap({ $0 }) where EncodedDataset.isEncodedFile(p) {
             throw RNNError(path: p, "is an encoded dataset, but the training data are records; give records here too (they are encoded with the same vocabulary)")
         }
@@ -360,11 +334,15 @@ struct Command: ParsableCommand {
         let text = try LMCorpus.readText(paths: paths)
         let alphabet = try vocab.map { try CharAlphabet(vocabulary: Vocabulary.load(path: $0), path: $0) }
         let validText = try valid.map { try LMCorpus.readText(paths: [$0]) }
-        let corpus = try LMCorpus(text: text, alphabet: alphabet, validSplit: o.validSplit, validText: validText)
+        let corpus = try LMCorpus(text: text.bytes, alphabet: alphabet, validSplit: o.validSplit, validText: validText?.bytes)
         let name = paths == ["-"] ? "<stdin>" : paths.joined(separator: " ")
         let quiet = q.quiet
         func say(_ line: String) { if !quiet { Diagnostics.line(line) } }
         say("rnn-fit: \(name): \(formatThousands(corpus.train.count + corpus.valid.count)) characters, alphabet of \(corpus.alphabet.count - 2) + <unk>, <pad>; \(formatThousands(corpus.train.count)) for training, \(formatThousands(corpus.valid.count)) for validation\(valid.map { " (\($0))" } ?? "")")
+        let invalid = text.invalidSequences + (validText?.invalidSequences ?? 0)
+        if invalid > 0, let first = text.firstInvalid ?? validText?.firstInvalid {
+            say("rnn-fit: warning: \(formatThousands(invalid)) invalid UTF-8 sequence\(invalid == 1 ? "" : "s") read as U+FFFD (first at \(first)); fix the encoding of the input (e.g. iconv -f latin1 -t utf-8) to keep the original characters")
+        }
         if corpus.unknown > 0 {
             say("rnn-fit: warning: \(formatThousands(corpus.unknown)) characters are not in the vocabulary and read as <unk>: \(describeScalars(corpus.unknownScalars))")
         }

@@ -26,14 +26,7 @@ struct Command: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output vocabulary file (written atomically).", completion: .file())
     var output: String
 
-    @Option(help: "Keep tokens seen at least this many times.")
-    var minFreq: Int = 1
-
-    @Option(help: "Keep at most this many tokens (specials not counted).")
-    var maxSize: Int?
-
-    @Option(help: "Attach pretrained vectors from a GloVe text file (.txt or .gz) or a word2vec/fastText .vec file.", completion: .file())
-    var vectors: String?
+    @OptionGroup var vocabulary: VocabularyOptions
 
     @Flag(help: "Build a character vocabulary (Unicode scalars) for language models.")
     var chars = false
@@ -41,11 +34,10 @@ struct Command: ParsableCommand {
     @OptionGroup var q: QuietOption
 
     func validate() throws {
-        guard minFreq >= 1 else { throw ValidationError("--min-freq must be at least 1") }
-        if let maxSize, maxSize < 0 { throw ValidationError("--max-size must not be negative") }
     }
 
     func run() throws {
+        let minFreq = vocabulary.minimumFrequency, maxSize = vocabulary.maxSize, vectors = vocabulary.vectors
         try CLI.prepareOutputs([output], inputs: input.paths + [vectors])
         if let vectors { _ = try ByteSource(path: vectors) }  // a missing vectors file fails before the counting
         var reader = records.reader(input)

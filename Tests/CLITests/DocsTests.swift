@@ -8,6 +8,27 @@ final class DocsTests: XCTestCase {
         XCTAssertEqual(r.status, 0, "man pages or completions are stale:\n\(r.stderr)\nRun `make docs` and commit.")
     }
 
+    /// README's examples run top to bottom as written: every option exists (with an allowed value)
+    /// and every file an example reads exists or is written by an earlier one
+    /// (scripts/check-readme.py); a doctored copy shows the check fails.
+    func testReadmeExamplesAreConsistentTopToBottom() throws {
+        let root = E2E.root.path
+        let r = try E2E.sh("cd '\(root)' && scripts/check-readme.py --bin '\(E2E.bin.path)'")
+        XCTAssertEqual(r.status, 0, r.out + r.stderr)
+        XCTAssertTrue(r.stderr.contains("0 problems"), r.stderr)
+        let dir = try E2E.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let readme = try String(contentsOfFile: root + "/README.md", encoding: .utf8)
+        let bad = readme.replacingOccurrences(of: "rnn-clean > train.jsonl", with: "rnn-clean > training.jsonl")
+            .replacingOccurrences(of: "--cell gru ", with: "--cell gruu ")
+        XCTAssertNotEqual(bad, readme, "the examples this test doctors are gone from README.md")
+        try bad.write(toFile: dir.path + "/README.md", atomically: true, encoding: .utf8)
+        let b = try E2E.sh("scripts/check-readme.py --bin '\(E2E.bin.path)' --readme '\(dir.path)/README.md' --root '\(root)'", cwd: E2E.root)
+        XCTAssertEqual(b.status, 1)
+        XCTAssertTrue(b.out.contains("rnn-vocab reads train.jsonl, which no earlier example writes"), b.out)
+        XCTAssertTrue(b.out.contains("rnn-fit --cell gruu: not one of rnn, lstm, gru"), b.out)
+    }
+
     func testEveryToolHasHelpAndOneLineUsageErrors() throws {
         for t in ["rnn-corpus", "rnn-clean", "rnn-vocab", "rnn-encode", "rnn-fit", "rnn-classify", "rnn-sample"] {
             let h = try E2E.sh("\(t) --help")

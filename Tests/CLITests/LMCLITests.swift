@@ -63,6 +63,24 @@ final class LMCLITests: XCTestCase {
         XCTAssertTrue(w.stderr.contains("rnn-vocab --chars"), w.stderr)
     }
 
+    /// Invalid UTF-8 in the training text is read as U+FFFD with one warning naming the first place
+    /// (issue 11); -q silences it.
+    func testInvalidUTF8InTheTextIsWarnedAbout() throws {
+        let dir = Support.tempDir("lm-utf8")
+        var bytes = Array(String(repeating: "to be or not to be\n", count: 60).utf8)
+        bytes[45] = 0xFF; bytes[300] = 0xC3; bytes[301] = 0x28
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/bad.txt"))
+        let args = ["--lm", dir + "/bad.txt", "--epochs", "1", "-o", dir + "/m.ckpt"] + LMCLITests.small
+        let r = try Support.tool("rnn-fit", args)
+        XCTAssertEqual(r.0, 0, r.2)
+        XCTAssertTrue(r.2.contains("rnn-fit: warning: 2 invalid UTF-8 sequences read as U+FFFD (first at \(dir)/bad.txt: byte 46)"), r.2)
+        let q = try Support.tool("rnn-fit", args + ["-q"])
+        XCTAssertEqual(q.0, 0, q.2)
+        XCTAssertFalse(q.2.contains("warning"), q.2)
+        let clean = try Support.tool("rnn-fit", ["--lm", try model().dir + "/ts.txt", "--epochs", "1", "-o", dir + "/c.ckpt"] + LMCLITests.small)
+        XCTAssertFalse(clean.2.contains("invalid UTF-8"), clean.2)
+    }
+
     func testSamplesRepeatWithTheSeedAndAtTemperatureZero() throws {
         let m = try model()
         let args = ["-m", m.ckpt, "--prime", "ROMEO:", "--length", "300"]

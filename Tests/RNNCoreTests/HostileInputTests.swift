@@ -114,7 +114,7 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(system("head -c \(InputLimits.maxLineBytes + 10) /dev/zero > \(p)"), 0)
         let r = try LineReader(path: p)
         XCTAssertThrowsError(try r.next()) { XCTAssertTrue("\($0)".contains("long.txt:1: line longer than 64 MiB"), "\($0)") }
-        let s = try StreamingLineReader(path: p)
+        let s = try LineReader(path: p, feed: .streaming)
         XCTAssertThrowsError(try s.next()) { XCTAssertTrue("\($0)".contains("line longer than"), "\($0)") }
     }
 }

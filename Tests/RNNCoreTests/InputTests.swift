@@ -26,6 +26,23 @@ final class InputTests: XCTestCase {
         XCTAssertEqual(try lines(gz), ["one", "two", "", "three"])
     }
 
+    /// keepCR (rnn-sample --score scores the bytes as they are) and whether the last line had a
+    /// newline, for every feed.
+    func testKeepCRAndLastLineWithoutNewline() throws {
+        let p = tempPath("crlf.txt")
+        try AtomicFile.write(Array("a\r\nb\n\r\nc\r".utf8), to: p)
+        for feed in [LineReader.Feed.whole, .streaming, .readAhead] {
+            for keep in [false, true] {
+                let r = try LineReader(path: p, feed: feed, keepCR: keep)
+                var got: [String] = [], ends: [Bool] = []
+                while let l = try r.next() { got.append(String(decoding: l, as: UTF8.self)); ends.append(r.lastLineHadNewline) }
+                XCTAssertEqual(got, keep ? ["a\r", "b", "\r", "c\r"] : ["a", "b", "", "c"], "\(feed) keepCR \(keep)")
+                XCTAssertEqual(ends, [true, true, true, false], "\(feed)")
+                XCTAssertEqual(r.lineNumber, 4)
+            }
+        }
+    }
+
     func testLongLinesGrowTheBuffer() throws {
         let long = String(repeating: "x", count: 3_000_000)
         let p = tempPath("long.txt")

@@ -1,7 +1,7 @@
 import XCTest
 @testable import RNNCore
 
-/// StreamingLineReader: a pipe is read as data arrives, `wouldBlock` tells when it has none.
+/// LineReader: a pipe is read as data arrives, `wouldBlock` tells when it has none.
 final class StreamingInputTests: XCTestCase {
     func write(_ fd: Int32, _ s: String) { _ = Array(s.utf8).withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
     func str(_ l: UnsafeRawBufferPointer?) -> String? { l.map { String(decoding: $0, as: UTF8.self) } }
@@ -10,7 +10,7 @@ final class StreamingInputTests: XCTestCase {
         var fds: [Int32] = [0, 0]
         XCTAssertEqual(pipe(&fds), 0)
         defer { close(fds[0]) }
-        let r = try StreamingLineReader(path: "/dev/fd/\(fds[0])")
+        let r = try LineReader(path: "/dev/fd/\(fds[0])", feed: .streaming)
         write(fds[1], "one\r\n")
         XCTAssertFalse(r.wouldBlock)
         XCTAssertEqual(str(try r.next()), "one")  // returns although the pipe is still open
@@ -28,7 +28,7 @@ final class StreamingInputTests: XCTestCase {
 
     /// Makes `name` with the shell command `make` (given the path), and a reader over a closed
     /// pipe holding the first `limit` bytes of it; the pipe's read end is closed by `cleanup`.
-    func gzipOnAPipe(_ name: String, _ make: (String) -> String, limit: Int = .max) throws -> (StreamingLineReader, String, () -> Void) {
+    func gzipOnAPipe(_ name: String, _ make: (String) -> String, limit: Int = .max) throws -> (LineReader, String, () -> Void) {
         let dir = NSTemporaryDirectory() + "rnn-core-stream-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let gz = dir + "/" + name
@@ -38,7 +38,7 @@ final class StreamingInputTests: XCTestCase {
         XCTAssertEqual(pipe(&fds), 0)
         _ = data.withUnsafeBytes { Glibc.write(fds[1], $0.baseAddress, $0.count) }
         close(fds[1])
-        return (try StreamingLineReader(path: "/dev/fd/\(fds[0])"), gz, { close(fds[0]) })
+        return (try LineReader(path: "/dev/fd/\(fds[0])", feed: .streaming), gz, { close(fds[0]) })
     }
 
     func testGzipOnAPipeWithTwoMembers() throws {
@@ -48,7 +48,7 @@ final class StreamingInputTests: XCTestCase {
         while let l = try r.next() { lines.append(String(decoding: l, as: UTF8.self)) }
         XCTAssertEqual(lines, ["a", "b", "c"])
         // A regular file goes through ByteSource (gzip too) and never blocks.
-        let f = try StreamingLineReader(path: gz)
+        let f = try LineReader(path: gz, feed: .streaming)
         XCTAssertFalse(f.wouldBlock)
         XCTAssertEqual(str(try f.next()), "a")
     }

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import RNNCore
-@testable import RNNText
+import RNNText
 
 final class ReadAheadTests: XCTestCase {
     /// Lines crossing the 4 MB chunk boundaries, long lines, CRLF, no final newline: the same
@@ -19,7 +19,7 @@ final class ReadAheadTests: XCTestCase {
         Support.write(text, to: dir + "/lines.txt")
         XCTAssertEqual(try Support.run("/bin/sh", ["-c", "gzip -kf '\(dir)/lines.txt'"]).0, 0)
         for path in [dir + "/lines.txt", dir + "/lines.txt.gz"] {
-            let a = try LineReader(path: path), b = try ReadAheadLineReader(path: path)
+            let a = try LineReader(path: path), b = try LineReader(path: path, feed: .readAhead)
             var n = 0
             while true {
                 let x = try a.next().map { Array($0) }
@@ -33,12 +33,12 @@ final class ReadAheadTests: XCTestCase {
             b.close()
         }
         // Stopping early does not hang; a truncated gzip stream is an error.
-        let early = try ReadAheadLineReader(path: dir + "/lines.txt")
+        let early = try LineReader(path: dir + "/lines.txt", feed: .readAhead)
         _ = try early.next()
         early.close()
         let gz = try Data(contentsOf: URL(fileURLWithPath: dir + "/lines.txt.gz"))
         try gz.prefix(gz.count / 2).write(to: URL(fileURLWithPath: dir + "/cut.gz"))
-        let cut = try ReadAheadLineReader(path: dir + "/cut.gz")
+        let cut = try LineReader(path: dir + "/cut.gz", feed: .readAhead)
         XCTAssertThrowsError(try { while try cut.next() != nil {} }()) { XCTAssertTrue("\($0)".contains("truncated gzip"), "\($0)") }
     }
 }

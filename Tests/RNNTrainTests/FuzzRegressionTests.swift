@@ -27,6 +27,6 @@ final class FuzzRegressionTests: XCTestCase {
             }
         }
         XCTAssertGreaterThanOrEqual(replayed, 20, "the committed regression inputs are missing")
-        for ext in [".bin", ".tar", ".gz"] { unlink(scratch + ext) }
+        for ext in [".bin", ".tar", ".gz", ".ckpt.state"] { unlink(scratch + ext) }
     }
 }

@@ -17,7 +17,7 @@ final class LMTests: XCTestCase {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let path = root.deletingLastPathComponent().appendingPathComponent("shared/data/tinyshakespeare.txt").path
         guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("no ../shared/data/tinyshakespeare.txt") }
-        return Array(try LMCorpus.readText(paths: [path]).prefix(bytes))
+        return Array(try LMCorpus.readText(paths: [path]).bytes.prefix(bytes))
     }
 
     func smallOptions() -> LMTrainingOptions {
