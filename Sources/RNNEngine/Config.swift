@@ -51,8 +51,13 @@ public struct ModelConfig: Equatable, Sendable {
     /// on the embedded tokens (the recurrence's input), as the reference tutorial's code does;
     /// training only (set after init; default 0)
     public var embedDropout: Float = 0
-    /// O: 1 (binary, BCE with logits), n classes (softmax CE), V for LM
+    /// O: 1 (binary, BCE with logits), n classes (softmax CE), V for LM; with `multiLabel`, one
+    /// sigmoid output per label
     public var outputs: Int
+    /// classifier only: every output is an independent sigmoid (multi-label), trained with binary
+    /// cross-entropy per output (mean over outputs and batch: PyTorch's BCEWithLogitsLoss); the
+    /// labels are then B*O 0/1 targets (set after init; default false)
+    public var multiLabel = false
     /// embedding row never updated (1 for classifier vocabularies)
     public var paddingIndex: Int?
     /// no gradient / no update for embedding.weight

@@ -10,7 +10,9 @@ import Glibc
 import Darwin
 #endif
 
-/// BCEWithLogits (O = 1): l = max(x,0) - x*y + log(1 + exp(-|x|)); d = (sigmoid(x) - y) / R.
+/// BCEWithLogits over R independent logits (a binary head: R = B; a multi-label head: R = B*O
+/// with 0/1 targets, PyTorch's BCEWithLogitsLoss mean over every element):
+/// l = max(x,0) - x*y + log(1 + exp(-|x|)); d = (sigmoid(x) - y) / R.
 func bceWithLogits(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, R: Int, dlogits: FPtr?) -> Float {
     var total: Double = 0
     for r in 0 ..< R {

@@ -189,14 +189,17 @@ public final class Model {
         return layout
     }
 
+    /// `labels`: B label ids, or with a multi-label head B*O 0/1 targets (row b's target for
+    /// output o at b*O + o).
     private func classifierLoss(labels: [Int32], B: Int, withGradient: Bool) -> Float {
-        precondition(labels.count == B, "\(labels.count) labels for \(B) sequences")
         let O = config.outputs
+        let multi = config.multiLabel
+        precondition(labels.count == (multi ? B * O : B), "\(labels.count) labels for \(B) sequences")
         let dl: FPtr? = withGradient ? dlogits.ensure(B * O) : nil
         return labels.withUnsafeBufferPointer { lb in
-            if O == 1 {
-                for l in lb { precondition(l == 0 || l == 1, "binary labels must be 0 or 1, got \(l)") }
-                return bceWithLogits(logits: logits.pointer, labels: lb.baseAddress!, R: B, dlogits: dl)
+            if O == 1 || multi {
+                for l in lb { precondition(l == 0 || l == 1, "binary targets must be 0 or 1, got \(l)") }
+                return bceWithLogits(logits: logits.pointer, labels: lb.baseAddress!, R: multi ? B * O : B, dlogits: dl)
             }
             return Float(softmaxCrossEntropy(logits: logits.pointer, labels: lb.baseAddress!, R: B, O: O, losses: nil,
                                              dlogits: dl, scale: 1 / Float(B)) / Double(B))

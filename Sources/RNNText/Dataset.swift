@@ -5,9 +5,13 @@
 // Dimensions: R records, N total real tokens, T fixed length.
 //   ids      I32 [N]      token ids of record r = ids[offsets[r] ..< offsets[r+1]]
 //   offsets  I64 [R + 1]  offsets[0] = 0, offsets[R] = N; length of r = offsets[r+1] - offsets[r] >= 1
-//   labels   I32 [R]      label id, -1 when the record had no label
+//   labels   I32 [R]      label id, -1 when the record had no label, -2 when it has several
+// Only when some record has several labels (multi-label data; metadata multi_label = "true"):
+//   label_sets         I32 [M]      label ids of every record back to back (none, one or several)
+//   label_set_offsets  I64 [R + 1]  labels of record r = label_sets[label_set_offsets[r] ..< [r+1]]
 // metadata: format = "rnn-encoded", version = "1", vocab_hash, vocab_size, vocab_kind, count,
-// tokens, fix_length ("0" = none), pad_first, truncate_first, pad_id, unk_id, labels (JSON array).
+// tokens, fix_length ("0" = none), pad_first, truncate_first, pad_id, unk_id, labels (JSON array),
+// multi_label (when the label sets are there).
 import RNNCore
 
 /// Accumulates encoded records and writes them as an encoded dataset file.
@@ -16,8 +20,13 @@ public struct EncodedDatasetWriter {
     public private(set) var ids: [Int32] = []
     /// Record offsets into `ids`, [R + 1].
     public private(set) var offsets: [Int64] = [0]
-    /// Label ids, [R] (-1: none).
+    /// Label ids, [R] (-1: none, -2: several).
     public private(set) var labels: [Int32] = []
+    /// Label ids of every record back to back, [M], and their offsets, [R + 1].
+    public private(set) var labelSets: [Int32] = []
+    public private(set) var labelSetOffsets: [Int64] = [0]
+    /// Some record has several labels (the label sets are written).
+    public private(set) var multiLabel = false
     let vocabulary: Vocabulary
     let fixLength: Int?
     let padFirst: Bool
@@ -36,19 +45,31 @@ public struct EncodedDatasetWriter {
 
     /// Appends one record: its real ids (at least one) and label id (-1: none).
     public mutating func append<C: Collection>(ids real: C, label: Int32) where C.Element == Int32 {
+        append(ids: real, labels: label >= 0 ? [label] : [])
+    }
+
+    /// Appends one record: its real ids (at least one) and its label ids (distinct; empty: none).
+    public mutating func append<C: Collection>(ids real: C, labels set: [Int32]) where C.Element == Int32 {
         precondition(!real.isEmpty, "a record needs at least one token")
         ids.append(contentsOf: real)
         offsets.append(Int64(ids.count))
-        labels.append(label)
+        addLabels(set)
     }
 
-    /// Encodes `text` with `encoder` and appends it; returns false (and appends nothing) when the
-    /// text has no token.
-    public mutating func append(text: UnsafeRawBufferPointer, label: Int32, encoder: Encoder) -> Encoder.Stats? {
+    private mutating func addLabels(_ set: [Int32]) {
+        labels.append(set.count == 1 ? set[0] : set.isEmpty ? -1 : -2)
+        if set.count > 1 { multiLabel = true }
+        labelSets.append(contentsOf: set)
+        labelSetOffsets.append(Int64(labelSets.count))
+    }
+
+    /// Encodes `text` with `encoder` and appends it with its label ids; returns nil (and appends
+    /// nothing) when the text has no token.
+    public mutating func append(text: UnsafeRawBufferPointer, labels set: [Int32], encoder: Encoder) -> Encoder.Stats? {
         let s = encoder.encode(text, into: &ids)
         if s.kept == 0 { return nil }
         offsets.append(Int64(ids.count))
-        labels.append(label)
+        addLabels(set)
         return s
     }
 
@@ -58,6 +79,11 @@ public struct EncodedDatasetWriter {
         w.add("ids", shape: [ids.count], int32s: ids)
         w.add("offsets", shape: [offsets.count], int64s: offsets)
         w.add("labels", shape: [labels.count], int32s: labels)
+        if multiLabel {
+            w.add("label_sets", shape: [labelSets.count], int32s: labelSets)
+            w.add("label_set_offsets", shape: [labelSetOffsets.count], int64s: labelSetOffsets)
+            w.setMetadata("multi_label", "true")
+        }
         w.setMetadata("format", EncodedDataset.formatName)
         w.setMetadata("version", String(EncodedDataset.formatVersion))
         w.setMetadata("vocab_hash", vocabulary.hash)
@@ -91,8 +117,14 @@ public final class EncodedDataset: @unchecked Sendable {
     public let ids: UnsafeBufferPointer<Int32>
     /// Record offsets into `ids`, [R + 1].
     public let offsets: UnsafeBufferPointer<Int64>
-    /// Label ids, [R] (-1: no label).
+    /// Label ids, [R] (-1: no label, -2: several, see ``labelSet(_:)``).
     public let labels: UnsafeBufferPointer<Int32>
+    /// Multi-label data: the label ids of every record back to back and their offsets [R + 1]
+    /// (empty otherwise).
+    private let labelSets: UnsafeBufferPointer<Int32>
+    private let labelSetOffsets: UnsafeBufferPointer<Int64>
+    /// Some record has several labels (the file holds label sets).
+    public let multiLabel: Bool
     /// Hash of the vocabulary that produced the ids (``Vocabulary/hash``).
     public let vocabHash: String
     /// Number of ids of that vocabulary (every id is below it).
@@ -164,11 +196,39 @@ public final class EncodedDataset: @unchecked Sendable {
         ids = aligned("ids", ii.count, Int32.self)
         offsets = aligned("offsets", oi.count, Int64.self)
         labels = aligned("labels", li.count, Int32.self)
+        multiLabel = f.tensors["label_sets"] != nil
+        if multiLabel {
+            let si: SafeTensorsFile.Info, so: SafeTensorsFile.Info
+            do {
+                si = try f.info("label_sets", dtype: .i32)
+                so = try f.info("label_set_offsets", dtype: .i64)
+            } catch let e as RNNError { throw bad(e.message) }
+            guard si.shape.count == 1, so.shape == [li.count + 1] else { throw bad("label set shapes disagree") }
+            labelSets = aligned("label_sets", si.count, Int32.self)
+            labelSetOffsets = aligned("label_set_offsets", so.count, Int64.self)
+        } else {
+            labelSets = UnsafeBufferPointer(start: nil, count: 0)
+            labelSetOffsets = UnsafeBufferPointer(start: nil, count: 0)
+        }
         self.copies = copies
         guard offsets[0] == 0, offsets[count] == Int64(ids.count) else { throw bad("offsets do not cover the ids") }
         for r in 0..<count where offsets[r + 1] <= offsets[r] { throw bad("record \(r) has no tokens") }
         for id in ids where id < 0 || Int(id) >= vs { throw bad("token id \(id) outside the vocabulary (size \(vs))") }
-        for l in labels where l < -1 || (l >= 0 && Int(l) >= max(labelNames.count, 1)) { throw bad("label id \(l) outside the labels") }
+        let L = labelNames.count
+        for l in labels where l < (multiLabel ? -2 : -1) || (l >= 0 && Int(l) >= max(L, 1)) { throw bad("label id \(l) outside the labels") }
+        if multiLabel {
+            guard labelSetOffsets[0] == 0, labelSetOffsets[count] == Int64(labelSets.count) else { throw bad("label_set_offsets do not cover the label sets") }
+            for r in 0 ..< count {
+                let a = labelSetOffsets[r], b = labelSetOffsets[r + 1]
+                guard a <= b, b - a <= Int64(L) else { throw bad("record \(r) has an invalid label set") }
+                let set = labelSets[Int(a) ..< Int(b)]
+                for (k, l) in zip(set.indices, set) where l < 0 || Int(l) >= L || set[set.startIndex ..< k].contains(l) {
+                    throw bad("record \(r): label id \(l) outside the labels or given twice")
+                }
+                let expect: Int32 = set.count == 1 ? set[set.startIndex] : set.isEmpty ? -1 : -2
+                guard labels[r] == expect else { throw bad("record \(r): labels and label_sets disagree") }
+            }
+        }
     }
 
     deinit { for c in copies { c.deallocate() } }
@@ -182,6 +242,12 @@ public final class EncodedDataset: @unchecked Sendable {
     /// The real ids of record `r`.
     @inlinable public func sequence(_ r: Int) -> UnsafeBufferPointer<Int32> {
         UnsafeBufferPointer(rebasing: ids[Int(offsets[r])..<Int(offsets[r + 1])])
+    }
+
+    /// The label ids of record `r`: none, its one label, or (multi-label data) several.
+    public func labelSet(_ r: Int) -> UnsafeBufferPointer<Int32> {
+        if multiLabel { return UnsafeBufferPointer(rebasing: labelSets[Int(labelSetOffsets[r]) ..< Int(labelSetOffsets[r + 1])]) }
+        return labels[r] >= 0 ? UnsafeBufferPointer(rebasing: labels[r ..< r + 1]) : UnsafeBufferPointer(start: nil, count: 0)
     }
 
     /// Appends record `r` in its padded view (``Encoder/appendPadded(_:fixLength:padFirst:into:)``).

@@ -3,7 +3,8 @@
 import RNNCore
 
 extension VocabularyBuilder {
-    /// Counts every record of `reader` (tokens of `text`, and the `label` field when present).
+    /// Counts every record of `reader` (tokens of `text`, and the `label` field when present: a
+    /// string, or each label of a list).
     ///
     /// Character vocabularies read from plain text also count one `"\n"` per line, so that a
     /// language model sees line breaks. Throws when the input holds no record or no token.
@@ -14,8 +15,8 @@ extension VocabularyBuilder {
             text.removeAll(keepingCapacity: true)
             r.appendText(to: &text)
             if kind == .chars && !r.isJSON { text.append(0x0A) }
-            let label = r.isJSON ? try r.label() : nil
-            text.withUnsafeBytes { b.addRecord(text: $0, label: label) }
+            let labels = r.isJSON ? try r.labels() ?? [] : []
+            text.withUnsafeBytes { b.addRecord(text: $0, labels: labels) }
         }
         let inputs = reader.paths.map { $0 == "-" ? "<stdin>" : $0 }.joined(separator: ", ")
         if b.records == 0 && b.emptyRecords == 0 { throw RNNError(path: inputs, "no records in the input (empty input?)") }
@@ -43,25 +44,27 @@ public struct EncodeSummary: Sendable {
 }
 
 extension Encoder {
-    /// The label id of a record: nil when it has no `label` (or it is null); an error naming the
-    /// input line when the label is not in the vocabulary's labels.
-    public func labelID(of record: Record) throws -> Int32? {
-        guard record.isJSON, let label = try record.label() else { return nil }
-        guard let id = vocabulary.labelID(label) else {
-            let known = vocabulary.labels.isEmpty ? "the vocabulary has no labels (it was built from records without a \"label\" field)"
-                : "known labels: " + vocabulary.labels.joined(separator: ", ")
-            throw RNNError(path: record.source, line: record.lineNumber, "label \"\(label)\" is not in the vocabulary (\(known))")
+    /// The label ids of a record (``Record/labels()``): empty when it has no `label` (or it is
+    /// null); an error naming the input line when a label is not in the vocabulary's labels.
+    public func labelIDs(of record: Record) throws -> [Int32] {
+        guard record.isJSON, let labels = try record.labels() else { return [] }
+        return try labels.map { label in
+            guard let id = vocabulary.labelID(label) else {
+                let known = vocabulary.labels.isEmpty ? "the vocabulary has no labels (it was built from records without a \"label\" field)"
+                    : "known labels: " + vocabulary.labels.joined(separator: ", ")
+                throw RNNError(path: record.source, line: record.lineNumber, "label \"\(label)\" is not in the vocabulary (\(known))")
+            }
+            return Int32(id)
         }
-        return Int32(id)
     }
 
     /// Encodes every record of `reader`; calls `body` with the record, its kept real ids and its
-    /// label id. Records without any token are counted in ``EncodeSummary/empty`` and skipped
+    /// label ids (empty: no label; several: a multi-label record). Records without any token are counted in ``EncodeSummary/empty`` and skipped
     /// (training data), or, with `keepEmpty`, given to `body` with no ids (a filter's output
     /// stays aligned with its input). `idle` is called when the input would block
     /// (``RecordReader/forEach(idle:_:)``).
     public func encodeAll(_ reader: RecordReader, keepEmpty: Bool = false, idle: (() throws -> Void)? = nil,
-                          _ body: (Record, UnsafeBufferPointer<Int32>, Int32?) throws -> Void) throws -> EncodeSummary {
+                          _ body: (Record, UnsafeBufferPointer<Int32>, [Int32]) throws -> Void) throws -> EncodeSummary {
         var sum = EncodeSummary()
         var text: [UInt8] = []
         var ids: [Int32] = []
@@ -69,7 +72,7 @@ extension Encoder {
             text.removeAll(keepingCapacity: true)
             ids.removeAll(keepingCapacity: true)
             r.appendText(to: &text)
-            let label = try labelID(of: r)
+            let label = try labelIDs(of: r)
             let s = text.withUnsafeBytes { encode($0, into: &ids) }
             if s.kept == 0 {
                 sum.empty += 1

@@ -72,19 +72,37 @@ public struct Record {
         return String(decoding: raw, as: UTF8.self)
     }
 
-    /// The record's label: its `label` member when it is a string (a number is given as its JSON
-    /// text), nil when there is none or it is null. A list of labels (a multi-label record, e.g.
-    /// a fastText line with two `__label__` tokens), an object or a boolean is an error naming
-    /// the line.
-    public func label() throws -> String? {
+    /// The record's labels: nil when it has no `label` member or it is null; one label for a
+    /// string (a number is given as its JSON text); every label of a list of strings (a
+    /// multi-label record: a JSON `"label": ["a","b"]`, a fastText line with several `__label__`
+    /// tokens), in their order. An empty list, a label given twice, an empty label name, or any
+    /// other value is an error naming the line.
+    public func labels() throws -> [String]? {
         guard let raw = rawField("label"), raw.count > 0 else { return nil }
         switch raw[0] {
         case UInt8(ascii: "["):
-            throw RNNError(path: source, line: lineNumber, "the record has a list of labels \(String(decoding: raw.prefix(80), as: UTF8.self)); multi-label training is not supported yet: keep one label per record")
+            guard let list = (try? JSONScanner.parse(raw))?.arrayValue else {
+                throw RNNError(path: source, line: lineNumber, "the \"label\" list is not valid JSON")
+            }
+            guard !list.isEmpty else {
+                throw RNNError(path: source, line: lineNumber, "the record has an empty list of labels; give at least one label, or no \"label\" member (null) for an unlabelled record")
+            }
+            var out: [String] = []
+            for v in list {
+                guard let s = v.stringValue else {
+                    throw RNNError(path: source, line: lineNumber, "every label in a \"label\" list must be a string, not \(JSONWriter.string(v).prefix(40))")
+                }
+                guard !s.isEmpty else { throw RNNError(path: source, line: lineNumber, "the \"label\" list holds an empty label name") }
+                guard !out.contains(s) else {
+                    throw RNNError(path: source, line: lineNumber, "label \"\(s.prefix(80))\" is given twice in the record's labels; list each label once")
+                }
+                out.append(s)
+            }
+            return out
         case UInt8(ascii: "{"), UInt8(ascii: "t"), UInt8(ascii: "f"):
-            throw RNNError(path: source, line: lineNumber, "the \"label\" member must be a string (or null), not \(String(decoding: raw.prefix(40), as: UTF8.self))")
+            throw RNNError(path: source, line: lineNumber, "the \"label\" member must be a string, a list of strings or null, not \(String(decoding: raw.prefix(40), as: UTF8.self))")
         default:
-            return stringField("label")
+            return stringField("label").map { [$0] }
         }
     }
 

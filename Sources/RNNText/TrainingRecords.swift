@@ -58,17 +58,17 @@ extension EncodedDataset {
         // One pass over the training records: count tokens, keep texts and labels.
         var texts: [UInt8] = []
         var ends: [Int] = []
-        var labels: [String?] = []
+        var labels: [[String]] = []
         var builder = VocabularyBuilder(kind: .words)
         var buf: [UInt8] = []
         try train.forEach { r in
             buf.removeAll(keepingCapacity: true)
             r.appendText(to: &buf)
-            let label = r.isJSON ? try r.label() : nil
-            if given == nil { buf.withUnsafeBytes { builder.addRecord(text: $0, label: label) } }
+            let set = r.isJSON ? try r.labels() ?? [] : []
+            if given == nil { buf.withUnsafeBytes { builder.addRecord(text: $0, labels: set) } }
             texts.append(contentsOf: buf)
             ends.append(texts.count)
-            labels.append(label)
+            labels.append(set)
         }
         let inputs = train.paths.map { $0 == "-" ? "<stdin>" : $0 }.joined(separator: ", ")
         var vocab: Vocabulary
@@ -99,14 +99,13 @@ extension EncodedDataset {
         var empty = 0
         var start = 0
         for (i, end) in ends.enumerated() {
-            var labelID: Int32 = -1
-            if let l = labels[i] {
+            let ids = try labels[i].map { l -> Int32 in
                 guard let id = vocab.labelID(l) else {
                     throw RNNError(path: inputs, "record \(i + 1): label \"\(l)\" is not in the vocabulary \(vocabPath) (labels: \(vocab.labels.joined(separator: ", ")))")
                 }
-                labelID = Int32(id)
+                return Int32(id)
             }
-            let added = texts[start ..< end].withUnsafeBytes { writer.append(text: $0, label: labelID, encoder: encoder) }
+            let added = texts[start ..< end].withUnsafeBytes { writer.append(text: $0, labels: ids, encoder: encoder) }
             if added == nil { empty += 1 }
             start = end
         }
@@ -118,7 +117,7 @@ extension EncodedDataset {
         func encoded(_ reader: RecordReader?, _ name: String) throws -> String? {
             guard let reader else { return nil }
             var w = EncodedDatasetWriter(encoder: encoder)
-            _ = try encoder.encodeAll(reader) { _, ids, label in w.append(ids: ids, label: label ?? -1) }
+            _ = try encoder.encodeAll(reader) { _, ids, set in w.append(ids: ids, labels: set) }
             guard w.count > 0 else { throw RNNError(path: reader.paths.joined(separator: ", "), "no records with tokens in the input") }
             let p = folder + "/" + name + ".bin"
             try w.write(to: p)

@@ -267,6 +267,12 @@ public struct VocabularyBuilder {
     /// A record without any token is not counted (nor is its label): it is added to
     /// ``emptyRecords`` instead, as training skips it.
     public mutating func addRecord(text: UnsafeRawBufferPointer, label: String? = nil) {
+        addRecord(text: text, labels: label.map { [$0] } ?? [])
+    }
+
+    /// Counts the tokens of one record's text and each of its labels (a multi-label record counts
+    /// once for each of its labels).
+    public mutating func addRecord(text: UnsafeRawBufferPointer, labels: [String]) {
         let before = tokenCount
         switch kind {
         case .words: Tokenizer.forEachWord(in: text) { addToken($0) }
@@ -274,7 +280,7 @@ public struct VocabularyBuilder {
         }
         if tokenCount == before { emptyRecords += 1; return }
         records += 1
-        if let label { addLabel(label) }
+        for l in labels { addLabel(l) }
     }
 
     /// Counts one label.

@@ -155,7 +155,7 @@ public enum Checkpoint {
 
     /// One-line description of an architecture, e.g. "bidirectional 1-layer gru, E=50, H=128, V=51956, 1 output".
     public static func describe(_ c: ModelConfig) -> String {
-        "\(c.bidirectional ? "bidirectional " : "")\(c.layers)-layer \(c.cell.rawValue), E=\(c.embedDim), H=\(c.hidden), V=\(c.vocabSize), \(c.outputs) output\(c.outputs == 1 ? "" : "s")"
+        "\(c.bidirectional ? "bidirectional " : "")\(c.layers)-layer \(c.cell.rawValue), E=\(c.embedDim), H=\(c.hidden), V=\(c.vocabSize), \(c.outputs) \(c.multiLabel ? "multi-label " : "")output\(c.outputs == 1 ? "" : "s")"
     }
 
     /// Parses and validates the metadata. Sizes the metadata omits (`vocab_size`, `embed_dim`,
@@ -200,9 +200,9 @@ public enum Checkpoint {
             return a
         } ?? []
         if kind == .classifier {
-            let expectOut = labels.count == 2 ? 1 : labels.count
+            let expectOut = labels.count == 2 && !config.multiLabel ? 1 : labels.count
             guard labels.count >= 2, outputs == expectOut else {
-                throw RNNError(path: path, "checkpoint has \(labels.count) labels but \(outputs) output\(outputs == 1 ? "" : "s") (expected \(labels.count == 2 ? "1 for 2 labels" : "one per label")); the checkpoint is inconsistent")
+                throw RNNError(path: path, "checkpoint has \(labels.count) labels but \(outputs) output\(outputs == 1 ? "" : "s") (expected \(expectOut == 1 ? "1 for 2 labels" : "one per label")); the checkpoint is inconsistent")
             }
         } else if outputs != vocabSize {
             throw RNNError(path: path, "language model with \(outputs) outputs for an alphabet of \(vocabSize); the checkpoint is inconsistent")

@@ -14,20 +14,27 @@ import Darwin
 
 /// One record's prediction.
 public struct Prediction: Sendable {
-    /// Index of the predicted label.
+    /// Index of the most probable label (binary: the decision at the threshold).
     public var label: Int
-    /// Probability of the predicted label.
+    /// Probability of `label`.
     public var prob: Double
     /// Probability of every label, [L].
     public var probs: [Double]
+    /// The predicted labels, most probable first: `[label]` (binary; multi-class unless its
+    /// probability is below the threshold, then none), or every label whose probability reaches
+    /// the threshold (multi-label; possibly none).
+    public var labels: [Int]
 }
 
 /// Inference with a classifier model: token encoding, packed batches, probabilities and loss.
 ///
 /// Binary models (one logit, two labels) give p(labels[1]) = sigmoid(logit); multi-class models
-/// (one logit per label) the softmax. With two labels the prediction is labels[1] when its
-/// probability is above the threshold (0.5: the reference's `sigmoid(logit) > 0.5`); with more,
-/// the most probable label.
+/// (one logit per label) the softmax; multi-label models (`head` multi_label: one logit per label)
+/// an independent sigmoid per label. Binary: the prediction is labels[1] when its probability is
+/// above the threshold (default 0.5: the reference's `sigmoid(logit) > 0.5`), else labels[0].
+/// Multi-class: the most probable label; with a threshold, only when its probability reaches
+/// it (else no label). Multi-label: every label whose probability reaches the threshold
+/// (default 0.5), most probable first.
 public final class Classifier {
     /// The model (a classifier task).
     public let model: Model
@@ -47,8 +54,8 @@ public final class Classifier {
     public let padded: Bool
     /// In the padded view, the pads come before the real tokens (training `pad_first`).
     public let padFirst: Bool
-    /// Decision threshold on p(labels[1]) when there are two labels.
-    public var threshold: Double = 0.5
+    /// Decision threshold (nil: 0.5 for binary and multi-label models, none for multi-class).
+    public var threshold: Double? = nil
     private let loadTokens: () throws -> [String]
     private var table: TokenTable?
 
@@ -59,7 +66,7 @@ public final class Classifier {
                 tokens: @escaping () throws -> [String]) throws {
         let c = model.config
         guard c.task == .classifier else { throw RNNError("the model is a language model, not a classifier") }
-        if c.outputs == 1 {
+        if c.outputs == 1 && !c.multiLabel {
             guard labels.count == 2 else {
                 throw RNNError("the model has one output (binary) but \(labels.count) label names (\(labels.joined(separator: ", "))); a binary model needs exactly two")
             }
@@ -99,7 +106,9 @@ public final class Classifier {
     /// V: ids must be below it.
     public var vocabSize: Int { model.config.vocabSize }
     /// True for a single-logit (sigmoid) model.
-    public var isBinary: Bool { model.config.outputs == 1 }
+    public var isBinary: Bool { model.config.outputs == 1 && !model.config.multiLabel }
+    /// True for a model with one independent sigmoid per label.
+    public var isMultiLabel: Bool { model.config.multiLabel }
 
     /// The token table, built on first use.
     private func tokenTable() throws -> TokenTable {
@@ -151,16 +160,39 @@ public final class Classifier {
         if isBinary {
             let x = Double(row[0])
             probs = [Classifier.sigmoid(-x), Classifier.sigmoid(x)]
-        } else {
-            probs = Classifier.softmax(row)
+            let best = probs[1] > (threshold ?? 0.5) ? 1 : 0
+            return Prediction(label: best, prob: probs[best], probs: probs, labels: [best])
         }
+        if isMultiLabel {
+            probs = row.map { Classifier.sigmoid(Double($0)) }
+            let t = threshold ?? 0.5
+            let chosen = Classifier.ranking(probs).filter { probs[$0] >= t }
+            let best = Classifier.ranking(probs)[0]
+            return Prediction(label: best, prob: probs[best], probs: probs, labels: chosen)
+        }
+        probs = Classifier.softmax(row)
         var best = 0
-        if probs.count == 2 {
-            best = probs[1] > threshold ? 1 : 0
-        } else {
-            for j in 1 ..< probs.count where probs[j] > probs[best] { best = j }
+        for j in 1 ..< probs.count where probs[j] > probs[best] { best = j }
+        let reached = threshold.map { probs[best] >= $0 } ?? true
+        return Prediction(label: best, prob: probs[best], probs: probs, labels: reached ? [best] : [])
+    }
+
+    /// Label indices by probability, most probable first (ties: label order).
+    public static func ranking(_ probs: [Double]) -> [Int] {
+        probs.indices.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }
+    }
+
+    /// The loss of one row of logits against the labels `gold` (indices): binary cross-entropy
+    /// per label, averaged over the labels, for multi-label models (the training loss); for the
+    /// others, ``loss(_:gold:)`` of the one label.
+    public func loss(_ row: UnsafeBufferPointer<Float>, golds: [Int]) -> Double {
+        guard isMultiLabel else { return loss(row, gold: golds.first ?? 0) }
+        var total = 0.0
+        for (j, v) in row.enumerated() {
+            let x = Double(v), y: Double = golds.contains(j) ? 1 : 0
+            total += max(x, 0) - x * y + log1p(exp(-abs(x)))
         }
-        return Prediction(label: best, prob: probs[best], probs: probs)
+        return total / Double(max(row.count, 1))
     }
 
     /// The loss of one row of logits against label `gold`: binary cross-entropy with logits for

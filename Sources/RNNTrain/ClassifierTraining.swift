@@ -7,7 +7,14 @@
 // records; the final test (optional) evaluates the kept checkpoint on test data.
 //
 // Glossary: R records, B batch, T fixed length (padded mode), V vocabulary, E embedding dim,
-// O outputs (1 for two labels: one logit + BCE; L for L > 2 labels: softmax cross-entropy).
+// O outputs (1 for two labels: one logit + BCE; L for L > 2 labels: softmax cross-entropy;
+// multi-label: L independent sigmoid outputs, binary cross-entropy per label, mean over labels and
+// batch as PyTorch's BCEWithLogitsLoss).
+//
+// Multi-label: chosen when a training record has several labels (or with `multiLabel`, rnn-fit
+// --multi-label). The best checkpoint is still the one with the lowest validation loss (here the
+// mean binary cross-entropy over labels); the accuracy reported is the exact-match ratio (the
+// predicted set, every label with probability >= 0.5, equals the record's set).
 //
 // Batches:
 //   packed (default): tokens = the records' real ids back to back, lengths = true lengths; each
@@ -52,6 +59,9 @@ public struct FitOptions: Sendable {
     public var padded = false
     /// Batch size for evaluation (no gradients; at most 32k tokens a batch, see evaluateClassifier).
     public var evalBatchSize = 128
+    /// Train a multi-label head (one sigmoid per label) even when every training record has one
+    /// label; it is chosen anyway when some training record has several.
+    public var multiLabel = false
 
     /// Options with the defaults above.
     public init(trainPath: String, vocabPath: String) {
@@ -79,18 +89,27 @@ public struct ClassificationData {
     public private(set) var indices: [Int]
     /// Pads are time steps (T = dataset.fixLength).
     public let padded: Bool
+    /// Multi-label targets: `gather` gives B*L 0/1 targets instead of B label ids.
+    public let multiLabel: Bool
+    /// L
+    public let labelCount: Int
 
-    /// Checks `padded` is possible and every used record has a label.
-    public init(dataset: EncodedDataset, indices: [Int], padded: Bool, labelCount: Int) throws {
+    /// Checks `padded` is possible and every used record has a label (one label unless
+    /// `multiLabel`).
+    public init(dataset: EncodedDataset, indices: [Int], padded: Bool, labelCount: Int, multiLabel: Bool = false) throws {
         if padded && dataset.fixLength == nil {
             throw FitSetupError.paddedNeedsFixedLength(path: dataset.path)
         }
         for r in indices {
-            let l = dataset.labels[r]
-            if l < 0 { throw RNNError(path: dataset.path, "record \(r + 1) has no label; a classifier trains on labelled records only") }
-            if Int(l) >= labelCount { throw RNNError(path: dataset.path, "record \(r + 1) has label id \(l), but the vocabulary has \(labelCount) labels") }
+            let set = dataset.labelSet(r)
+            if set.isEmpty { throw RNNError(path: dataset.path, "record \(r + 1) has no label; a classifier trains on labelled records only") }
+            if set.count > 1 && !multiLabel {
+                throw RNNError(path: dataset.path, "record \(r + 1) has \(set.count) labels but the model has one label per record (its training data has one label per record); train with --multi-label")
+            }
+            for l in set where Int(l) >= labelCount { throw RNNError(path: dataset.path, "record \(r + 1) has label id \(l), but the vocabulary has \(labelCount) labels") }
         }
         self.dataset = dataset; self.indices = indices; self.padded = padded
+        self.multiLabel = multiLabel; self.labelCount = labelCount
     }
 
     /// Number of records.
@@ -117,14 +136,27 @@ public struct ClassificationData {
                 tokens.append(contentsOf: dataset.sequence(r))
                 lengths.append(dataset.length(r))
             }
-            labels.append(dataset.labels[r])
+            if multiLabel {
+                let at = labels.count
+                labels.append(contentsOf: repeatElement(0, count: labelCount))
+                for l in dataset.labelSet(r) { labels[at + Int(l)] = 1 }
+            } else {
+                labels.append(dataset.labels[r])
+            }
         }
     }
 }
 
-/// Number of right predictions among the logits [B*O] of a batch.
-func correctPredictions(logits: [Float], labels: [Int32], outputs O: Int) -> Int {
+/// Number of right predictions among the logits [B*O] of a batch (multi-label: records whose
+/// predicted set, every label with probability >= 0.5, is exactly their set of B*O 0/1 targets).
+func correctPredictions(logits: [Float], labels: [Int32], outputs O: Int, multiLabel: Bool = false) -> Int {
     var right = 0
+    if multiLabel {
+        for b in 0 ..< labels.count / max(O, 1) where (0 ..< O).allSatisfy({ (logits[b * O + $0] >= 0 ? 1 : 0) == labels[b * O + $0] }) {
+            right += 1
+        }
+        return right
+    }
     for (b, l) in labels.enumerated() {
         let predicted: Int
         if O == 1 {
@@ -159,7 +191,7 @@ public func evaluateClassifier(_ model: Model, on data: ClassificationData, batc
         data.gather(data.indices[i ..< j], tokens: &tokens, lengths: &lengths, labels: &labels)
         let (loss, logits) = tokens.withUnsafeBufferPointer { model.evaluateClassifier(tokens: $0, lengths: lengths, labels: labels) }
         lossSum += Double(loss) * Double(j - i)
-        right += correctPredictions(logits: logits, labels: labels, outputs: model.config.outputs)
+        right += correctPredictions(logits: logits, labels: labels, outputs: model.config.outputs, multiLabel: model.config.multiLabel)
         i = j
     }
     let n = max(data.count, 1)
@@ -232,6 +264,9 @@ public final class ClassifierTask: TrainingTask {
 
         // Validation and test records.
         let labelCount = vocab.labels.count
+        let resumed = resume?.config
+        let multi = resumed?.multiLabel ?? (o.multiLabel || trainSet.multiLabel)
+        o.multiLabel = multi
         func other(_ path: String) throws -> EncodedDataset {
             let d = try EncodedDataset(path: path)
             try d.check(vocabulary: vocab, vocabularyPath: o.vocabPath)
@@ -242,19 +277,19 @@ public final class ClassifierTask: TrainingTask {
         }
         if let vp = o.validPath {
             let vs = try other(vp)
-            train = try ClassificationData(dataset: trainSet, indices: Array(0 ..< trainSet.count), padded: o.padded, labelCount: labelCount)
-            valid = try ClassificationData(dataset: vs, indices: Array(0 ..< vs.count), padded: o.padded, labelCount: labelCount)
+            train = try ClassificationData(dataset: trainSet, indices: Array(0 ..< trainSet.count), padded: o.padded, labelCount: labelCount, multiLabel: multi)
+            valid = try ClassificationData(dataset: vs, indices: Array(0 ..< vs.count), padded: o.padded, labelCount: labelCount, multiLabel: multi)
         } else {
             let (t, v) = validationSplit(count: trainSet.count, fraction: o.validSplit, seed: seed)
             guard !t.isEmpty else { throw RNNError(path: o.trainPath, "no training records left after the validation split") }
-            train = try ClassificationData(dataset: trainSet, indices: t, padded: o.padded, labelCount: labelCount)
-            valid = v.isEmpty ? nil : try ClassificationData(dataset: trainSet, indices: v, padded: o.padded, labelCount: labelCount)
+            train = try ClassificationData(dataset: trainSet, indices: t, padded: o.padded, labelCount: labelCount, multiLabel: multi)
+            valid = v.isEmpty ? nil : try ClassificationData(dataset: trainSet, indices: v, padded: o.padded, labelCount: labelCount, multiLabel: multi)
         }
         if let tp = o.testPath {
             let ts = try other(tp)
-            let labelled = (0 ..< ts.count).filter { ts.labels[$0] >= 0 }
+            let labelled = (0 ..< ts.count).filter { !ts.labelSet($0).isEmpty }
             guard !labelled.isEmpty else { throw RNNError(path: tp, "has no labelled records to test on") }
-            testData = try ClassificationData(dataset: ts, indices: labelled, padded: o.padded, labelCount: labelCount)
+            testData = try ClassificationData(dataset: ts, indices: labelled, padded: o.padded, labelCount: labelCount, multiLabel: multi)
         } else {
             testData = nil
         }
@@ -263,8 +298,8 @@ public final class ClassifierTask: TrainingTask {
         settings = [("vocab_hash", vocab.hash), ("train_records", String(trainSet.count)), ("batch_size", String(o.batchSize)),
                     ("valid_split", String(o.validSplit)), ("valid_path", o.validPath ?? ""), ("padded", String(o.padded))]
 
-        let config = try resume?.config ?? ClassifierTask.config(o, vocab: vocab)
-        guard config.vocabSize == vocab.count, config.outputs == (labelCount == 2 ? 1 : labelCount) else {
+        let config = try resumed ?? ClassifierTask.config(o, vocab: vocab)
+        guard config.vocabSize == vocab.count, config.outputs == (labelCount == 2 && !multi ? 1 : labelCount) else {
             throw RNNError(path: resume?.path ?? o.vocabPath, "the model's vocabulary or outputs do not match \(o.vocabPath); resume with the same vocabulary")
         }
         model = Model(config: config, seed: seed)
@@ -294,8 +329,9 @@ public final class ClassifierTask: TrainingTask {
         let labels = vocab.labels.count
         var c = ModelConfig(cell: o.cell, task: .classifier, vocabSize: vocab.count, embedDim: E, hidden: o.hidden,
                             layers: o.layers, bidirectional: o.bidirectional, dropout: o.dropout, headDropout: o.headDropout,
-                            outputs: labels == 2 ? 1 : labels, paddingIndex: Int(Vocabulary.padID), freezeEmbedding: o.freezeEmbeddings)
+                            outputs: labels == 2 && !o.multiLabel ? 1 : labels, paddingIndex: Int(Vocabulary.padID), freezeEmbedding: o.freezeEmbeddings)
         c.embedDropout = o.embedDropout
+        c.multiLabel = o.multiLabel
         return c
     }
 
@@ -321,7 +357,8 @@ public final class ClassifierTask: TrainingTask {
         let (loss, logits) = tokens.withUnsafeBufferPointer {
             model.trainClassifier(tokens: $0, lengths: lengths, labels: labels, rng: &rng)
         }
-        return StepOutcome(loss: loss, items: slice.count, correct: correctPredictions(logits: logits, labels: labels, outputs: model.config.outputs))
+        return StepOutcome(loss: loss, items: slice.count,
+                           correct: correctPredictions(logits: logits, labels: labels, outputs: model.config.outputs, multiLabel: model.config.multiLabel))
     }
 
     public func evaluate(limit: Int?) throws -> Evaluation? {

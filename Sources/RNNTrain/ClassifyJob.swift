@@ -5,10 +5,15 @@
 //
 // Output (docs/FORMATS.md, "Classification output"):
 //   jsonl: every input member except ids, length, vocab and label (and text with keepText false)
-//          in its original order, then "gold" (the record's own label name, when it had one),
-//          "label" (predicted name), "prob" (its probability) and, for more than two labels,
-//          "probs" {name: p} (all labels in label order, or the top k by probability).
-//   tsv:   label TAB prob TAB id (the record's "id" member, else empty).
+//          in its original order, then "gold" (the record's own label, or list of labels, when
+//          it had one), "label" (predicted name), "prob" (its probability) and, for more than two
+//          labels, "probs" {name: p} (all labels in label order, or the top k by probability).
+//          Multi-label models: "label" is the list of every label whose probability reaches the
+//          threshold (most probable first; possibly empty) and "prob" the list of their
+//          probabilities. A multi-class model given a threshold that its most probable label
+//          does not reach: "label": null, "prob": null, "reason": "below threshold".
+//   tsv:   label TAB prob TAB id (the record's "id" member, else empty); multi-label models:
+//          the predicted labels joined by commas TAB their probabilities joined by commas.
 // A record without any token (a blank line, a text that cleaned to nothing) has no prediction:
 // "label": null, "prob": null (and "probs": null) and "reason": "no tokens"; tsv: empty label and
 // prob fields. Every input record gets exactly one output line, so outputs stay aligned.
@@ -99,9 +104,9 @@ public final class ClassifyJob {
         var members: [(key: Range<Int>, value: Range<Int>)]?
         /// 1-based record number over all inputs.
         var number: Int
-        /// Label index of the record's own label, when it names one of the model's labels.
-        var gold: Int?
-        /// The record's own label as a JSON string, when it has one.
+        /// Label indices of the record's own labels, when they name labels of the model.
+        var gold: [Int]?
+        /// The record's own label (or list of labels) as JSON, when it has one.
         var goldJSON: [UInt8]?
         /// Tokens of the record in `ids` (0: nothing to classify).
         var tokens: Int
@@ -114,7 +119,7 @@ public final class ClassifyJob {
         self.options = options
         hashJSON = Array("\"\(classifier.vocabHash)\"".utf8)
         labelJSON = classifier.labels.map { var o: [UInt8] = []; JSONWriter.appendString($0, into: &o); return o }
-        if options.metrics { summary.metrics = ClassificationMetrics(labels: classifier.labels, k: options.topK ?? 1) }
+        if options.metrics { summary.metrics = ClassificationMetrics(labels: classifier.labels, k: options.topK ?? 1, multiLabel: classifier.isMultiLabel) }
     }
 
     /// Reads every input in order, writes one line per record to `out` (flushed after every
@@ -228,29 +233,61 @@ public final class ClassifyJob {
         classifier.prepare(&ids, from: start)
     }
 
-    /// Reads the record's own `label`: a name, or a label id (rnn-encode output).
+    /// Reads the record's own `label`: a name, a label id (rnn-encode output), or a list of
+    /// either (a multi-label record: at least one, each once).
     private func readLabel(_ v: UnsafeRawBufferPointer, into p: inout Pending, source: String, line: Int) throws {
         let c = v[0]
         if c == UInt8(ascii: "n") { return }  // null
+        if c == UInt8(ascii: "[") {
+            guard let list = (try? JSONScanner.parse(v))?.arrayValue else {
+                throw RNNError(path: source, line: line, "the \"label\" list is not valid JSON")
+            }
+            guard !list.isEmpty else {
+                throw RNNError(path: source, line: line, "the record has an empty list of labels; give at least one label, or no \"label\" member (null) for an unlabelled record")
+            }
+            var names: [String] = [], ids: [Int?] = []
+            for e in list {
+                if let s = e.stringValue {
+                    names.append(s)
+                    ids.append(classifier.labels.firstIndex(of: s))
+                } else if let i = e.intValue, i >= 0, i < classifier.labels.count {
+                    names.append(classifier.labels[i])
+                    ids.append(i)
+                } else {
+                    throw RNNError(path: source, line: line, "every label in a \"label\" list must be a label name or a label id of the model (0..<\(classifier.labels.count)), not \(JSONWriter.string(e).prefix(40))")
+                }
+                if names.dropLast().contains(names[names.count - 1]) {
+                    throw RNNError(path: source, line: line, "label \"\(names[names.count - 1].prefix(80))\" is given twice in the record's labels; list each label once")
+                }
+            }
+            p.goldJSON = Array(v)
+            if options.metrics {
+                if let k = ids.firstIndex(where: { $0 == nil }) {
+                    throw RNNError(path: source, line: line, "label \"\(names[k])\" is not one of the model's labels (\(classifier.labels.joined(separator: ", "))); metrics need labels the model knows")
+                }
+                if list.count > 1 && !classifier.isMultiLabel {
+                    throw RNNError(path: source, line: line, "the record has \(list.count) labels but the model predicts one label per record; metrics need one label per record (or a multi-label model: rnn-fit --multi-label)")
+                }
+            }
+            p.gold = ids.allSatisfy({ $0 != nil }) ? ids.compactMap { $0 } : nil
+            return
+        }
         if c == UInt8(ascii: "\"") {
             let name = String(decoding: JSONScanner.decodeString(v, 1 ..< (v.count - 1)), as: UTF8.self)
             p.goldJSON = Array(v)
-            p.gold = classifier.labels.firstIndex(of: name)
+            p.gold = classifier.labels.firstIndex(of: name).map { [$0] }
             if p.gold == nil && options.metrics {
                 throw RNNError(path: source, line: line, "label \"\(name)\" is not one of the model's labels (\(classifier.labels.joined(separator: ", "))); metrics need labels the model knows")
             }
             return
         }
-        if c == UInt8(ascii: "[") {
-            throw RNNError(path: source, line: line, "the record has a list of labels; multi-label models are not supported yet: keep one label per record")
-        }
         guard let id = ClassifyJob.parseInt(v) else {
-            throw RNNError(path: source, line: line, "\"label\" must be a label name or a label id")
+            throw RNNError(path: source, line: line, "\"label\" must be a label name, a label id or a list of them")
         }
         guard id >= 0 && id < classifier.labels.count else {
             throw RNNError(path: source, line: line, "label id \(id) is outside the model's labels (0..<\(classifier.labels.count): \(classifier.labels.joined(separator: ", ")))")
         }
-        p.gold = id
+        p.gold = [id]
         p.goldJSON = labelJSON[id]
     }
 
@@ -270,8 +307,8 @@ public final class ClassifyJob {
                         let pr = classifier.predict(r)
                         prediction = pr
                         if let g = p.gold, summary.metrics != nil {
-                            summary.metrics!.add(gold: g, predicted: pr.label, loss: classifier.loss(r, gold: g),
-                                                 rank: ClassifyJob.order(pr.probs).firstIndex(of: g) ?? 0)
+                            summary.metrics?.add(gold: g, predicted: pr.labels, loss: classifier.loss(r, golds: g),
+                                                 ranking: Classifier.ranking(pr.probs))
                         }
                     }
                     outLine.removeAll(keepingCapacity: true)
@@ -316,11 +353,36 @@ public final class ClassifyJob {
             outLine.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
         }
         if let g = p.goldJSON { member("gold"); outLine.append(contentsOf: g) }
+        let multi = classifier.isMultiLabel
+        // a multi-class prediction below --threshold: no label
+        let answer = pr.flatMap { multi || !$0.labels.isEmpty ? $0 : nil }
         member("label")
-        if let pr { outLine.append(contentsOf: labelJSON[pr.label]) } else { outLine.append(contentsOf: "null".utf8) }
+        if let pr = answer, multi {
+            outLine.append(UInt8(ascii: "["))
+            for (i, j) in pr.labels.enumerated() {
+                if i > 0 { outLine.append(UInt8(ascii: ",")) }
+                outLine.append(contentsOf: labelJSON[j])
+            }
+            outLine.append(UInt8(ascii: "]"))
+        } else if let pr = answer {
+            outLine.append(contentsOf: labelJSON[pr.label])
+        } else {
+            outLine.append(contentsOf: "null".utf8)
+        }
         member("prob")
-        if let pr { ClassifyJob.appendProb(pr.prob, into: &outLine) } else { outLine.append(contentsOf: "null".utf8) }
-        if classifier.labels.count > 2 || options.probs || options.topK != nil {
+        if let pr = answer, multi {
+            outLine.append(UInt8(ascii: "["))
+            for (i, j) in pr.labels.enumerated() {
+                if i > 0 { outLine.append(UInt8(ascii: ",")) }
+                ClassifyJob.appendProb(pr.probs[j], into: &outLine)
+            }
+            outLine.append(UInt8(ascii: "]"))
+        } else if let pr = answer {
+            ClassifyJob.appendProb(pr.prob, into: &outLine)
+        } else {
+            outLine.append(contentsOf: "null".utf8)
+        }
+        if classifier.labels.count > 2 || multi || options.probs || options.topK != nil {
             member("probs")
             if let pr {
                 var order = Array(pr.probs.indices)
@@ -340,12 +402,24 @@ public final class ClassifyJob {
                 outLine.append(contentsOf: "null".utf8)
             }
         }
-        if pr == nil { member("reason"); outLine.append(contentsOf: "\"no tokens\"".utf8) }
+        if pr == nil { member("reason"); outLine.append(contentsOf: "\"no tokens\"".utf8) } else if answer == nil {
+            member("reason"); outLine.append(contentsOf: "\"below threshold\"".utf8)
+        }
         outLine.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
     }
 
     private func writeTSV(_ p: Pending, line: UnsafeRawBufferPointer, _ pr: Prediction?) {
-        if let pr {
+        if let pr, classifier.isMultiLabel {
+            for (i, j) in pr.labels.enumerated() {
+                if i > 0 { outLine.append(UInt8(ascii: ",")) }
+                ClassifyJob.appendPlain(Array(classifier.labels[j].utf8), into: &outLine)
+            }
+            outLine.append(0x09)
+            for (i, j) in pr.labels.enumerated() {
+                if i > 0 { outLine.append(UInt8(ascii: ",")) }
+                ClassifyJob.appendProb(pr.probs[j], into: &outLine)
+            }
+        } else if let pr, !pr.labels.isEmpty {
             ClassifyJob.appendPlain(Array(classifier.labels[pr.label].utf8), into: &outLine)
             outLine.append(0x09)
             ClassifyJob.appendProb(pr.prob, into: &outLine)
@@ -381,9 +455,7 @@ public final class ClassifyJob {
     // MARK: helpers
 
     /// Label indices by probability, most probable first (ties: label order).
-    static func order(_ probs: [Double]) -> [Int] {
-        probs.indices.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }
-    }
+    static func order(_ probs: [Double]) -> [Int] { Classifier.ranking(probs) }
 
     /// A member's key as a String (escapes decoded).
     static func key(_ line: UnsafeRawBufferPointer, _ r: Range<Int>) -> String {

@@ -3,48 +3,90 @@
 // stderr and as JSON (docs/FORMATS.md, "Classification output").
 import RNNCore
 
-/// Accumulates (gold, predicted, loss) over records.
+/// Accumulates (gold labels, predicted labels, loss) over records.
+///
+/// Single-label models: one gold label per record, and one predicted label (none when
+/// `--threshold` left a multi-class record without a label). Multi-label models: a set of gold
+/// labels per record and the predicted set (every label whose probability reaches the
+/// threshold). Per-label counts (true positives, false positives, false negatives) give
+/// precision, recall and F1 per label and their macro and micro averages in both cases; the
+/// accuracy is the share of records whose predicted set equals their gold set (exact match; with
+/// one label each, the ordinary accuracy).
 public struct ClassificationMetrics: Sendable {
     /// Label names.
     public let labels: [String]
-    /// confusion[gold][predicted] counts, [L][L].
+    /// Multi-label model (no confusion matrix).
+    public let multiLabel: Bool
+    /// confusion[gold][predicted] counts, [L][L] (single-label models; records without a predicted
+    /// label are counted in `unpredicted` instead).
     public private(set) var confusion: [[Int]]
+    /// Single-label models: records of each gold label left without a prediction (`--threshold`).
+    public private(set) var unpredicted: [Int]
+    /// Per label: true positives, false positives, false negatives.
+    public private(set) var truePositives: [Int]
+    public private(set) var falsePositives: [Int]
+    public private(set) var falseNegatives: [Int]
     /// Sum of the per-record losses (nats).
     public private(set) var lossSum = 0.0
     /// Records counted.
     public private(set) var count = 0
+    /// Records whose predicted set equals their gold set.
+    public private(set) var exact = 0
     /// The k of P@k and R@k.
     public let k: Int
-    /// Records whose label is among the k most probable.
-    public private(set) var hitsAtK = 0
+    /// Sums over records of |top k ∩ gold| / k and |top k ∩ gold| / |gold|.
+    private var precisionAtKSum = 0.0, recallAtKSum = 0.0
 
     /// Empty metrics over `labels`; P@k and R@k with `k`.
-    public init(labels: [String], k: Int = 1) {
+    public init(labels: [String], k: Int = 1, multiLabel: Bool = false) {
         self.labels = labels
         self.k = max(k, 1)
-        confusion = Array(repeating: Array(repeating: 0, count: labels.count), count: labels.count)
+        self.multiLabel = multiLabel
+        let L = labels.count
+        confusion = Array(repeating: Array(repeating: 0, count: L), count: L)
+        unpredicted = Array(repeating: 0, count: L)
+        truePositives = Array(repeating: 0, count: L)
+        falsePositives = truePositives
+        falseNegatives = truePositives
     }
 
-    /// Counts one record; `rank` is the place of its label among the labels ordered by
-    /// probability (0: the most probable).
+    /// Counts one single-label record; `rank` is the place of its label among the labels ordered
+    /// by probability (0: the most probable).
     public mutating func add(gold: Int, predicted: Int, loss: Double, rank: Int) {
-        confusion[gold][predicted] += 1
+        var ranking = (0 ..< labels.count).filter { $0 != gold }
+        ranking.insert(gold, at: min(max(rank, 0), ranking.count))
+        add(gold: [gold], predicted: [predicted], loss: loss, ranking: ranking)
+    }
+
+    /// Counts one record: its gold labels (distinct, at least one), the predicted labels
+    /// (distinct, possibly none), its loss and every label ordered by probability (most probable
+    /// first; only the first k are used).
+    public mutating func add(gold: [Int], predicted: [Int], loss: Double, ranking: [Int]) {
+        let g = Set(gold), p = Set(predicted)
+        for l in p { if g.contains(l) { truePositives[l] += 1 } else { falsePositives[l] += 1 } }
+        for l in g where !p.contains(l) { falseNegatives[l] += 1 }
+        if !multiLabel, let gl = gold.first {
+            if let pl = predicted.first { confusion[gl][pl] += 1 } else { unpredicted[gl] += 1 }
+        }
+        if g == p { exact += 1 }
         lossSum += loss
         count += 1
-        if rank < k { hitsAtK += 1 }
+        let hits = ranking.prefix(k).filter { g.contains($0) }.count
+        precisionAtKSum += Double(hits) / Double(k)
+        recallAtKSum += g.isEmpty ? 0 : Double(hits) / Double(g.count)
     }
 
-    /// Precision at k: the share of the k most probable labels that are the record's label,
-    /// averaged over records (one label per record: at most 1/k). P@1 is the accuracy.
-    public var precisionAtK: Double? { count == 0 ? nil : Double(hitsAtK) / Double(count * k) }
+    /// Precision at k: the share of the k most probable labels that are among the record's
+    /// labels, averaged over records (one label per record: at most 1/k; P@1 is then the
+    /// accuracy of the most probable label).
+    public var precisionAtK: Double? { count == 0 ? nil : precisionAtKSum / Double(count) }
 
-    /// Recall at k: the share of records whose label is among the k most probable.
-    public var recallAtK: Double? { count == 0 ? nil : Double(hitsAtK) / Double(count) }
+    /// Recall at k: the share of the record's labels among the k most probable, averaged over
+    /// records (one label per record: the share of records whose label is in the top k).
+    public var recallAtK: Double? { count == 0 ? nil : recallAtKSum / Double(count) }
 
-    /// Fraction of records predicted correctly (nil when empty).
-    public var accuracy: Double? {
-        count == 0 ? nil : Double((0 ..< labels.count).reduce(0) { $0 + confusion[$1][$1] }) / Double(count)
-    }
+    /// Fraction of records whose predicted labels are exactly their labels (nil when empty).
+    public var accuracy: Double? { count == 0 ? nil : Double(exact) / Double(count) }
 
     /// Mean loss (nil when empty).
     public var loss: Double? { count == 0 ? nil : lossSum / Double(count) }
@@ -61,9 +103,7 @@ public struct ClassificationMetrics: Sendable {
 
     /// Scores of class `k`.
     public func scores(_ k: Int) -> ClassScores {
-        let tp = confusion[k][k]
-        let predicted = (0 ..< labels.count).reduce(0) { $0 + confusion[$1][k] }
-        let support = confusion[k].reduce(0, +)
+        let tp = truePositives[k], predicted = tp + falsePositives[k], support = tp + falseNegatives[k]
         let p = predicted == 0 ? nil : Double(tp) / Double(predicted)
         let r = support == 0 ? nil : Double(tp) / Double(support)
         var f: Double? = nil
@@ -85,18 +125,19 @@ public struct ClassificationMetrics: Sendable {
 
     /// Micro-averaged precision, recall and F1 (true positives, predictions and labels summed
     /// over the classes; with one label and one prediction per record all three equal the
-    /// accuracy).
+    /// accuracy). A part without any prediction (or label) is 0.
     public var micro: (precision: Double, recall: Double, f1: Double)? {
         guard count > 0 else { return nil }
-        let tp = Double((0 ..< labels.count).reduce(0) { $0 + confusion[$1][$1] })
-        let p = tp / Double(count), r = tp / Double(count)
+        let tp = Double(truePositives.reduce(0, +))
+        let predicted = tp + Double(falsePositives.reduce(0, +)), gold = tp + Double(falseNegatives.reduce(0, +))
+        let p = predicted == 0 ? 0 : tp / predicted, r = gold == 0 ? 0 : tp / gold
         return (p, r, p + r == 0 ? 0 : 2 * p * r / (p + r))
     }
 
     /// The report printed on stderr: totals, a per-class table and the confusion matrix.
     public func report(records: Int) -> String {
         func f(_ x: Double?) -> String { x.map { formatFixed($0, 4) } ?? "-" }
-        var s = "metrics: \(formatThousands(count)) labelled of \(formatThousands(records)) records: accuracy \(f(accuracy)), loss \(f(loss))"
+        var s = "metrics: \(formatThousands(count)) labelled of \(formatThousands(records)) records: \(multiLabel ? "exact match" : "accuracy") \(f(accuracy)), loss \(f(loss))"
         if let m = macroF1 { s += ", macro F1 \(formatFixed(m, 4))" }
         s += "\nmetrics: macro precision \(f(macroPrecision)), recall \(f(macroRecall)); micro precision \(f(micro?.precision)), recall \(f(micro?.recall)), F1 \(f(micro?.f1)); P@\(k) \(f(precisionAtK)), R@\(k) \(f(recallAtK))\n"
         let w = max(5, labels.map(\.count).max() ?? 0)
@@ -110,6 +151,9 @@ public struct ClassificationMetrics: Sendable {
             s += pad(labels[k], w, left: true) + "  " + pad(f(sc.precision), 9) + "  " + pad(f(sc.recall), 9) + "  "
                 + pad(f(sc.f1), 9) + "  " + pad(formatThousands(sc.support), 9) + "\n"
         }
+        let none = unpredicted.reduce(0, +)
+        if multiLabel { return s }
+        if none > 0 { s += "\(formatThousands(none)) record\(none == 1 ? "" : "s") without a predicted label (below --threshold)\n" }
         s += "confusion matrix (rows: label, columns: predicted)\n"
         let cw = max(w, confusion.flatMap { $0 }.map { formatThousands($0).count }.max() ?? 1)
         s += pad("", w, left: true) + labels.map { "  " + pad($0, cw) }.joined() + "\n"
@@ -132,6 +176,7 @@ public struct ClassificationMetrics: Sendable {
         }
         return .object([
             JSONMember("records", .number(Double(records))),
+            JSONMember("multi_label", .bool(multiLabel)),
             JSONMember("labelled", .number(Double(count))),
             JSONMember("accuracy", num(accuracy)),
             JSONMember("loss", num(loss)),
@@ -146,7 +191,8 @@ public struct ClassificationMetrics: Sendable {
             JSONMember("recall_at_k", num(recallAtK)),
             JSONMember("labels", .array(labels.map { .string($0) })),
             JSONMember("per_class", .object(perClass)),
-            JSONMember("confusion", .array(confusion.map { .array($0.map { .number(Double($0)) }) })),
+            JSONMember("confusion", multiLabel ? .null : .array(confusion.map { .array($0.map { .number(Double($0)) }) })),
+            JSONMember("unpredicted", multiLabel ? .null : .array(unpredicted.map { .number(Double($0)) })),
         ])
     }
 }

@@ -89,12 +89,19 @@ public enum ModelLimits {
 
 extension Checkpoint {
     /// The architecture as metadata (the same keys in checkpoints and training states).
+    /// `head` (classifiers): `binary` (one sigmoid output for two labels), `multi_class` (softmax
+    /// over one output per label) or `multi_label` (one independent sigmoid per label).
     public static func architectureMetadata(_ c: ModelConfig) -> [(String, String)] {
-        [("model", c.cell.rawValue), ("vocab_size", String(c.vocabSize)), ("embed_dim", String(c.embedDim)),
+        [("model", c.cell.rawValue), ("head", headName(c)), ("vocab_size", String(c.vocabSize)), ("embed_dim", String(c.embedDim)),
          ("hidden", String(c.hidden)), ("layers", String(c.layers)), ("bidirectional", String(c.bidirectional)),
          ("outputs", String(c.outputs)), ("dropout", String(c.dropout)), ("head_dropout", String(c.headDropout)),
          ("embed_dropout", String(c.embedDropout)),
          ("padding_idx", c.paddingIndex.map(String.init) ?? "none"), ("freeze_embedding", String(c.freezeEmbedding))]
+    }
+
+    /// The `head` metadata value of a configuration (`lm` for a language model).
+    public static func headName(_ c: ModelConfig) -> String {
+        c.task == .languageModel ? "lm" : c.multiLabel ? "multi_label" : c.outputs == 1 ? "binary" : "multi_class"
     }
 
     /// Metadata keys of the architecture.
@@ -132,6 +139,19 @@ extension Checkpoint {
                                  headDropout: try m.probability("head_dropout"), outputs: outputs, paddingIndex: padding,
                                  freezeEmbedding: try m.bool("freeze_embedding", default: false))
         config.embedDropout = try m.probability("embed_dropout")   // optional (training record only)
+        // head: optional (older files and PyTorch exports without it: binary for one output,
+        // multi-class otherwise)
+        switch (m.values["head"], kind) {
+        case (nil, _), ("lm", .languageModel): break
+        case ("binary", .classifier):
+            guard outputs == 1 else { throw m.corrupt("head = 'binary' with \(outputs) outputs (a binary head has one)") }
+        case ("multi_class", .classifier):
+            guard outputs >= 2 else { throw m.corrupt("head = 'multi_class' with \(outputs) output (one per label, at least 2)") }
+        case ("multi_label", .classifier):
+            config.multiLabel = true
+        default:
+            throw m.corrupt("head = '\(m.values["head"] ?? "")' (expected \(kind == .classifier ? "binary, multi_class or multi_label" : "lm"))")
+        }
         return config
     }
 

@@ -23,7 +23,10 @@ struct Command: ParsableCommand {
             checkpoint trained on the padded view (rnn-fit --padded) is fed that padded view. \
             Writes one line per input record, in input order: every input member except \
             ids/length/vocab, the record's own label as "gold", then "label" (predicted), "prob" (its \
-            probability) and, with more than two labels, "probs" {label: probability}. One answer per \
+            probability) and, with more than two labels, "probs" {label: probability}. A multi-label \
+            model (trained on records with several labels) predicts every label whose probability \
+            reaches --threshold (default 0.5): "label" and "prob" are then lists, most probable \
+            first (tsv: labels and probabilities joined by commas). One answer per \
             input record, so plain-text output stays line-aligned with its input: a record without any \
             token (a blank line, a text that cleaned to nothing) has no prediction and gets \
             "label":null,"prob":null,"reason":"no tokens" (tsv: empty label and prob). Lines are batched while input is plentiful and flushed as soon as \
@@ -47,7 +50,7 @@ struct Command: ParsableCommand {
     @Option(help: "Output format: jsonl (one JSON object per record) or tsv (label, prob, id).")
     var outputFormat: ClassifyOutputFormat = .jsonl
 
-    @Option(help: "Two labels: predict the second label when its probability is above this (default 0.5).")
+    @Option(help: "Decision threshold. Two labels: predict the second label when its probability is above it (default 0.5). More labels: predict the most probable label only when its probability reaches it, else no label (\"label\":null, \"reason\":\"below threshold\"; default: always). Multi-label models: predict every label whose probability reaches it (default 0.5).")
     var threshold: Double?
 
     @Option(help: "List the K most probable labels with their probabilities, most probable first (JSON: probs; TSV: label and prob pairs before the id); --metrics then adds P@K and R@K.")
@@ -59,7 +62,7 @@ struct Command: ParsableCommand {
     @Flag(help: "Drop the text member from the JSON output.")
     var noText = false
 
-    @Flag(help: "Records that carry a label: print accuracy, loss, per-class precision/recall/F1 and the confusion matrix on stderr at the end.")
+    @Flag(help: "Records that carry a label: print accuracy (multi-label: exact match), loss, per-label precision/recall/F1 with macro and micro averages, P@K/R@K and (one label per record) the confusion matrix on stderr at the end.")
     var metrics = false
 
     @Option(help: "Write the metrics as JSON to this file.", completion: .file())
@@ -77,7 +80,7 @@ struct Command: ParsableCommand {
     @OptionGroup var q: QuietOption
 
     func validate() throws {
-        if let threshold, !(threshold >= 0 && threshold < 1) { throw ValidationError("--threshold must be in [0, 1)") }
+        if let threshold, !(threshold >= 0 && threshold <= 1) { throw ValidationError("--threshold must be in [0, 1]") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
         if let fixLength, fixLength < 0 { throw ValidationError("--fix-length must be 0 (all tokens) or more") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
@@ -90,12 +93,7 @@ struct Command: ParsableCommand {
         try CLI.prepareOutputs([metricsJson], inputs: input.paths + [model])
         let classifier = try Classifier(checkpoint: model, maxLength: fixLength)
         classifier.model.threads = threads ?? CPUs.available
-        if let threshold {
-            guard classifier.labels.count == 2 else {
-                throw RNNError(path: model, "--threshold applies to two-label models; this one has \(classifier.labels.count) labels")
-            }
-            classifier.threshold = threshold
-        }
+        classifier.threshold = threshold
         var options = ClassifyOptions()
         options.format = outputFormat
         options.inputFormat = records.format

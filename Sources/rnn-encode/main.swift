@@ -14,7 +14,7 @@ struct Command: ParsableCommand {
             tokens (its last N with --truncate-first) and the padded view fills up with <pad> (1), \
             on the right or, with --pad-first, on the left. Without -o, writes JSON Lines to stdout, \
             one record per input record: \
-            {...other fields,"ids":[...],"length":n,"label":id,"vocab":"<hash>"} (text dropped, ids \
+            {...other fields,"ids":[...],"length":n,"label":id,"vocab":"<hash>"} ("label": a list of ids for a record with several labels; text dropped, ids \
             padded when --fix-length is given); a record without any token (a blank line) gets \
             "length":0, so the output stays aligned with the input. With -o, writes a binary \
             training dataset that stores only the real tokens plus offsets, labels and the padding \
@@ -50,7 +50,7 @@ struct Command: ParsableCommand {
         let summary: EncodeSummary
         if let output {
             var writer = EncodedDatasetWriter(encoder: encoder)
-            summary = try encoder.encodeAll(reader) { _, ids, label in writer.append(ids: ids, label: label ?? -1) }
+            summary = try encoder.encodeAll(reader) { _, ids, set in writer.append(ids: ids, labels: set) }
             if summary.records == 0 { throw RNNError(path: input.paths.joined(separator: ", "), "no records with tokens in the input; nothing written") }
             try writer.write(to: output)
         } else {
@@ -58,13 +58,19 @@ struct Command: ParsableCommand {
             var line: [UInt8] = []
             var ids: [Int32] = []
             let hashValue = Array("\"\(vocabulary.hash)\"".utf8)
-            summary = try encoder.encodeAll(reader, keepEmpty: true, idle: { try out.flush() }) { record, real, label in
+            summary = try encoder.encodeAll(reader, keepEmpty: true, idle: { try out.flush() }) { record, real, set in
                 ids.removeAll(keepingCapacity: true)
                 Encoder.appendPadded(real, fixLength: fixLength, padFirst: padFirst, into: &ids)
                 var arr: [UInt8] = []
                 Encoder.appendJSONArray(ids, into: &arr)
                 var extra: [(String, [UInt8])] = [("ids", arr), ("length", Array(String(real.count).utf8))]
-                if let label { extra.append(("label", Array(String(label).utf8))) }
+                if set.count == 1 {
+                    extra.append(("label", Array(String(set[0]).utf8)))
+                } else if !set.isEmpty {
+                    var ids: [UInt8] = []
+                    Encoder.appendJSONArray(set, into: &ids)
+                    extra.append(("label", ids))
+                }
                 extra.append(("vocab", hashValue))
                 line.removeAll(keepingCapacity: true)
                 record.writeJSON(newText: nil, drop: ["text", "label"], extra: extra, into: &line)

@@ -21,6 +21,12 @@ struct Command: ParsableCommand {
             --truncate-first, --pad-first), as rnn-vocab and rnn-encode -o would; --valid and --test \
             then take records too. Two labels train one logit with \
             binary cross-entropy (prediction: sigmoid > 0.5), more labels train softmax cross-entropy. \
+            Records with several labels (a JSON "label" list, several fastText __label__ tokens) train \
+            a multi-label head, one sigmoid per label with binary cross-entropy per label (mean over \
+            labels and batch, PyTorch's BCEWithLogitsLoss); --multi-label asks for it on data with one \
+            label per record. The kept checkpoint is the one with the lowest validation loss; for a \
+            multi-label model the accuracy shown is the exact-match ratio (predicted set, labels with \
+            probability >= 0.5, equal to the record's set). \
             The embedding starts from the vocabulary's vectors when it has some (E = their dimension), \
             else from N(0, 1) with --embed-dim E (default 100); the <pad> row (id 1) stays 0. By default sequences \
             are packed (each runs over its own tokens only); --padded makes the pads of the encoded \
@@ -134,6 +140,9 @@ struct Command: ParsableCommand {
     @Flag(help: "Run the recurrence over the pads of the encoded fixed length too (reference semantics) instead of packed sequences. Classifiers only.")
     var padded = false
 
+    @Flag(help: "Train a multi-label head (one sigmoid per label, binary cross-entropy per label) even when every training record has one label; it is chosen anyway when some training record has several labels. Classifiers only.")
+    var multiLabel = false
+
     @Option(help: "Continue the run of this checkpoint from its training state (CKPT.state) up to --epochs. The model, data split and optimizer settings come from the state (giving different ones is an error).", completion: .file())
     var resume: String?
 
@@ -190,7 +199,7 @@ struct Command: ParsableCommand {
         // Options of the other task.
         let foreign = lm
             ? [(test != nil, "--test"), (padded, "--padded"), (freezeEmbeddings, "--freeze-embeddings"), (headDropout != nil, "--head-dropout"),
-               (embedDropout != nil, "--embed-dropout"), (bidirectional, "--bidirectional")]
+               (embedDropout != nil, "--embed-dropout"), (bidirectional, "--bidirectional"), (multiLabel, "--multi-label")]
             : [(seqLen != nil, "--seq-len")]
         if let (_, name) = foreign.first(where: { $0.0 }) {
             throw ValidationError(lm ? "\(name) does not apply to --lm (a character language model)"
@@ -214,7 +223,7 @@ struct Command: ParsableCommand {
                          (weightDecay != nil, "--weight-decay"), (clip != nil, "--clip"), (lrDecay != nil, "--lr-decay"),
                          (lrSchedule != nil, "--lr-schedule"),
                          (!lm && valid != nil && EncodedDataset.isEncodedFile(inputs.first ?? "-"), "--valid"), (validSplit != nil, "--valid-split"),
-                         (seed != nil, "--seed"), (padded, "--padded")]
+                         (seed != nil, "--seed"), (padded, "--padded"), (multiLabel, "--multi-label")]
                 .filter { $0.0 }.map { $0.1 }
             if !given.isEmpty {
                 throw ValidationError("--resume continues the saved run with the model, split and optimizer settings of its state file; drop \(given.joined(separator: ", ")) (or start a new run without --resume)")
@@ -315,6 +324,7 @@ struct Command: ParsableCommand {
         o.batchSize = batchSize ?? 32
         o.threads = threads ?? resume?.threads ?? CPUs.available
         o.padded = padded
+        o.multiLabel = multiLabel
         return try ClassifierTask(options: o, seed: seed, resume: resume)
     }
 

@@ -286,10 +286,10 @@ final class ClassifyCLITests: XCTestCase {
         // --probs: every label's probability, summing to 1
         let p = try sh("rnn-classify -m \(dir)/m.ckpt -q --probs \(dir)/in.jsonl")
         XCTAssertTrue(Self.objects(p.out).allSatisfy { abs(($0["probs"] as! [String: Double]).values.reduce(0, +) - 1) < 1e-5 })
-        // --threshold needs two labels
-        let bad = try sh("rnn-classify -m \(dir)/m.ckpt --threshold 0.7 \(dir)/in.jsonl")
-        XCTAssertEqual(bad.status, 1)
-        XCTAssertTrue(bad.stderr.contains("--threshold applies to two-label models"), bad.stderr)
+        // --threshold 0: every most probable label reaches it (the output without --threshold);
+        // above every probability: no label (MultiLabelCLITests covers the cases between)
+        XCTAssertEqual(try sh("rnn-classify -m \(dir)/m.ckpt -q --threshold 0 \(dir)/in.jsonl").out, r.out)
+        XCTAssertTrue(Self.objects(try sh("rnn-classify -m \(dir)/m.ckpt -q --threshold 1 \(dir)/in.jsonl").out).allSatisfy { $0["label"] is NSNull && $0["reason"] as? String == "below threshold" })
     }
 
     func testEncodedWithAnotherVocabularyIsRefused() throws {

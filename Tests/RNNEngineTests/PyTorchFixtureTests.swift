@@ -62,11 +62,13 @@ final class PyTorchFixtureTests: EveryKernelSetTestCase {
     func config(_ f: SafeTensorsFile) -> ModelConfig {
         let m = f.metadata
         let task = Task(rawValue: m["task"]!)!
-        return ModelConfig(cell: CellKind(rawValue: m["cell"]!)!, task: task, vocabSize: Int(m["vocab"]!)!,
+        var c = ModelConfig(cell: CellKind(rawValue: m["cell"]!)!, task: task, vocabSize: Int(m["vocab"]!)!,
                            embedDim: Int(m["embed"]!)!, hidden: Int(m["hidden"]!)!, layers: Int(m["layers"]!)!,
                            bidirectional: m["bidirectional"] == "true", dropout: 0, headDropout: 0,
                            outputs: Int(m["outputs"]!)!, paddingIndex: Int(m["padding_index"] ?? ""),
                            freezeEmbedding: false)
+        c.multiLabel = m["head"] == "multi_label"
+        return c
     }
 
     func check(_ what: String, _ a: UnsafeBufferPointer<Float>, _ b: [Float], _ worst: inout Double, file: StaticString = #filePath, line: UInt = #line) {
@@ -172,6 +174,8 @@ final class PyTorchFixtureTests: EveryKernelSetTestCase {
     func testRNNUnidirectionalPadded() throws { try forEachKernelSet { try runClassifier("rnn_uni2_padded") } }
     func testGRUMultiClass() throws { try forEachKernelSet { try runClassifier("gru_bi2_multiclass") } }
     func testLSTMMultiClassWeightDecay() throws { try forEachKernelSet { try runClassifier("lstm_uni1_multiclass") } }
+    func testGRUMultiLabel() throws { try forEachKernelSet { try runClassifier("gru_bi2_multilabel") } }
+    func testLSTMMultiLabelPadded() throws { try forEachKernelSet { try runClassifier("lstm_uni1_multilabel_padded") } }
     func testLanguageModelLSTM() throws { try forEachKernelSet { try runLM("lm_lstm2") } }
     func testLanguageModelGRU() throws { try forEachKernelSet { try runLM("lm_gru1") } }
     func testLanguageModelRNN() throws { try forEachKernelSet { try runLM("lm_rnn2") } }

@@ -34,7 +34,7 @@ final class EncodingTests: XCTestCase {
         var w = EncodedDatasetWriter(encoder: enc)
         for (t, l) in [("a b c", Int32(0)), ("   ", 1), ("c c c c c c", 1), ("b", -1)] {
             var s = t
-            _ = s.withUTF8 { w.append(text: UnsafeRawBufferPointer($0), label: l, encoder: enc) }
+            _ = s.withUTF8 { w.append(text: UnsafeRawBufferPointer($0), labels: l >= 0 ? [l] : [], encoder: enc) }
         }
         XCTAssertEqual(w.count, 3)  // the empty record is not appended
         let path = Support.tempDir("ds") + "/d.bin"
@@ -59,6 +59,57 @@ final class EncodingTests: XCTestCase {
         try vocab.save(to: Support.tempDir("ds") + "/v.bin")
         XCTAssertThrowsError(try EncodedDataset(path: Support.tempDir("ds") + "/v.bin")) { XCTAssertTrue("\($0)".contains("is a vocabulary"), "\($0)") }
     }
+
+    /// Multi-label records: their label sets round-trip (label_sets + label_set_offsets); a file
+    /// whose sets disagree with its labels, or repeat a label, is refused as corrupt.
+    func testMultiLabelDatasetRoundTripAndCorruptSets() throws {
+        let enc = Encoder(vocabulary: vocab)
+        var w = EncodedDatasetWriter(encoder: enc)
+        w.append(ids: [2, 3], labels: [0, 1])
+        w.append(ids: [4], labels: [1])
+        w.append(ids: [2], labels: [])
+        XCTAssertTrue(w.multiLabel)
+        let dir = Support.tempDir("ds-multi")
+        try w.write(to: dir + "/m.bin")
+        let d = try EncodedDataset(path: dir + "/m.bin")
+        XCTAssertTrue(d.multiLabel)
+        XCTAssertEqual((0 ..< 3).map { Array(d.labelSet($0)) }, [[0, 1], [1], []])
+        XCTAssertEqual(Array(d.labels), [-2, 1, -1])
+        // one label each: no label sets in the file, the sets come from the labels
+        var single = EncodedDatasetWriter(encoder: enc)
+        single.append(ids: [2], labels: [1])
+        single.append(ids: [3], label: -1)
+        try single.write(to: dir + "/s.bin")
+        let s1 = try EncodedDataset(path: dir + "/s.bin")
+        XCTAssertFalse(s1.multiLabel)
+        XCTAssertNil(try SafeTensorsFile(path: dir + "/s.bin").tensors["label_sets"])
+        XCTAssertEqual((0 ..< 2).map { Array(s1.labelSet($0)) }, [[1], []])
+        // damaged copies
+        let f = try SafeTensorsFile(path: dir + "/m.bin")
+        func rewrite(_ name: String, sets: [Int32], labels: [Int32], dropSets: Bool = false) throws -> String {
+            var c = SafeTensorsWriter()
+            c.add("ids", shape: [4], int32s: try f.int32s("ids"))
+            c.add("offsets", shape: [4], int64s: try f.int64s("offsets"))
+            c.add("labels", shape: [3], int32s: labels)
+            if !dropSets {
+                c.add("label_sets", shape: [sets.count], int32s: sets)
+                c.add("label_set_offsets", shape: [4], int64s: [0, 2, Int64(sets.count), Int64(sets.count)])
+            }
+            for (k, v) in f.metadata { c.setMetadata(k, v) }
+            try c.write(to: dir + "/" + name)
+            return dir + "/" + name
+        }
+        for (name, sets, labels, drop, what) in [("dup.bin", [Int32(1), 1, 1], [Int32(-2), 1, -1], false, "given twice"),
+                                                 ("disagree.bin", [0, 1, 0], [-2, 1, -1], false, "disagree"),
+                                                 ("range.bin", [0, 7, 1], [-2, 1, -1], false, "outside the labels"),
+                                                 ("nosets.bin", [], [-2, 1, -1], true, "outside the labels")] {
+            let path = try rewrite(name, sets: sets, labels: labels, dropSets: drop)
+            XCTAssertThrowsError(try EncodedDataset(path: path), name) { e in
+                XCTAssertTrue("\(e)".contains("corrupt encoded dataset") && "\(e)".contains(what), "\(name): \(e)")
+            }
+        }
+    }
+
 }
 
 final class JSONArrayTests: XCTestCase {

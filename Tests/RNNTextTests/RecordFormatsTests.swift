@@ -58,9 +58,14 @@ final class RecordFormatsTests: XCTestCase {
         XCTAssertEqual(r.map { $0.0 }, ["this soup", "tasty soup", "", "no label here"])
         XCTAssertEqual(r.map { $0.1 }, ["[\"food\",\"wine\"]", "food", nil, nil])
         XCTAssertNil(r[3].1)
-        // several labels: a list, which the single-label tools refuse with a clear message
-        XCTAssertThrowsError(try RecordReader(paths: [ft], format: .fasttext).forEach { _ = try $0.label() }) { e in
-            XCTAssertTrue("\(e)".contains("r.txt:1") && "\(e)".contains("multi-label"), "\(e)")
+        // several labels: a list (a multi-label record), in their order
+        var sets: [[String]?] = []
+        try RecordReader(paths: [ft], format: .fasttext).forEach { sets.append(try $0.labels()) }
+        XCTAssertEqual(sets, [["food", "wine"], ["food"], nil, nil])
+        // a label given twice is an error naming the line
+        let dup = write("__label__a x\n__label__b __label__b y\n", "dup.txt")
+        XCTAssertThrowsError(try RecordReader(paths: [dup], format: .fasttext).forEach { _ = try $0.labels() }) { e in
+            XCTAssertTrue("\(e)".contains("dup.txt:2") && "\(e)".contains("given twice"), "\(e)")
         }
         var prefix = RecordFields()
         prefix.labelPrefix = "#"

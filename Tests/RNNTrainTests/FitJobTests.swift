@@ -45,7 +45,7 @@ final class FitJobTests: XCTestCase {
         var w = EncodedDatasetWriter(encoder: enc)
         for (t, l) in texts {
             var s = t
-            _ = s.withUTF8 { w.append(text: UnsafeRawBufferPointer($0), label: Int32(vocab.labelID(l)!), encoder: enc) }
+            _ = s.withUTF8 { w.append(text: UnsafeRawBufferPointer($0), labels: [Int32(vocab.labelID(l)!)], encoder: enc) }
         }
         try w.write(to: dp)
         return (vp, dp)

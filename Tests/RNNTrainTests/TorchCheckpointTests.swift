@@ -13,11 +13,12 @@ final class TorchCheckpointTests: XCTestCase {
     func testPyTorchExportsMatchPyTorchProbabilities() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/torch_expected.json"))
         let expected = try JSONSerialization.jsonObject(with: data) as! [String: [String: Any]]
-        XCTAssertEqual(expected.count, 4)
+        XCTAssertEqual(expected.count, 5)
         for (name, exp) in expected.sorted(by: { $0.key < $1.key }) {
             let c = try Classifier(checkpoint: Self.fixtures + "/\(name).safetensors")
             XCTAssertEqual(c.labels, exp["labels"] as! [String], name)
             XCTAssertEqual(c.vocabHash, "", name)
+            XCTAssertEqual(c.isMultiLabel, name.hasSuffix("_multilabel"), name)
             var maxDiff = 0.0
             for rec in exp["records"] as! [[String: Any]] {
                 var ids: [Int32] = []

@@ -6,7 +6,8 @@ The module is the one of REFERENCE.md section 4: children `embedding`, `rnn` (nn
 nn.GRU, batch_first) and `fc`; its state_dict is saved with
 `safetensors.torch.save_file(model.state_dict(), path, metadata={...})` plus the metadata
 rnn-classify needs (format, version, kind, model, layers, hidden, bidirectional, vocab, labels;
-vocab_hash when the tokens come from an rnn-vocab file).
+vocab_hash when the tokens come from an rnn-vocab file; head = multi_label for a model with one
+independent sigmoid per label, trained with nn.BCEWithLogitsLoss on 0/1 targets [B, labels]).
 
 Usage:
     # a (randomly initialised, or your trained) model over an rnn-vocab vocabulary:
@@ -89,12 +90,14 @@ def export(args):
         labels = args.labels.split(",")
     assert len(labels) >= 2, "need at least two labels (--labels a,b or a vocabulary with labels)"
     E = vectors.shape[1] if vectors is not None and not args.embed_dim else (args.embed_dim or 50)
-    outputs = 1 if len(labels) == 2 else len(labels)
+    outputs = len(labels) if args.multi_label or len(labels) > 2 else 1
     model = Classifier(args.model, len(tokens), E, args.hidden, args.layers, args.bidirectional, outputs)
     if vectors is not None and E == vectors.shape[1]:
         with torch.no_grad():
             model.embedding.weight.copy_(torch.from_numpy(vectors))
     extra = {"fix_length": args.fix_length} if args.fix_length else {}
+    if args.multi_label:
+        extra["head"] = "multi_label"
     save_file(model.state_dict(), args.output,
               metadata=metadata(args.model, args.layers, args.hidden, args.bidirectional, tokens, labels, vhash, **extra))
     print(f"wrote {args.output}: {args.model}, V={len(tokens)}, E={E}, H={args.hidden}, labels {labels}")
@@ -111,12 +114,14 @@ FIXTURE_TEXTS = [
     "good good good good good good good good good good good good good good good good bad",
 ]
 FIXTURE_CASES = [
-    # name, cell, layers, bidirectional, labels, E, H, sizes in metadata, padded view length (0: packed)
+    # name, cell, layers, bidirectional, labels, E, H, sizes in metadata, padded view length (0: packed),
+    # multi-label (one sigmoid per label: probabilities sigmoid(logits), metadata head = multi_label)
     ("torch_bigru_binary", "gru", 1, True, ["neg", "pos"], 5, 4, False, 0),
     ("torch_lstm2_3class", "lstm", 2, False, ["a", "b", "c"], 6, 5, True, 0),
     ("torch_birnn2_binary", "rnn", 2, True, ["no", "yes"], 4, 3, True, 0),
     # the reference tutorial's semantics: fixed length 8, pads in front, run through the recurrence
     ("torch_bilstm_padded", "lstm", 1, True, ["neg", "pos"], 5, 4, False, 8),
+    ("torch_bigru_multilabel", "gru", 1, True, ["food", "music", "sport"], 5, 4, True, 0, True),
 ]
 
 
@@ -124,12 +129,15 @@ def fixtures(out):
     os.makedirs(out, exist_ok=True)
     stoi = {t: i for i, t in enumerate(FIXTURE_TOKENS)}
     expected = {}
-    for i, (name, cell, layers, bi, labels, E, H, sizes, T) in enumerate(FIXTURE_CASES):
+    for i, (name, cell, layers, bi, labels, E, H, sizes, T, *multi) in enumerate(FIXTURE_CASES):
         torch.manual_seed(100 + i)
-        outputs = 1 if len(labels) == 2 else len(labels)
+        multi = bool(multi and multi[0])
+        outputs = len(labels) if multi or len(labels) > 2 else 1
         model = Classifier(cell, len(FIXTURE_TOKENS), E, H, layers, bi, outputs, dropout=0.3).eval()
         ids = [[stoi.get(w, 0) for w in t.split()] for t in FIXTURE_TEXTS]
         extra = {"vocab_size": len(FIXTURE_TOKENS), "embed_dim": E, "outputs": outputs} if sizes else {}
+        if multi:
+            extra["head"] = "multi_label"
         with torch.no_grad():
             if T:
                 # keep the first T tokens, pads (1) in front: every sequence runs over T steps
@@ -145,13 +153,16 @@ def fixtures(out):
                 for r, x in enumerate(ids):
                     padded[r, :len(x)] = torch.tensor(x)
                 logits = model(padded, lengths)
-        probs = torch.sigmoid(logits[:, 0]) if outputs == 1 else torch.softmax(logits, dim=1)
+        if multi:
+            probs = torch.sigmoid(logits)
+        else:
+            probs = torch.sigmoid(logits[:, 0]) if outputs == 1 else torch.softmax(logits, dim=1)
         path = os.path.join(out, name + ".safetensors")
         save_file(model.state_dict(), path,
                   metadata=metadata(cell, layers, H, bi, FIXTURE_TOKENS, labels, **extra))
         expected[name] = {
             "labels": labels,
-            "records": [{"text": t, "ids": x, "probs": ([1 - p, p] if outputs == 1 else p)}
+            "records": [{"text": t, "ids": x, "probs": ([1 - p, p] if outputs == 1 and not multi else p)}
                         for t, x, p in zip(FIXTURE_TEXTS, fed, probs.double().tolist())],
         }
         print(f"wrote {path} ({os.path.getsize(path)} bytes)")
@@ -172,6 +183,7 @@ def main():
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--embed-dim", type=int, default=0, help="E (default: the vectors' dimension, else 50)")
     p.add_argument("--bidirectional", action="store_true")
+    p.add_argument("--multi-label", action="store_true", help="one sigmoid output per label (metadata head = multi_label)")
     p.add_argument("--fix-length", type=int, default=0, help="record the training fixed length (rnn-classify truncates to it)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()

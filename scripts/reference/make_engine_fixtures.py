@@ -8,7 +8,8 @@ writes every tensor to Tests/RNNEngineTests/Fixtures/<case>.safetensors:
   meta (safetensors metadata): cell, task, bidirectional, layers, vocab, embed, hidden, outputs,
         padding_index, mode (packed|padded), lr, weight_decay, clip (0 = none), steps
   tokens [sum lengths] int32 (sequences back to back, as the Swift API takes them)
-  lengths [B] int32, labels [B] int32
+  lengths [B] int32, labels [B] int32 (multi-label cases, meta head = multi_label: [B, O] 0/1
+        targets of a sigmoid-per-label head trained with nn.BCEWithLogitsLoss, mean reduction)
   init.<name>   parameters before training (PyTorch state_dict names)
   logits [B, O], loss [1]          first forward
   grad.<name>   gradients of the first backward
@@ -19,9 +20,11 @@ Language-model case: inputs/targets [steps, B, T] int32 (one chunk per step, sta
 detached between chunks), h0/c0 zero, grad.<name> of the second chunk (non-zero carried state),
 logits of the first chunk [B*T, V], hn/cn after the last chunk.
 
-Run: /work/venv/bin/python scripts/reference/make_engine_fixtures.py (needs torch, safetensors).
+Run: /work/venv/bin/python scripts/reference/make_engine_fixtures.py [CASE ...] (needs torch,
+safetensors; without CASE names, every case is written).
 """
 import os
+import sys
 import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence
@@ -81,7 +84,8 @@ def tensors_of(prefix, model):
     return {f"{prefix}.{k}": v.detach().clone().contiguous() for k, v in model.state_dict().items()}
 
 
-def classifier_case(name, cell, bi, layers, outputs, mode, lengths, lr=1e-2, wd=0.0, clip=0.0, steps=5, seed=0):
+def classifier_case(name, cell, bi, layers, outputs, mode, lengths, lr=1e-2, wd=0.0, clip=0.0, steps=5, seed=0,
+                    multilabel=False):
     V, E, H, pad = 23, 6, 12, 1
     gen = torch.Generator().manual_seed(1234 + seed)
     model = Classifier(cell, V, E, H, layers, bi, outputs, pad)
@@ -92,7 +96,11 @@ def classifier_case(name, cell, bi, layers, outputs, mode, lengths, lr=1e-2, wd=
     for s in seqs:  # some padding-id tokens inside real text too (must get no gradient)
         s[s == pad] = 2
     seqs[0][len(seqs[0]) // 2] = pad
-    if outputs == 1:
+    if multilabel:
+        labels = torch.randint(0, 2, (B, outputs), generator=gen)
+        labels[0].fill_(1)  # every label at once,
+        labels[1].zero_()  # and none
+    elif outputs == 1:
         labels = torch.randint(0, 2, (B,), generator=gen)
     else:
         labels = torch.randint(0, outputs, (B,), generator=gen)
@@ -110,6 +118,8 @@ def classifier_case(name, cell, bi, layers, outputs, mode, lengths, lr=1e-2, wd=
         given_lengths = [T] * B
 
     def loss_fn(logits):
+        if multilabel:
+            return nn.BCEWithLogitsLoss()(logits, labels.float())
         if outputs == 1:
             return nn.functional.binary_cross_entropy_with_logits(logits.squeeze(1), labels.float())
         return nn.functional.cross_entropy(logits, labels)
@@ -140,7 +150,8 @@ def classifier_case(name, cell, bi, layers, outputs, mode, lengths, lr=1e-2, wd=
     t.update(tensors_of("final", model))
     meta = dict(cell=cell, task="classifier", bidirectional=str(bi).lower(), layers=str(layers), vocab=str(V),
                 embed=str(E), hidden=str(H), outputs=str(outputs), padding_index=str(pad), mode=mode, lr=repr(lr),
-                weight_decay=repr(wd), clip=repr(clip), steps=str(steps))
+                weight_decay=repr(wd), clip=repr(clip), steps=str(steps),
+                head="multi_label" if multilabel else ("binary" if outputs == 1 else "multi_class"))
     save_file({k: v.contiguous() for k, v in t.items()}, os.path.join(OUT, f"{name}.safetensors"), metadata=meta)
     print(name, "loss", t["loss"].item(), "losses", [round(x, 6) for x in losses])
 
@@ -185,22 +196,34 @@ def lm_case(name, cell, layers, B=3, T=7, steps=5, lr=1e-2, seed=7):
     print(name, "losses", [round(x, 6) for x in losses])
 
 
+CASES = {
+    "lstm_bi2_packed": lambda n: classifier_case(n, "lstm", True, 2, 1, "packed", RAGGED, seed=1),
+    "lstm_bi2_padded": lambda n: classifier_case(n, "lstm", True, 2, 1, "padded", RAGGED, seed=2),
+    "gru_bi2_packed": lambda n: classifier_case(n, "gru", True, 2, 1, "packed", RAGGED, seed=3, wd=0.01),
+    "gru_bi2_padded": lambda n: classifier_case(n, "gru", True, 2, 1, "padded", RAGGED, seed=4),
+    "rnn_bi2_packed": lambda n: classifier_case(n, "rnn", True, 2, 1, "packed", RAGGED, seed=5, clip=0.5),
+    "lstm_uni2_packed": lambda n: classifier_case(n, "lstm", False, 2, 1, "packed", RAGGED, seed=6),
+    "gru_uni1_padded": lambda n: classifier_case(n, "gru", False, 1, 1, "padded", RAGGED, seed=7),
+    "rnn_uni2_padded": lambda n: classifier_case(n, "rnn", False, 2, 1, "padded", RAGGED, seed=8),
+    "gru_bi2_multiclass": lambda n: classifier_case(n, "gru", True, 2, 4, "packed", RAGGED, seed=9, clip=1.0),
+    "lstm_uni1_multiclass": lambda n: classifier_case(n, "lstm", False, 1, 3, "packed", RAGGED, seed=10, wd=0.05),
+    "gru_bi2_multilabel": lambda n: classifier_case(n, "gru", True, 2, 5, "packed", RAGGED, seed=11, clip=1.0, multilabel=True),
+    "lstm_uni1_multilabel_padded": lambda n: classifier_case(n, "lstm", False, 1, 3, "padded", RAGGED, seed=12, wd=0.01,
+                                                             multilabel=True),
+    "lm_lstm2": lambda n: lm_case(n, "lstm", 2),
+    "lm_gru1": lambda n: lm_case(n, "gru", 1, seed=8),
+    "lm_rnn2": lambda n: lm_case(n, "rnn", 2, seed=9),
+}
+RAGGED = [9, 3, 6, 1, 9, 4]
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    ragged = [9, 3, 6, 1, 9, 4]
-    classifier_case("lstm_bi2_packed", "lstm", True, 2, 1, "packed", ragged, seed=1)
-    classifier_case("lstm_bi2_padded", "lstm", True, 2, 1, "padded", ragged, seed=2)
-    classifier_case("gru_bi2_packed", "gru", True, 2, 1, "packed", ragged, seed=3, wd=0.01)
-    classifier_case("gru_bi2_padded", "gru", True, 2, 1, "padded", ragged, seed=4)
-    classifier_case("rnn_bi2_packed", "rnn", True, 2, 1, "packed", ragged, seed=5, clip=0.5)
-    classifier_case("lstm_uni2_packed", "lstm", False, 2, 1, "packed", ragged, seed=6)
-    classifier_case("gru_uni1_padded", "gru", False, 1, 1, "padded", ragged, seed=7)
-    classifier_case("rnn_uni2_padded", "rnn", False, 2, 1, "padded", ragged, seed=8)
-    classifier_case("gru_bi2_multiclass", "gru", True, 2, 4, "packed", ragged, seed=9, clip=1.0)
-    classifier_case("lstm_uni1_multiclass", "lstm", False, 1, 3, "packed", ragged, seed=10, wd=0.05)
-    lm_case("lm_lstm2", "lstm", 2)
-    lm_case("lm_gru1", "gru", 1, seed=8)
-    lm_case("lm_rnn2", "rnn", 2, seed=9)
+    names = sys.argv[1:] or list(CASES)
+    for n in names:
+        if n not in CASES:
+            sys.exit(f"unknown case {n} (cases: {', '.join(CASES)})")
+        CASES[n](n)
 
 
 if __name__ == "__main__":
