@@ -7,14 +7,8 @@ CONFIG ?= release
 # -enable-testing lets the unit tests use @testable imports on release builds (numeric code is
 # far too slow in debug builds to test on real data).
 SWIFTFLAGS ?= -c $(CONFIG) -Xswiftc -enable-testing
-# Numeric code (Package.swift: -march, RNN_AVX512) is built for this machine's vector width:
-# x86-64-v4 (AVX-512: the engine's own 16-lane kernels) when the CPU has AVX-512 F/BW/CD/DQ/VL,
-# else x86-64-v3 (AVX2 + FMA). Override with RNN_ARCH=x86-64-v3 (or v4) to build for another
-# machine; RNN_PORTABLE=1 builds baseline x86-64 code. Package.swift makes the same choice when
-# `swift build` runs without make.
-RNN_ARCH ?= $(shell awk '/^flags/ { f = $$0 " "; v4 = f ~ / avx512f / && f ~ / avx512bw / && f ~ / avx512cd / && \
-	f ~ / avx512dq / && f ~ / avx512vl /; print (v4 ? "x86-64-v4" : "x86-64-v3"); exit }' /proc/cpuinfo 2>/dev/null)
-export RNN_ARCH
+# One build runs on every x86-64 CPU: the engine's kernels for baseline x86-64, x86-64-v3 and
+# x86-64-v4 are all compiled in and one set is chosen at start-up (Package.swift; RNN_KERNELS).
 BIN = $(shell $(SWIFT) build $(SWIFTFLAGS) --show-bin-path 2>/dev/null)
 TOOLS = rnn-corpus rnn-clean rnn-vocab rnn-encode rnn-fit rnn-classify rnn-sample
 DEBS = libpcre2-dev zlib1g-dev libopenblas-dev pkg-config binutils parallel openmpi-bin libopenmpi-dev
@@ -34,7 +28,6 @@ deps:
 	fi
 
 build: deps
-	@echo "building for $(if $(filter 1,$(RNN_PORTABLE)),baseline x86-64,$(RNN_ARCH))"
 	$(SWIFT) build $(SWIFTFLAGS)
 
 # One build serves build, test, demo, bench and install: the tests are compiled by `swift build
@@ -54,7 +47,7 @@ demo: build
 # Tests/Fuzz/regressions/TARGET/, which make test replays.
 FUZZ_S ?= 60
 fuzz: build
-	FUZZ_S=$(FUZZ_S) RNN_BIN="$(BIN)" RNN_ARCH=$(RNN_ARCH) scripts/fuzz.sh
+	FUZZ_S=$(FUZZ_S) RNN_BIN="$(BIN)" scripts/fuzz.sh
 
 # Re-runs issue 11's mutation table on the built tools (MUTATE_CASES per row).
 MUTATE_CASES ?= 3000

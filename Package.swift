@@ -4,33 +4,24 @@
 import PackageDescription
 import Foundation
 
-// Numeric code is built for the vector width of the CPU it is built on:
-// - x86-64-v4 (AVX-512) when /proc/cpuinfo reports avx512f/bw/cd/dq/vl: the engine then runs its own
-//   16-lane kernels for every product of the recurrence (define RNN_AVX512; Gemm512.swift);
-// - x86-64-v3 (AVX2 + FMA) otherwise: without it SIMD FMA lowers to libm calls and gate math runs
-//   ~37x slower (docs/PLATFORM.md); the big products stay on OpenBLAS.
-// RNN_ARCH=x86-64-v3 or x86-64-v4 overrides the detection (e.g. to build for another machine);
-// RNN_PORTABLE=1 builds baseline x86-64 binaries (slower, but they run on CPUs without AVX2).
+// One binary for every x86-64 CPU: the engine's leaf kernels (Sources/RNNKernels: gate math,
+// packed and one-row products, the AVX-512 big product, Adam and other vector loops) are compiled
+// three times, for baseline x86-64, x86-64-v3 (AVX2 + FMA) and x86-64-v4 (AVX-512), into
+// RNNKernelsBaseline, RNNKernelsV3 and RNNKernelsV4 (directories of symbolic links to the same
+// files). The engine picks one set at start-up from CPUID (RNNEngine/Kernels.swift; RNN_KERNELS
+// overrides it), so nothing here depends on the machine that builds. Everything else is portable
+// code. (Without AVX2 + FMA, SIMD FMA lowers to libm calls and gate math runs ~37x slower,
+// docs/PLATFORM.md: that is the baseline set, for CPUs without them.)
 // -fno-math-errno lets Float.squareRoot (a C shim in the standard library) become vsqrtps instead
 // of eight checked scalar roots: Adam 15 -> 4 ms per step on the IMDB classifier (sqrt is exact
 // either way, so results do not change).
-func buildArch() -> String? {
-    #if !arch(x86_64)
-    return nil
-    #else
-    if Context.environment["RNN_PORTABLE"] == "1" { return nil }
-    if let arch = Context.environment["RNN_ARCH"], !arch.isEmpty { return arch }
-    let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-        .split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? []
-    let v4 = ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
-    return v4 ? "x86-64-v4" : "x86-64-v3"
+func kernelFlags(march: String?, define: String?) -> [SwiftSetting] {
+    var flags = ["-Xcc", "-fno-math-errno"]
+    #if arch(x86_64)
+    if let march { flags += ["-Xcc", "-march=\(march)"] }
     #endif
+    return [.unsafeFlags(flags)] + (define.map { [.define($0)] } ?? [])
 }
-let arch = buildArch()
-let numericFlags: [SwiftSetting] = arch.map { arch in
-    [.unsafeFlags(["-Xcc", "-march=\(arch)", "-Xcc", "-fno-math-errno"])] +
-        (arch == "x86-64-v4" ? [.define("RNN_AVX512")] : arch == "x86-64-v3" ? [.define("RNN_AVX2")] : [])
-} ?? []
 let release: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
@@ -44,7 +35,7 @@ let staticRuntime: [LinkerSetting] = [.unsafeFlags(["-static-stdlib"], .when(pla
 
 func tool(_ name: String, _ deps: [Target.Dependency]) -> Target {
     .executableTarget(name: name, dependencies: deps + ["RNNCLI", argumentParser], path: "Sources/\(name)",
-                      swiftSettings: numericFlags, linkerSettings: staticRuntime)
+                      linkerSettings: staticRuntime)
 }
 
 let package = Package(
@@ -76,8 +67,17 @@ let package = Package(
         // Libraries: all logic lives here.
         .target(name: "RNNCore", dependencies: ["CZlib"], swiftSettings: release),
         .target(name: "RNNText", dependencies: ["RNNCore", "CPCRE2"], swiftSettings: release),
-        .target(name: "RNNEngine", dependencies: ["RNNCore", "COpenBLAS"], swiftSettings: numericFlags + release),
-        .target(name: "RNNTrain", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNMPI"], swiftSettings: numericFlags + release),
+        // The engine's kernel sets (see kernelFlags) and the table type they export.
+        .target(name: "RNNKernelABI", swiftSettings: release),
+        .target(name: "RNNKernelsBaseline", dependencies: ["RNNKernelABI"],
+                swiftSettings: kernelFlags(march: nil, define: nil) + release),
+        .target(name: "RNNKernelsV3", dependencies: ["RNNKernelABI"],
+                swiftSettings: kernelFlags(march: "x86-64-v3", define: "RNN_KERNELS_V3") + release),
+        .target(name: "RNNKernelsV4", dependencies: ["RNNKernelABI"],
+                swiftSettings: kernelFlags(march: "x86-64-v4", define: "RNN_KERNELS_V4") + release),
+        .target(name: "RNNEngine", dependencies: ["RNNCore", "COpenBLAS", "RNNKernelABI", "RNNKernelsBaseline", "RNNKernelsV3", "RNNKernelsV4"],
+                swiftSettings: release),
+        .target(name: "RNNTrain", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNMPI"], swiftSettings: release),
         // Data-parallel training: the processes of a run (one, or Open MPI's world loaded at run time).
         .target(name: "RNNMPI", dependencies: ["RNNCore"], swiftSettings: release),
         .target(name: "RNNCLI", dependencies: ["RNNCore", "RNNText", argumentParser]),
@@ -96,13 +96,13 @@ let package = Package(
         tool("rnn-sample", ["RNNCore", "RNNText", "RNNEngine", "RNNTrain"]),
         // Engine benchmark (scripts/bench-engine.sh); not installed.
         .executableTarget(name: "rnn-bench-engine", dependencies: ["RNNCore", "RNNEngine", "RNNMPI"], path: "Sources/rnn-bench-engine",
-                          swiftSettings: numericFlags + release),
+                          swiftSettings: release),
 
         // Tests (no PyTorch needed: reference tensors are committed fixtures).
         .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore"]),
         .testTarget(name: "RNNTextTests", dependencies: ["RNNCore", "RNNText"]),
-        .testTarget(name: "RNNEngineTests", dependencies: ["RNNCore", "RNNEngine"],
-                    resources: [.copy("Fixtures")], swiftSettings: numericFlags),
+        .testTarget(name: "RNNEngineTests", dependencies: ["RNNCore", "RNNKernelABI", "RNNEngine"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "RNNTrainTests", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNTrain", "RNNFuzz", "RNNMPI"]),
         .testTarget(name: "RNNTrainCLITests", dependencies: ["RNNCore", "RNNTrain", "RNNTrainCLI"]),
         .testTarget(name: "CLITests", dependencies: ["RNNCore"]),

@@ -11,8 +11,8 @@
 # build and expects a clean error) and fix the reader.
 #
 # Environment: FUZZ_S (seconds per target, default 60), FUZZ_TARGETS (default: all),
-# RNN_BIN (release binaries, default .build/release), RNN_ARCH (as make). Targets run one after
-# another, one process each.
+# RNN_BIN (release binaries, default .build/release). Targets run one after another, one process
+# each. The engine's kernel sets are compiled as in Package.swift (each with its own -march).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_S=${FUZZ_S:-60}
@@ -20,20 +20,25 @@ TARGETS=${FUZZ_TARGETS:-"safetensors vocab dataset checkpoint jsonl tar gzip glo
 BIN=${RNN_BIN:-.build/release}
 DATA=${RNN_DATA:-../shared/data}
 OUT=.build-fuzz
-ARCH=${RNN_ARCH:-x86-64-v3}
 export SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1
 mkdir -p "$OUT/obj"
 
 # 1. Build (only when a source is newer than the fuzzer).
 FUZZER="$OUT/rnn-fuzz"
-if [ ! -x "$FUZZER" ] || [ -n "$(find Sources/RNNCore Sources/RNNText Sources/RNNEngine Sources/RNNTrain Sources/RNNFuzz Tests/Fuzz/driver.swift -newer "$FUZZER" -name '*.swift' | head -1)" ]; then
+MODULES="RNNCore RNNText RNNKernelABI RNNKernelsBaseline RNNKernelsV3 RNNKernelsV4 RNNEngine RNNTrain RNNFuzz"
+if [ ! -x "$FUZZER" ] || [ -n "$(find -L $(printf 'Sources/%s ' $MODULES) Tests/Fuzz/driver.swift -newer "$FUZZER" -name '*.swift' | head -1)" ]; then
   FLAGS=(-O -sanitize=fuzzer,address -enforce-exclusivity=unchecked -parse-as-library -I "$OUT/obj"
-         -I Sources/CZlib -I Sources/CPCRE2 -I Sources/COpenBLAS -Xcc -march="$ARCH" -Xcc -fno-math-errno)
+         -I Sources/CZlib -I Sources/CPCRE2 -I Sources/COpenBLAS)
   for inc in $(pkg-config --cflags-only-I openblas zlib libpcre2-8); do FLAGS+=(-Xcc "$inc"); done
-  [ "$ARCH" = x86-64-v4 ] && FLAGS+=(-D RNN_AVX512)
-  for m in RNNCore RNNText RNNEngine RNNTrain RNNFuzz; do
+  for m in $MODULES; do
     echo "fuzz: compiling $m"
-    swiftc "${FLAGS[@]}" -module-name "$m" -emit-module -emit-module-path "$OUT/obj/$m.swiftmodule" \
+    case $m in   # the kernel sets' flags (Package.swift: kernelFlags)
+      RNNKernelsBaseline) EXTRA=(-Xcc -fno-math-errno) ;;
+      RNNKernelsV3) EXTRA=(-Xcc -fno-math-errno -Xcc -march=x86-64-v3 -D RNN_KERNELS_V3) ;;
+      RNNKernelsV4) EXTRA=(-Xcc -fno-math-errno -Xcc -march=x86-64-v4 -D RNN_KERNELS_V4) ;;
+      *) EXTRA=() ;;
+    esac
+    swiftc "${FLAGS[@]}" "${EXTRA[@]}" -module-name "$m" -emit-module -emit-module-path "$OUT/obj/$m.swiftmodule" \
       -wmo -num-threads 0 -c Sources/$m/*.swift -o "$OUT/obj/$m.o" 2>&1 | grep -v "warning:" || true
     [ -f "$OUT/obj/$m.o" ] || { echo "fuzz: building $m failed" >&2; exit 1; }
   done

@@ -18,20 +18,58 @@ extern void gotoblas_dynamic_init(void) __attribute__((weak));
 extern void gotoblas_dynamic_quit(void) __attribute__((weak));
 extern char *gotoblas_corename(void) __attribute__((weak));
 
-/* 1 when the CPU and the OS support AVX-512 F, CD, DQ, BW and VL (what OpenBLAS's SkylakeX kernels use). */
-static inline int rnn_cpu_has_avx512(void) {
 #if defined(__x86_64__)
-    unsigned a, b, c, d;
-    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
-    if (a < 7) return 0;
-    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-    if (!(c & (1u << 27))) return 0;                          /* OSXSAVE */
+/* CPUID leaf/subleaf -> eax, ebx, ecx, edx in r[0..3]. */
+static inline void rnn_cpuid(unsigned leaf, unsigned sub, unsigned r[4]) {
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+/* 1 when CPUID has leaf 7 and the OS saves the register state in `xcr0_mask` (XGETBV; OSXSAVE
+   checked first) and leaf 1 ECX has every bit of `need1`. */
+static inline int rnn_cpu_os_state(unsigned xcr0_mask, unsigned need1) {
+    unsigned r[4];
+    rnn_cpuid(0, 0, r);
+    if (r[0] < 7) return 0;
+    rnn_cpuid(1, 0, r);
+    need1 |= 1u << 27;                                        /* OSXSAVE */
+    if ((r[2] & need1) != need1) return 0;
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 0xe6) != 0xe6) return 0;                        /* XMM, YMM, opmask, ZMM state */
-    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+    return (lo & xcr0_mask) == xcr0_mask;
+}
+#endif
+
+/* 1 when the CPU and the OS support AVX-512 F, CD, DQ, BW and VL (what OpenBLAS's SkylakeX kernels
+   use; with rnn_cpu_has_x86_64_v3, x86-64-v4: the engine's v4 kernels). */
+static inline int rnn_cpu_has_avx512(void) {
+#if defined(__x86_64__)
+    if (!rnn_cpu_os_state(0xe6, 0)) return 0;                 /* XMM, YMM, opmask, ZMM state */
+    unsigned r[4];
+    rnn_cpuid(7, 0, r);
     unsigned need = (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31);
-    return (b & need) == need;
+    return (r[1] & need) == need;
+#else
+    return 0;
+#endif
+}
+
+/* 1 when the CPU and the OS support x86-64-v3 (the engine's v3 kernels, built with
+   -march=x86-64-v3): SSE3, SSSE3, SSE4.1/4.2, POPCNT, CX16, LAHF (v2), AVX, AVX2, BMI1, BMI2, F16C,
+   FMA, LZCNT, MOVBE, and YMM state enabled by the OS (XGETBV). */
+static inline int rnn_cpu_has_x86_64_v3(void) {
+#if defined(__x86_64__)
+    unsigned need1 = (1u << 0) | (1u << 9) | (1u << 12) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 22) | (1u << 23)
+        | (1u << 28) | (1u << 29);                            /* SSE3 SSSE3 FMA CX16 SSE4.1 SSE4.2 MOVBE POPCNT AVX F16C */
+    if (!rnn_cpu_os_state(0x6, need1)) return 0;              /* XMM, YMM state */
+    unsigned r[4];
+    rnn_cpuid(7, 0, r);
+    unsigned need7 = (1u << 3) | (1u << 5) | (1u << 8);      /* BMI1 AVX2 BMI2 */
+    if ((r[1] & need7) != need7) return 0;
+    rnn_cpuid(0x80000000u, 0, r);
+    if (r[0] < 0x80000001u) return 0;
+    rnn_cpuid(0x80000001u, 0, r);
+    unsigned needx = (1u << 0) | (1u << 5);                  /* LAHF/SAHF LZCNT */
+    return (r[2] & needx) == needx;
 #else
     return 0;
 #endif

@@ -11,6 +11,7 @@ import Darwin
 /// - a closed stdout pipe ends quietly with status 0;
 /// - an ``RNNError`` prints one line `rnn-x: error: ...` on stderr, status 1;
 /// - a usage error prints one line and a hint to `--help`, status 2;
+/// - a ``UsageProblem`` (a bad environment variable) prints one line, status 2;
 /// - ``Interrupted`` ends with status 128 + its signal (130 for Ctrl-C, 143 for SIGTERM);
 /// - ``ExitStatus`` ends with its status and no message.
 public enum CLI {
@@ -27,6 +28,9 @@ public enum CLI {
         } catch let e as RNNError {
             Diagnostics.line("\(name): error: \(e.message)")
             exit(1)
+        } catch let e as UsageProblem {
+            Diagnostics.line("\(name): error: \(e.description)")
+            exit(2)
         } catch let e as Interrupted {
             exit(128 + e.signal)
         } catch let e as ExitStatus {

@@ -31,6 +31,10 @@ public struct RNNError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
+/// A usage error that is not on the command line (an environment variable such as RNN_KERNELS):
+/// the CLI prints `rnn-x: error: ` + `description` and exits with status 2, like a usage error.
+public protocol UsageProblem: Error, CustomStringConvertible {}
+
 /// Thrown when standard output is a closed pipe (`| head`). The CLI ends quietly with status 0.
 public struct BrokenPipe: Error, Sendable {
     public init() {}

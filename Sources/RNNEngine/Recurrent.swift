@@ -24,9 +24,9 @@
 //   packB[d] [ceil(H/16), G*H, 16]  W_hh in panels for the backward dh_{t-1} = dG W_hh
 //
 // Where the work goes: the per-step products (at most B rows) run on the hand-written kernel of
-// Gemm.swift; everything over all N rows (input projections, weight gradients, dX) goes through
-// bigProduct: OpenBLAS (one thread per call) in AVX2 builds, the AVX-512 kernel of Gemm512.swift in
-// x86-64-v4 builds.
+// Gemm.swift (the kernel set's, Kernels.swift); everything over all N rows (input projections,
+// weight gradients, dX) goes through bigProduct: OpenBLAS (one thread per call) with the baseline
+// and v3 kernel sets, the AVX-512 kernel of Gemm512.swift with v4.
 // Threads (Threads.swift, any count P): every phase is cut into P parts that depend only on the data
 // and P. The recurrence of a layer runs on slices of the sorted batch (contiguous sequences, about
 // N/P tokens each): sequences are independent, so a slice runs all its steps without waiting for the
@@ -38,6 +38,8 @@
 //
 // Direction d = 0 walks t = 0..<T; d = 1 walks t = T-1...0 and starts the sequences of length
 // t+1 from the initial state at step t, so it begins at each sequence's real last token.
+
+import RNNKernelABI
 
 /// Pointers to one direction's parameters and gradients in the arena.
 struct DirectionWeights {
@@ -163,22 +165,22 @@ final class RecurrentStack {
         }
     }
 
-    /// C[M, N] (+)= op(A) op(B) for the rows `rows` of C (default all): OpenBLAS, or in AVX-512
-    /// builds the engine's kernel (Gemm512.swift). `slot` is the calling thread part (its buffers).
+    /// C[M, N] (+)= op(A) op(B) for the rows `rows` of C (default all): OpenBLAS, or with the v4
+    /// kernel set the engine's kernel (Gemm512.swift). `slot` is the calling thread part (its buffers).
     private func bigProduct(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
                             _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                             accumulate: Bool, _ c: FPtr, _ ldc: Int, rows: Range<Int>? = nil, slot: Int) {
         let rows = rows ?? 0 ..< m
         if rows.isEmpty { return }
-        #if RNN_AVX512
-        let source = panelSource(transB: transB, b: b, ldb: ldb, n: n, k: k, pack: bigPack[slot])
-        gemm512(rows: rows, n: n, k: k, a: a, ars: transA ? 1 : lda, acs: transA ? lda : 1, b: source,
-                c: c, ldc: ldc, accumulate: accumulate, scratch: bigScratch[slot])
-        #else
-        let r0 = rows.lowerBound
-        let a0 = transA ? a + r0 : a + r0 * lda
-        sgemm(transA, transB, rows.count, n, k, 1, a0, lda, b, ldb, accumulate ? 1 : 0, c + r0 * ldc, ldc)
-        #endif
+        if let product = EngineKernels.table.bigProduct {
+            let pack = transB ? bigPack[slot].ensure(packedCount(k: k, n: n)) : bigPack[slot].pointer
+            let scratch = bigScratch[slot].ensure(16 * min(k, gemmKBlock))
+            product(transA, transB, rows, n, k, a, lda, b, ldb, c, ldc, accumulate, pack, scratch)
+        } else {
+            let r0 = rows.lowerBound
+            let a0 = transA ? a + r0 : a + r0 * lda
+            sgemm(transA, transB, rows.count, n, k, 1, a0, lda, b, ldb, accumulate ? 1 : 0, c + r0 * ldc, ldc)
+        }
     }
 
     /// Inference input projection, part p of P: C [rows, G*H] = x [rows, in] W_ih^T on the packed
@@ -358,10 +360,11 @@ final class RecurrentStack {
         }
         probe.lap(.copies)
         let gh = ghBuf[0].pointer
-        let parts = max(1, min(threads, H / FV.scalarCount))
+        let lanes = EngineKernels.table.lanes
+        let parts = max(1, min(threads, H / lanes))
         parallel(parts) { part in
             var probe = profiler.probe(part)
-            let units = chunk(H, parts: parts, part, align: FV.scalarCount)
+            let units = chunk(H, parts: parts, part, align: lanes)
             let j0 = units.lowerBound, j1 = units.upperBound
             if j0 == j1 { return }
             for r in 0 ..< B {

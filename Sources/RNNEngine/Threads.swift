@@ -176,20 +176,6 @@ public enum BLASKernels {
     public static let name: String = String(cString: rnn_blas_select_core())
 }
 
-/// The engine's vector kernel set, fixed when the package is built (Package.swift, RNN_ARCH):
-/// named by `make bench` and rnn-bench-engine.
-public enum EngineKernels {
-    public static let name: String = {
-        #if RNN_AVX512
-        return "x86-64-v4 (AVX-512, 16-lane kernels for every product)"
-        #elseif RNN_AVX2
-        return "x86-64-v3 (AVX2 + FMA; big products on OpenBLAS)"
-        #else
-        return "baseline x86-64 (SSE2; big products on OpenBLAS)"
-        #endif
-    }()
-}
-
 /// The CPUs this process may use: the affinity mask (sched_getaffinity: taskset, cpusets) capped by
 /// a cgroup v2 CPU quota (cpu.max "quota period", rounded up), at least 1. The default thread count
 /// of every tool.

@@ -15,6 +15,7 @@ import Glibc
 import Darwin
 #endif
 import RNNCore
+import RNNEngine
 
 /// What a training run will do, reported once at the start.
 public struct TrainingPlan: Sendable, Equatable {
@@ -36,13 +37,16 @@ public struct TrainingPlan: Sendable, Equatable {
     public var hasAccuracy: Bool
     /// Also show losses in bits (bits per character for character models).
     public var showBits: Bool
+    /// The engine's kernel set ("baseline", "v3", "v4": EngineKernels) and OpenBLAS's kernels.
+    public var kernels: String, blasKernels: String
 
-    /// Memberwise initialiser.
+    /// Memberwise initialiser (the kernel sets default to the ones in use).
     public init(task: String, epochs: Int, firstEpoch: Int = 1, batchesPerEpoch: Int, itemsPerEpoch: Int,
-                itemUnit: String, validItems: Int, hasAccuracy: Bool, showBits: Bool = false) {
+                itemUnit: String, validItems: Int, hasAccuracy: Bool, showBits: Bool = false,
+                kernels: String = EngineKernels.setName, blasKernels: String = BLASKernels.name) {
         self.task = task; self.epochs = epochs; self.firstEpoch = firstEpoch; self.batchesPerEpoch = batchesPerEpoch
         self.itemsPerEpoch = itemsPerEpoch; self.itemUnit = itemUnit; self.validItems = validItems
-        self.hasAccuracy = hasAccuracy; self.showBits = showBits
+        self.hasAccuracy = hasAccuracy; self.showBits = showBits; self.kernels = kernels; self.blasKernels = blasKernels
     }
 }
 

@@ -168,7 +168,8 @@ public final class ConsoleSink: TrainingSink {
 /// `--log FILE`: one JSON object per evaluation point (and per start, checkpoint, interruption,
 /// end), written and flushed line by line so the file can be followed with `tail -f`.
 ///
-/// Lines: `{"event":"start",...}`, `{"event":"epoch","epoch":1,"train_loss":..,"train_acc":..,
+/// Lines: `{"event":"start",...,"kernels":"v3","blas_kernels":"Zen"}` (the engine's kernel set and
+/// OpenBLAS's), `{"event":"epoch","epoch":1,"train_loss":..,"train_acc":..,
 /// "valid_loss":..,"valid_acc":..,"rate":..,"unit":"reviews","elapsed":..,"best":true}`
 /// (`"event":"eval"` for intermediate points; bits fields `train_bits`/`valid_bits` when the plan
 /// shows bits), `{"event":"checkpoint","path":..,"epoch":..,"valid_loss":..}`,
@@ -210,7 +211,8 @@ public final class JSONLinesLogSink: TrainingSink {
                       JSONMember("epochs", .number(Double(p.epochs))), JSONMember("first_epoch", .number(Double(p.firstEpoch))),
                       JSONMember("batches_per_epoch", .number(Double(p.batchesPerEpoch))),
                       JSONMember("items_per_epoch", .number(Double(p.itemsPerEpoch))), JSONMember("unit", .string(p.itemUnit)),
-                      JSONMember("valid_items", .number(Double(p.validItems)))])
+                      JSONMember("valid_items", .number(Double(p.validItems))), JSONMember("kernels", .string(p.kernels)),
+                      JSONMember("blas_kernels", .string(p.blasKernels))])
         case .evaluated(let s):
             var m = [JSONMember("event", .string(s.isEpochEnd ? "epoch" : "eval")), JSONMember("epoch", .number(s.epoch)),
                      JSONMember("train_loss", n(s.trainLoss))]

@@ -3,7 +3,7 @@
 //
 //   rnn-bench-engine [--cell lstm|gru] [--mode train|infer|sample|lmtrain] [--batches n] [--threads n] [--dump path]
 //                    [--batch B] [--embed E] [--vocab V] [--hidden H] [--layers L] [--chars n] [--profile]
-//   rnn-bench-engine --kernels     (prints the engine's and OpenBLAS's kernel sets)
+//   rnn-bench-engine --kernels     (prints the engine's kernel set, the sets this CPU supports and OpenBLAS's kernels)
 //   mpirun -np K rnn-bench-engine --allreduce FLOATS [--batches n]
 //                                  (times n in-place sums of FLOATS floats over the K processes)
 //
@@ -24,11 +24,19 @@ import Glibc
 
 var cell = CellKind.lstm, mode = "train", batches = 20, threads = 2, dump: String? = nil, batchSize = 0
 var embedArg = 0, vocabArg = 0, hiddenArg = 0, layersArg = 1, chars = 3000, profiling = false, allreduce = 0
+do { try EngineKernels.check() } catch {
+    Diagnostics.line("rnn-bench-engine: error: \(error)")
+    exit(2)
+}
 var args = Array(CommandLine.arguments.dropFirst())
 while !args.isEmpty {
     let a = args.removeFirst()
     if a == "--profile" { profiling = true; continue }
-    if a == "--kernels" { print("engine \(EngineKernels.name), OpenBLAS \(BLASKernels.name)"); exit(0) }
+    if a == "--kernels" {
+        let sets = EngineKernels.supported.map(\.rawValue).joined(separator: ", ")
+        print("engine \(EngineKernels.setName): \(EngineKernels.name); this CPU supports \(sets); OpenBLAS \(BLASKernels.name)")
+        exit(0)
+    }
     let v = args.isEmpty ? "" : args.removeFirst()
     switch a {
     case "--embed": embedArg = Int(v) ?? 0
@@ -85,7 +93,7 @@ func seconds() -> Double { monotonicSeconds() }
 func peakRSS() -> String {
     var ru = rusage()
     getrusage(RUSAGE_SELF.rawValue, &ru)
-    return "peak RSS \(formatFixed(Double(ru.ru_maxrss) / 1024, 0)) MB, engine kernels \(EngineKernels.name), OpenBLAS kernels \(BLASKernels.name)"
+    return "peak RSS \(formatFixed(Double(ru.ru_maxrss) / 1024, 0)) MB, engine kernels \(EngineKernels.setName): \(EngineKernels.name), OpenBLAS kernels \(BLASKernels.name)"
 }
 
 func cpuSeconds() -> Double {

@@ -88,6 +88,7 @@ struct Command: ParsableCommand {
     }
 
     func run() throws {
+        try EngineKernels.check()   // RNN_KERNELS names a set this CPU runs
         let start = monotonicSeconds()
         try CLI.prepareOutputs([metricsJson], inputs: input.paths + [model])
         let classifier = try Classifier(checkpoint: model, maxLength: fixLength)

@@ -251,6 +251,7 @@ struct Command: ParsableCommand {
     }
 
     func run() throws {
+        try EngineKernels.check()   // RNN_KERNELS names a set this CPU runs
         let start = monotonicSeconds()
         // Under mpirun: the processes training together (docs/SCALING.md); rank 0 alone takes the
         // outputs, reports and writes, the others print nothing but their own errors.

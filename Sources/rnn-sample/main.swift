@@ -76,6 +76,7 @@ struct Command: ParsableCommand {
     }
 
     func run() throws {
+        try EngineKernels.check()   // RNN_KERNELS names a set this CPU runs
         let (model, info) = try Checkpoint.load(path: self.model, expect: .languageModel)
         model.threads = threads ?? CPUs.available
         let alphabet = CharAlphabet(tokens: info.tokens, vocabHash: info.vocabHash)

@@ -2,6 +2,7 @@
 // -> same bits; fast exp/sigmoid/tanh accuracy; dropout, frozen embedding, RNG state.
 import XCTest
 import Foundation
+import RNNKernelABI
 @testable import RNNEngine
 
 final class EngineBehaviourTests: XCTestCase {
@@ -162,26 +163,105 @@ final class EngineBehaviourTests: XCTestCase {
         XCTAssertEqual(before, Array(model.params.value("embedding.weight")))
     }
 
+    /// The gate math's exp, sigmoid and tanh (RNNKernels/FastMath.swift) against Double, in every
+    /// kernel set the machine supports (the same polynomials: the same bits in every set).
     func testFastMathAccuracy() {
-        var worst = (exp: 0.0, sig: 0.0, tanh: 0.0)
+        var xs: [Float] = []
         var x: Float = -30
         while x < 30 {
-            let v = FV((0 ..< FV.scalarCount).map { x + Float($0) * 1e-4 })
-            let e = expV(v), s = sigmoidV(v), t = tanhV(v)
-            for i in 0 ..< FV.scalarCount {
-                let d = Double(v[i])
+            for i in 0 ..< 16 { xs.append(x + Float(i) * 1e-4) }
+            x += abs(x) < 1 ? 0.000731 : 0.0173
+        }
+        xs += [1e-20, 100, -200, 0.3]   // and a tail shorter than a vector
+        func run(_ table: KernelTable, _ f: VectorFunction, _ x: [Float]) -> [Float] {
+            var y = [Float](repeating: .nan, count: x.count)
+            x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { table.vectorFunction(f, xb.baseAddress!, $0.baseAddress!, x.count) } }
+            return y
+        }
+        var first: [[Float]]?
+        for set in EngineKernels.supported {
+            let table = EngineKernels.table(for: set)
+            let e = run(table, .exp, xs), s = run(table, .sigmoid, xs), t = run(table, .tanh, xs)
+            var worst = (exp: 0.0, sig: 0.0, tanh: 0.0)
+            for i in 0 ..< xs.count - 4 {
+                let d = Double(xs[i])
                 worst.exp = max(worst.exp, abs(Double(e[i]) - Foundation.exp(d)) / Foundation.exp(d))
                 let sd = 1 / (1 + Foundation.exp(-d))
                 worst.sig = max(worst.sig, abs(Double(s[i]) - sd) / sd)
                 if d != 0 { worst.tanh = max(worst.tanh, abs(Double(t[i]) - Foundation.tanh(d)) / abs(Foundation.tanh(d))) }
             }
-            x += abs(x) < 1 ? 0.000731 : 0.0173
+            print("[fastmath \(set)] max rel error exp \(worst.exp) sigmoid \(worst.sig) tanh \(worst.tanh)")
+            XCTAssertLessThan(worst.exp, 3e-7, "\(set)"); XCTAssertLessThan(worst.sig, 3e-7, "\(set)"); XCTAssertLessThan(worst.tanh, 3e-7, "\(set)")
+            let n = xs.count
+            XCTAssertEqual(t[n - 4], 1e-20, "\(set)")
+            XCTAssertEqual(t[n - 3], 1, "\(set)")
+            XCTAssertEqual(s[n - 2], 0, accuracy: 1e-30, "\(set)")
+            if let first { XCTAssertTrue(first == [e, s, t], "\(set): other bits than \(EngineKernels.supported[0])") } else { first = [e, s, t] }
         }
-        print("[fastmath] max rel error exp \(worst.exp) sigmoid \(worst.sig) tanh \(worst.tanh)")
-        XCTAssertLessThan(worst.exp, 3e-7); XCTAssertLessThan(worst.sig, 3e-7); XCTAssertLessThan(worst.tanh, 3e-7)
-        XCTAssertEqual(tanhV(FV(repeating: 1e-20))[0], 1e-20)
-        XCTAssertEqual(tanhV(FV(repeating: 100))[0], 1)
-        XCTAssertEqual(sigmoidV(FV(repeating: -200))[0], 0, accuracy: 1e-30)
+    }
+
+    /// Every kernel set the machine supports trains and classifies with the same bits where the
+    /// arithmetic is the same: baseline and v3 run the same operations (software or hardware FMA,
+    /// OpenBLAS for the big products); v4 has its own big products, so it agrees to rounding, and
+    /// its packed product (one FMA chain per element like v3's) gives the same bits.
+    func testKernelSetsAgree() {
+        func run(_ cell: CellKind, lm: Bool) -> (losses: [Float], params: [Float], logits: [Float]) {
+            let cfg = ModelConfig(cell: cell, task: lm ? .languageModel : .classifier, vocabSize: 30, embedDim: 7, hidden: 21,
+                                  layers: 2, bidirectional: !lm, dropout: 0.1, headDropout: 0.1, outputs: lm ? 30 : 3,
+                                  paddingIndex: lm ? nil : 1, freezeEmbedding: false)
+            let model = Model(config: cfg, seed: 11)
+            model.threads = 2
+            var data = RNG(seed: 3), rng = RNG(seed: 4)
+            var adam = Adam(count: model.params.count, lr: 3e-3, weightDecay: 0.01)
+            var state = RecurrentState.zeros(cfg, batch: 5)
+            var losses: [Float] = []
+            for _ in 0 ..< 6 {
+                if lm {
+                    let x = (0 ..< 40).map { _ in Int32(data.below(30)) }, y = x.map { ($0 * 7 + 3) % 30 }
+                    losses.append(x.withUnsafeBufferPointer { xi in y.withUnsafeBufferPointer { yi in
+                        model.trainLM(inputs: xi, targets: yi, batch: 5, steps: 8, state: &state, rng: &rng) } })
+                } else {
+                    let lengths = (0 ..< 9).map { _ in 1 + data.below(13) }
+                    let tokens = (0 ..< lengths.reduce(0, +)).map { _ in Int32(2 + data.below(28)) }
+                    losses.append(tokens.withUnsafeBufferPointer {
+                        model.trainClassifier(tokens: $0, lengths: lengths, labels: lengths.map { Int32($0 % 3) }, rng: &rng).loss })
+                }
+                clipGradNorm(model.params, maxNorm: 0.5)
+                adam.update(model.params)
+            }
+            let logits = lm ? model.stepLM(tokens: [1, 2, 3, 4, 5], state: &state)
+                : [Int32](arrayLiteral: 5, 9, 2, 7, 7, 3).withUnsafeBufferPointer { model.classify(tokens: $0, lengths: [4, 2]) }
+            return (losses, Array(model.params.values), logits)
+        }
+        for cell in CellKind.allCases {
+            for lm in [false, true] {
+                var results: [(KernelSet, (losses: [Float], params: [Float], logits: [Float]))] = []
+                for set in EngineKernels.supported { results.append((set, EngineKernels.using(set) { run(cell, lm: lm) })) }
+                let (s0, r0) = results[0]
+                for (set, r) in results.dropFirst() {
+                    if set == .v3 && s0 == .baseline {
+                        XCTAssertTrue(r.losses == r0.losses && r.params == r0.params && r.logits == r0.logits,
+                                      "\(cell) lm=\(lm): v3 and baseline differ")
+                    } else {
+                        XCTAssertLessThan(relDiff(r.losses, r0.losses).rel, 1e-5, "\(cell) lm=\(lm): \(set) vs \(s0)")
+                        XCTAssertLessThan(relDiff(r.logits, r0.logits).rel, 1e-4, "\(cell) lm=\(lm): \(set) vs \(s0)")
+                    }
+                }
+            }
+        }
+        // the packed product: one FMA chain per element in every set
+        var rng = RNG(seed: 9)
+        let m = 13, n = 37, k = 45
+        let a = (0 ..< m * k).map { _ in rng.uniform(-1, 1) }, w = (0 ..< n * k).map { _ in rng.uniform(-1, 1) }
+        let packed = FloatBuffer(packedCount(k: k, n: n))
+        packTransposed(w, n: n, k: k, ldw: k, into: packed.pointer)
+        var outputs: [[Float]] = []
+        for set in EngineKernels.supported {
+            var c = [Float](repeating: 0, count: m * n)
+            c.withUnsafeMutableBufferPointer { EngineKernels.table(for: set).gemmPacked(m, n, k, a, k, packed.pointer, $0.baseAddress!, n, false) }
+            outputs.append(c)
+        }
+        XCTAssertTrue(outputs.allSatisfy { $0 == outputs[0] }, "packed products differ between kernel sets")
     }
 
     func testRNGStateRoundTripAndRanges() {

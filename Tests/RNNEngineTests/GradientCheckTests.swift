@@ -5,7 +5,7 @@
 import XCTest
 @testable import RNNEngine
 
-final class GradientCheckTests: XCTestCase {
+final class GradientCheckTests: EveryKernelSetTestCase {
     struct Case { var cell: CellKind; var D: Int; var L: Int }
     static let lengths = [4, 6, 1, 3]   // unsorted on purpose (the stack sorts internally)
     static let E = 3, H = 9             // H = 9: one 8-lane vector + a scalar tail
@@ -143,65 +143,67 @@ final class GradientCheckTests: XCTestCase {
     /// labels and batch): the whole classifier (embedding -> bidirectional GRU -> fc -> loss) in
     /// Double against the engine's Float gradients of every parameter, and the loss itself.
     func testMultiLabelHead() {
-        let V = 6, E = 3, H = 5, O = 4, lengths = [3, 1, 4], B = lengths.count
-        var cfg = ModelConfig(cell: .gru, task: .classifier, vocabSize: V, embedDim: E, hidden: H, layers: 1, bidirectional: true,
-                              dropout: 0, headDropout: 0, outputs: O, paddingIndex: nil, freezeEmbedding: false)
-        cfg.multiLabel = true
-        let model = Model(config: cfg, seed: 5)
-        var rng = RNG(seed: 77)
-        var w: [String: [Double]] = [:]
-        for e in model.params.entries {
-            let v = (0 ..< e.count).map { _ in Double(rng.uniform(-0.8, 0.8)) }
-            w[e.name] = v
-            let p = model.params.value(e.name); for i in 0 ..< e.count { p[i] = Float(v[i]) }
-        }
-        let tokens: [Int32] = [2, 5, 1, 4, 0, 3, 3, 2]
-        // targets [B, O]: several labels, one label and none
-        let targets: [Int32] = [1, 0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0]
-        func loss(_ w: [String: [Double]]) -> Double {
-            let naive = NaiveStack(cell: .gru, E: E, H: H, L: 1, D: 2, w: w)
-            var xs: [[[Double]]] = [], at = 0
-            for l in lengths {
-                xs.append((0 ..< l).map { t in (0 ..< E).map { w["embedding.weight"]![Int(tokens[at + t]) * E + $0] } })
-                at += l
+        forEachKernelSet {
+            let V = 6, E = 3, H = 5, O = 4, lengths = [3, 1, 4], B = lengths.count
+            var cfg = ModelConfig(cell: .gru, task: .classifier, vocabSize: V, embedDim: E, hidden: H, layers: 1, bidirectional: true,
+                                  dropout: 0, headDropout: 0, outputs: O, paddingIndex: nil, freezeEmbedding: false)
+            cfg.multiLabel = true
+            let model = Model(config: cfg, seed: 5)
+            var rng = RNG(seed: 77)
+            var w: [String: [Double]] = [:]
+            for e in model.params.entries {
+                let v = (0 ..< e.count).map { _ in Double(rng.uniform(-0.8, 0.8)) }
+                w[e.name] = v
+                let p = model.params.value(e.name); for i in 0 ..< e.count { p[i] = Float(v[i]) }
             }
-            let zero = (0 ..< 2).map { _ in (0 ..< B).map { _ in [Double](repeating: 0, count: H) } }
-            let hn = naive.forward(xs, h0: zero, c0: zero).hn
-            var total = 0.0
-            for b in 0 ..< B {
-                let f = hn[0][b] + hn[1][b]
-                for o in 0 ..< O {
-                    var x = w["fc.bias"]![o]
-                    for j in 0 ..< 2 * H { x += w["fc.weight"]![o * 2 * H + j] * f[j] }
-                    let y = Double(targets[b * O + o])
-                    total += max(x, 0) - x * y + log1p(exp(-abs(x)))
+            let tokens: [Int32] = [2, 5, 1, 4, 0, 3, 3, 2]
+            // targets [B, O]: several labels, one label and none
+            let targets: [Int32] = [1, 0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0]
+            func loss(_ w: [String: [Double]]) -> Double {
+                let naive = NaiveStack(cell: .gru, E: E, H: H, L: 1, D: 2, w: w)
+                var xs: [[[Double]]] = [], at = 0
+                for l in lengths {
+                    xs.append((0 ..< l).map { t in (0 ..< E).map { w["embedding.weight"]![Int(tokens[at + t]) * E + $0] } })
+                    at += l
                 }
+                let zero = (0 ..< 2).map { _ in (0 ..< B).map { _ in [Double](repeating: 0, count: H) } }
+                let hn = naive.forward(xs, h0: zero, c0: zero).hn
+                var total = 0.0
+                for b in 0 ..< B {
+                    let f = hn[0][b] + hn[1][b]
+                    for o in 0 ..< O {
+                        var x = w["fc.bias"]![o]
+                        for j in 0 ..< 2 * H { x += w["fc.weight"]![o * 2 * H + j] * f[j] }
+                        let y = Double(targets[b * O + o])
+                        total += max(x, 0) - x * y + log1p(exp(-abs(x)))
+                    }
+                }
+                return total / Double(B * O)
             }
-            return total / Double(B * O)
-        }
-        let (l, _) = tokens.withUnsafeBufferPointer { model.trainClassifier(tokens: $0, lengths: lengths, labels: targets, rng: &rng) }
-        let exact = loss(w)
-        XCTAssertLessThan(abs(Double(l) - exact) / exact, 1e-6, "multi-label loss \(l) vs Double \(exact)")
-        let eps = 1e-5
-        var worst = 0.0
-        for e in model.params.entries {
-            var num = [Double](repeating: 0, count: e.count)
-            for i in 0 ..< e.count {
-                var p = w; p[e.name]![i] += eps
-                var m = w; m[e.name]![i] -= eps
-                num[i] = (loss(p) - loss(m)) / (2 * eps)
+            let (l, _) = tokens.withUnsafeBufferPointer { model.trainClassifier(tokens: $0, lengths: lengths, labels: targets, rng: &rng) }
+            let exact = loss(w)
+            XCTAssertLessThan(abs(Double(l) - exact) / exact, 1e-6, "multi-label loss \(l) vs Double \(exact)")
+            let eps = 1e-5
+            var worst = 0.0
+            for e in model.params.entries {
+                var num = [Double](repeating: 0, count: e.count)
+                for i in 0 ..< e.count {
+                    var p = w; p[e.name]![i] += eps
+                    var m = w; m[e.name]![i] -= eps
+                    num[i] = (loss(p) - loss(m)) / (2 * eps)
+                }
+                let g = model.params.grad(e.name)
+                var d = 0.0, scale = 0.0
+                for i in 0 ..< e.count { d = max(d, abs(Double(g[i]) - num[i])); scale = max(scale, abs(num[i])) }
+                worst = max(worst, d / scale)
+                XCTAssertGreaterThan(scale, 1e-6, "\(e.name): gradient unexpectedly zero")
+                XCTAssertLessThan(d / scale, 1e-5, "\(e.name): max |analytic - numeric| = \(d) (scale \(scale))")
             }
-            let g = model.params.grad(e.name)
-            var d = 0.0, scale = 0.0
-            for i in 0 ..< e.count { d = max(d, abs(Double(g[i]) - num[i])); scale = max(scale, abs(num[i])) }
-            worst = max(worst, d / scale)
-            XCTAssertGreaterThan(scale, 1e-6, "\(e.name): gradient unexpectedly zero")
-            XCTAssertLessThan(d / scale, 1e-5, "\(e.name): max |analytic - numeric| = \(d) (scale \(scale))")
+            print("[gradcheck] multi-label head (gru D=2, \(O) labels): loss rel diff \(abs(Double(l) - exact) / exact), gradients max rel diff \(worst)")
         }
-        print("[gradcheck] multi-label head (gru D=2, \(O) labels): loss rel diff \(abs(Double(l) - exact) / exact), gradients max rel diff \(worst)")
     }
 
-    func testRNN() { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .rnn, D: D, L: L)) } } }
-    func testLSTM() { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .lstm, D: D, L: L)) } } }
-    func testGRU() { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .gru, D: D, L: L)) } } }
+    func testRNN() { forEachKernelSet { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .rnn, D: D, L: L)) } } } }
+    func testLSTM() { forEachKernelSet { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .lstm, D: D, L: L)) } } } }
+    func testGRU() { forEachKernelSet { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .gru, D: D, L: L)) } } } }
 }

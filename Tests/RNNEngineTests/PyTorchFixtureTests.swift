@@ -42,7 +42,7 @@ struct NoiseMask {
     func count() -> Int { flagged.values.reduce(0) { $0 + $1.filter { $0 }.count } }
 }
 
-final class PyTorchFixtureTests: XCTestCase {
+final class PyTorchFixtureTests: EveryKernelSetTestCase {
     static let tolerance = 1e-5
 
     func checkFinal(_ what: String, _ a: UnsafeBufferPointer<Float>, _ b: [Float], skip: [Bool], _ worst: inout Double) {
@@ -164,19 +164,19 @@ final class PyTorchFixtureTests: XCTestCase {
         print("[fixture] \(name): max rel diff logits/loss \(worstOut), grads \(worstGrad), params+state after \(steps) Adam steps \(worstFinal) (\(noise.count()) rounding-level-gradient elements excluded)")
     }
 
-    func testLSTMBidirectionalPacked() throws { try runClassifier("lstm_bi2_packed") }
-    func testLSTMBidirectionalPadded() throws { try runClassifier("lstm_bi2_padded") }
-    func testGRUBidirectionalPacked() throws { try runClassifier("gru_bi2_packed") }
-    func testGRUBidirectionalPadded() throws { try runClassifier("gru_bi2_padded") }
-    func testRNNBidirectionalPackedClipped() throws { try runClassifier("rnn_bi2_packed") }
-    func testLSTMUnidirectionalPacked() throws { try runClassifier("lstm_uni2_packed") }
-    func testGRUUnidirectionalPadded() throws { try runClassifier("gru_uni1_padded") }
-    func testRNNUnidirectionalPadded() throws { try runClassifier("rnn_uni2_padded") }
-    func testGRUMultiClass() throws { try runClassifier("gru_bi2_multiclass") }
-    func testLSTMMultiClassWeightDecay() throws { try runClassifier("lstm_uni1_multiclass") }
-    func testGRUMultiLabel() throws { try runClassifier("gru_bi2_multilabel") }
-    func testLSTMMultiLabelPadded() throws { try runClassifier("lstm_uni1_multilabel_padded") }
-    func testLanguageModelLSTM() throws { try runLM("lm_lstm2") }
-    func testLanguageModelGRU() throws { try runLM("lm_gru1") }
-    func testLanguageModelRNN() throws { try runLM("lm_rnn2") }
+    func testLSTMBidirectionalPacked() throws { try forEachKernelSet { try runClassifier("lstm_bi2_packed") } }
+    func testLSTMBidirectionalPadded() throws { try forEachKernelSet { try runClassifier("lstm_bi2_padded") } }
+    func testGRUBidirectionalPacked() throws { try forEachKernelSet { try runClassifier("gru_bi2_packed") } }
+    func testGRUBidirectionalPadded() throws { try forEachKernelSet { try runClassifier("gru_bi2_padded") } }
+    func testRNNBidirectionalPackedClipped() throws { try forEachKernelSet { try runClassifier("rnn_bi2_packed") } }
+    func testLSTMUnidirectionalPacked() throws { try forEachKernelSet { try runClassifier("lstm_uni2_packed") } }
+    func testGRUUnidirectionalPadded() throws { try forEachKernelSet { try runClassifier("gru_uni1_padded") } }
+    func testRNNUnidirectionalPadded() throws { try forEachKernelSet { try runClassifier("rnn_uni2_padded") } }
+    func testGRUMultiClass() throws { try forEachKernelSet { try runClassifier("gru_bi2_multiclass") } }
+    func testLSTMMultiClassWeightDecay() throws { try forEachKernelSet { try runClassifier("lstm_uni1_multiclass") } }
+    func testGRUMultiLabel() throws { try forEachKernelSet { try runClassifier("gru_bi2_multilabel") } }
+    func testLSTMMultiLabelPadded() throws { try forEachKernelSet { try runClassifier("lstm_uni1_multilabel_padded") } }
+    func testLanguageModelLSTM() throws { try forEachKernelSet { try runLM("lm_lstm2") } }
+    func testLanguageModelGRU() throws { try forEachKernelSet { try runLM("lm_gru1") } }
+    func testLanguageModelRNN() throws { try forEachKernelSet { try runLM("lm_rnn2") } }
 }

@@ -1,22 +1,25 @@
-// Small GEMMs of the per-step recurrence and one-row products, hand-written for AVX2 + FMA.
+// Small GEMMs of the per-step recurrence and one-row products, hand-written for AVX2 + FMA (the
+// v3 kernel set; baseline runs the same code with software FMA, v4 the tile of Gemm512.swift).
 //
 // At batch <= 32 the recurrent product of one step (32 x 128 @ 128 x 512 for an LSTM) takes a few
 // microseconds, and OpenBLAS's per-call overhead and thread synchronisation dominate it
 // (PLATFORM.md). The big input projections and weight gradients stay on OpenBLAS (BLAS.swift) in
-// AVX2 builds; AVX-512 builds run them on Gemm512.swift (RecurrentStack.bigProduct).
+// the baseline and v3 sets; v4 runs them on Gemm512.swift (RecurrentStack.bigProduct).
 //
 // Glossary: M rows of A and C (sequences active at a step), N columns of C, K inner dimension.
 //   A       [M, K]   row-major, row stride lda
-//   panels  B [K, N] packed in column panels of 16: panel p is [K, 16] contiguous, element (k, j)
-//           = B[k, 16p + j] (columns past N are 0); ceil(N/16) panels, 64-byte aligned
+//   panels  B [K, N] packed in column panels of 16 (RNNKernelABI/Panels.swift): panel p is
+//           [K, 16] contiguous, element (k, j) = B[k, 16p + j] (columns past N are 0)
 //   C       [M, N]   row-major, row stride ldc
 //   W       [N, K]   row-major weights of a one-row product y = x W^T (gemv)
 //
 // gemmPacked computes C = A B (or C += A B) with a 6 x 16 register tile: 12 ymm accumulators, two
 // panel loads and six broadcasts per k, all FMA. Each element is one FMA chain over k ascending,
 // so the result does not depend on M, on the tile or on threads (bit-identical across runs).
-// AVX-512 builds (RNN_AVX512) run gemmPacked on the 8 x 32 tile of Gemm512.swift instead (same
-// packed panels, same single chain over k per element).
+// The v4 set (RNN_KERNELS_V4) runs gemmPacked on the 8 x 32 tile of Gemm512.swift instead (same
+// packed panels, same single chain over k per element, so the same bits).
+
+import RNNKernelABI
 
 /// Number of rows of a register tile, a compile-time constant after specialisation.
 protocol TileRows { static var rows: Int { get } }
@@ -26,43 +29,6 @@ enum TileRows3: TileRows { static var rows: Int { 3 } }
 enum TileRows4: TileRows { static var rows: Int { 4 } }
 enum TileRows5: TileRows { static var rows: Int { 5 } }
 enum TileRows6: TileRows { static var rows: Int { 6 } }
-
-/// Floats needed to pack a [K, N] operand into 16-column panels.
-@inline(__always) func packedCount(k: Int, n: Int) -> Int { (n + 15) / 16 * 16 * k }
-
-/// Number of 16-column panels of an N-column operand.
-@inline(__always) func panelCount(_ n: Int) -> Int { (n + 15) / 16 }
-
-/// Packs B = W^T where W is [N, K] row-major (row stride ldw): panel element (k, j) = W[16p + j, k]
-/// (only the panels in `panels`, so threads can share the work; default all).
-func packTransposed(_ w: UnsafePointer<Float>, n: Int, k: Int, ldw: Int, into dst: FPtr, panels: Range<Int>? = nil) {
-    for p in panels ?? 0 ..< panelCount(n) {
-        let panel = dst + p * 16 * k
-        let cols = min(16, n - 16 * p)
-        if cols < 16 { panel.update(repeating: 0, count: 16 * k) }
-        for j in 0 ..< cols {
-            let row = w + (16 * p + j) * ldw
-            for kk in 0 ..< k { panel[kk * 16 + j] = row[kk] }
-        }
-    }
-}
-
-/// Packs B = W where W is [K, N] row-major (row stride ldw): panel element (k, j) = W[k, 16p + j]
-/// (only the panels in `panels`; default all).
-func packPlain(_ w: UnsafePointer<Float>, k: Int, n: Int, ldw: Int, into dst: FPtr, panels: Range<Int>? = nil) {
-    for p in panels ?? 0 ..< panelCount(n) {
-        let panel = dst + p * 16 * k
-        let cols = min(16, n - 16 * p)
-        for kk in 0 ..< k {
-            let src = w + kk * ldw + 16 * p, d = panel + kk * 16
-            if cols == 16 {
-                store8(load8(src), d); store8(load8(src + 8), d + 8)
-            } else {
-                for j in 0 ..< 16 { d[j] = j < cols ? src[j] : 0 }
-            }
-        }
-    }
-}
 
 /// Stores one 16-wide accumulator pair into a C row (only the first `cols` columns).
 @inline(__always)
@@ -113,7 +79,7 @@ private func tile<R: TileRows>(_: R.Type, k K: Int, a: UnsafePointer<Float>, lda
 func gemmPacked(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<Float>,
                 c: FPtr, ldc: Int, accumulate: Bool) {
     if m == 0 || n == 0 { return }
-    #if RNN_AVX512
+    #if RNN_KERNELS_V4
     gemm512(rows: 0 ..< m, n: n, k: k, a: a, ars: lda, acs: 1, b: .packed(packed, k: k, n: n), c: c, ldc: ldc,
             accumulate: accumulate, scratch: nil)
     #else

@@ -1,5 +1,5 @@
 // AVX-512 products: every matrix product of the recurrence on the engine's own 16-lane kernel
-// (builds for x86-64-v4 only; Package.swift defines RNN_AVX512 when the build machine has AVX-512).
+// (the v4 kernel set only: RNNKernelsV4 is built with -march=x86-64-v4 and RNN_KERNELS_V4).
 //
 // Why not OpenBLAS: Debian's OpenBLAS 0.3.21 does not know AMD Zen 4/5 and runs its AVX2 kernels
 // there, and the environment may pin its kernels (OPENBLAS_CORETYPE), which we respect. The
@@ -20,7 +20,9 @@
 // Every element of C is accumulated over k ascending, block by block, in a fixed order: results
 // do not depend on threads or on M.
 
-#if RNN_AVX512
+#if RNN_KERNELS_V4
+import RNNKernelABI
+
 /// Stores one 32-wide accumulator pair into a C row (only the first `cols` columns).
 @inline(__always)
 private func storeRow32(_ v0: FV, _ v1: FV, _ c: FPtr, cols: Int, accumulate: Bool) {
@@ -92,13 +94,11 @@ struct PanelSource {
     }
 }
 
-/// Rows of A per K block of the big products (see the glossary).
-let gemmKBlock = 256
-
 /// C[rows, N] (+)= A[rows, K] B for the rows `rows` of C and A (A and C pointers are of row 0).
-/// `scratch` receives a partial last panel of a row-major B (required then; packed B needs none).
+/// `scratch` (16 * min(K, gemmKBlock) floats) receives a partial last panel of a row-major B
+/// (required then; packed B needs none).
 func gemm512(rows: Range<Int>, n: Int, k K: Int, a: UnsafePointer<Float>, ars: Int, acs: Int, b: PanelSource,
-             c: FPtr, ldc: Int, accumulate: Bool, scratch: FloatBuffer?) {
+             c: FPtr, ldc: Int, accumulate: Bool, scratch: FPtr?) {
     if rows.isEmpty || n == 0 { return }
     if K == 0 {
         if !accumulate { for i in rows { (c + i * ldc).update(repeating: 0, count: n) } }
@@ -115,7 +115,7 @@ func gemm512(rows: Range<Int>, n: Int, k K: Int, a: UnsafePointer<Float>, ars: I
         let acc = accumulate || k0 > 0
         var tail = UnsafePointer<Float>(b.base)
         if partial >= 0 {
-            let s = scratch!.ensure(16 * kb)
+            let s = scratch!
             let cols = n - 16 * partial
             for kk in 0 ..< kb {
                 let src = b.base + partial * 16 + (k0 + kk) * b.kstep, d = s + kk * 16
@@ -157,19 +157,21 @@ func gemm512(rows: Range<Int>, n: Int, k K: Int, a: UnsafePointer<Float>, ars: I
 }
 
 /// The B operand of op(B): B [K, N] read in place (ldb), or B^T with B [N, K] packed into `pack`
-/// (a copy of K x N floats; make it once when several row ranges use it).
-func panelSource(transB: Bool, b: UnsafePointer<Float>, ldb: Int, n: Int, k: Int, pack: FloatBuffer) -> PanelSource {
+/// (packedCount(k, n) floats).
+func panelSource(transB: Bool, b: UnsafePointer<Float>, ldb: Int, n: Int, k: Int, pack: FPtr) -> PanelSource {
     guard transB else { return .rowMajor(b, ldb: ldb, n: n) }
-    let p = pack.ensure(packedCount(k: k, n: n))
+    let p = pack
     packTransposed(b, n: n, k: k, ldw: ldb, into: p)
     return .packed(p, k: k, n: n)
 }
 
 /// C[M, N] (+)= op(A) op(B) like sgemm with alpha 1 and beta 0 (or 1 when `accumulate`), for the
 /// rows `rows` of C: op(A) is A [M, K] (lda) or A^T with A [K, M]; op(B) as in panelSource.
+/// (KernelTable.bigProduct of the v4 set.)
 func product512(transA: Bool, transB: Bool, rows: Range<Int>, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                 b: UnsafePointer<Float>, ldb: Int, c: FPtr, ldc: Int, accumulate: Bool,
-                pack: FloatBuffer, scratch: FloatBuffer) {
+                pack: FPtr, scratch: FPtr) {
+    if rows.isEmpty { return }
     gemm512(rows: rows, n: n, k: k, a: a, ars: transA ? 1 : lda, acs: transA ? lda : 1,
             b: panelSource(transB: transB, b: b, ldb: ldb, n: n, k: k, pack: pack),
             c: c, ldc: ldc, accumulate: accumulate, scratch: scratch)

@@ -1,12 +1,13 @@
-// Vectorised transcendental functions for the gate math: FV lanes, 16 (zmm) in AVX-512 builds,
-// 8 (ymm, AVX2 + FMA) otherwise; the same polynomials either way, so the bits do not change.
+// Vectorised transcendental functions for the gate math: FV lanes, 16 (zmm) in the v4 kernel set,
+// 8 otherwise (ymm in v3; two xmm halves and software FMA in baseline); the same polynomials and
+// operations per lane either way, so the bits do not change.
 //
 // glibc expf/tanhf in scalar loops cost more than the recurrent GEMM (PLATFORM.md), so the cells
 // use these. Accuracy (checked by FastMathTests against Double): exp and sigmoid max relative error
 // ~1.2e-7, tanh ~1.5e-7 (a polynomial near 0 keeps the relative error small for tiny inputs).
 
 typealias F8 = SIMD8<Float>
-#if RNN_AVX512
+#if RNN_KERNELS_V4
 typealias FV = SIMD16<Float>
 typealias UV = SIMD16<UInt32>
 #else
@@ -86,7 +87,7 @@ func tanhV(_ x: FV) -> FV {
 /// Unaligned FV-lane load/store, written like load8/store8 (scalar loads, a byte copy) so that
 /// LLVM emits one vmovups; SIMD16's lowHalf/highHalf stayed out-of-line calls.
 @inline(always) func loadV(_ p: UnsafePointer<Float>) -> FV {
-    #if RNN_AVX512
+    #if RNN_KERNELS_V4
     FV(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15])
     #else
     load8(p)

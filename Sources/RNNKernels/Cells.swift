@@ -1,7 +1,7 @@
 // Gate math of one recurrent step for a block of rows (tanh RNN, LSTM, GRU), forward and backward,
 // with PyTorch's equations and gate order. The GEMMs live in Recurrent.swift; these kernels are the
-// element-wise part, vectorised over the hidden dimension (FV lanes: 16 in AVX-512 builds, else 8;
-// a scalar tail for the rest of H).
+// element-wise part, vectorised over the hidden dimension (FV lanes: 16 in the v4 kernel set, else
+// 8; a scalar tail for the rest of H).
 //
 // Glossary: H hidden, G gates (1 rnn, 4 lstm, 3 gru), rows = sequences active at this step.
 // Per row r (all buffers row-major, row strides given):
@@ -25,20 +25,12 @@
 //   lstm: i,f,o = sigma(a_i,a_f,a_o), g = tanh(a_g), c = f*c_prev + i*g, h = o*tanh(c)
 //   gru : r,z = sigma(a_r,a_z), hn = W_hn h + b_hn, n = tanh(x W_in^T + b_in + r*hn), h = (1-z)*n + z*h_prev
 
-typealias FPtr = UnsafeMutablePointer<Float>
+import RNNKernelABI
 
 @inline(always) private func ld(_ p: FPtr, _ tail: Bool) -> FV { tail ? FV(repeating: p.pointee) : loadV(p) }
 @inline(always) private func st(_ v: FV, _ p: FPtr, _ tail: Bool) { if tail { p.pointee = v[0] } else { storeV(v, p) } }
-/// Units per vector step (FastMath.swift: 16 in AVX-512 builds, else 8).
+/// Units per vector step (FastMath.swift: 16 in the v4 kernel set, else 8).
 @inline(always) private var lanes: Int { FV.scalarCount }
-
-/// Destinations of h_t and c_t for one step (see the header).
-struct StepTargets {
-    var out: FPtr; var ldo: Int
-    var split: Int
-    var nextH: FPtr; var nextC: FPtr?
-    var finalH: FPtr; var finalC: FPtr?
-}
 
 // MARK: forward
 

@@ -1,0 +1,1 @@
+../RNNKernels/FastMath.swift

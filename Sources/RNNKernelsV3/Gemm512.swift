@@ -1,0 +1,1 @@
+../RNNKernels/Gemm512.swift

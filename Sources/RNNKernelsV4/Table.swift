@@ -1,0 +1,1 @@
+../RNNKernels/Table.swift
