@@ -23,6 +23,8 @@ public protocol Communicator: AnyObject {
     func sum(_ values: UnsafeMutableBufferPointer<Float>) throws
     /// Replaces `values` by their element-wise sum or maximum over all processes.
     func reduce(_ values: inout [Double], _ op: ReduceOp) throws
+    /// Replaces `bits` by their bitwise OR over all processes (in place).
+    func union(_ bits: UnsafeMutableBufferPointer<UInt8>) throws
     /// Replaces `bytes` by rank 0's.
     func broadcast(_ bytes: inout [UInt8]) throws
     /// Ends the use of the communicator (every process calls it, after its last collective).
@@ -62,6 +64,7 @@ public final class SingleProcess: Communicator {
     public var size: Int { 1 }
     public func sum(_ values: UnsafeMutableBufferPointer<Float>) throws {}
     public func reduce(_ values: inout [Double], _ op: ReduceOp) throws {}
+    public func union(_ bits: UnsafeMutableBufferPointer<UInt8>) throws {}
     public func broadcast(_ bytes: inout [UInt8]) throws {}
     public func finish() {}
 }

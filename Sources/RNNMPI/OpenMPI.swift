@@ -59,7 +59,7 @@ public final class OpenMPI: Communicator {
 
     private let allreduceFn: AllreduceFn, bcastFn: BcastFn, finalizeFn: FinalizeFn
     private let world: UnsafeMutableRawPointer, float: UnsafeMutableRawPointer, double: UnsafeMutableRawPointer
-    private let byte: UnsafeMutableRawPointer, opSum: UnsafeMutableRawPointer, opMax: UnsafeMutableRawPointer
+    private let byte: UnsafeMutableRawPointer, opSum: UnsafeMutableRawPointer, opMax: UnsafeMutableRawPointer, opOr: UnsafeMutableRawPointer
     private var finished = false
     /// Floats per MPI_Allreduce call (MPI counts are 32-bit; a bigger arena is reduced in buckets).
     static let bucket = 1 << 26
@@ -91,6 +91,7 @@ public final class OpenMPI: Communicator {
         byte = try symbol("ompi_mpi_byte")
         opSum = try symbol("ompi_mpi_op_sum")
         opMax = try symbol("ompi_mpi_op_max")
+        opOr = try symbol("ompi_mpi_op_bor")
         var provided: Int32 = 0
         let funneled: Int32 = 1   // MPI_THREAD_FUNNELED
         try OpenMPI.check(initThread(nil, nil, funneled, &provided), "MPI_Init_thread")
@@ -127,6 +128,16 @@ public final class OpenMPI: Communicator {
         let o = op == .sum ? opSum : opMax
         let code = values.withUnsafeMutableBufferPointer { allreduceFn(OpenMPI.inPlace, $0.baseAddress, Int32($0.count), double, o, world) }
         try OpenMPI.check(code, "MPI_Allreduce")
+    }
+
+    public func union(_ bits: UnsafeMutableBufferPointer<UInt8>) throws {
+        guard let base = bits.baseAddress, size > 1 else { return }
+        var i = 0
+        while i < bits.count {
+            let n = min(OpenMPI.bucket, bits.count - i)
+            try OpenMPI.check(allreduceFn(OpenMPI.inPlace, base + i, Int32(n), byte, opOr, world), "MPI_Allreduce")
+            i += n
+        }
     }
 
     public func broadcast(_ bytes: inout [UInt8]) throws {

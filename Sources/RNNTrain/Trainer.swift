@@ -149,6 +149,9 @@ public struct TrainingResult: Sendable {
     public var test: Evaluation?
     /// Seconds of training steps in this run, and of them in summing gradients over processes.
     public var stepSeconds = 0.0, reduceSeconds = 0.0
+    /// Data-parallel training: steps summed in this run, bytes each process sent into the sums,
+    /// and of them in embedding rows (GradientExchange).
+    public var exchanged = (steps: 0, bytes: 0, rowBytes: 0)
 
     /// Stopped by a signal (the command exits 128 + the signal).
     public var interruptedBy: Int32? { if case .signal(let s)? = stopped { return s }; return nil }
@@ -184,8 +187,10 @@ public final class Trainer {
     var writeSeconds = 0.5
     var stepSeconds = 0.0
     var trained = (items: 0, seconds: 0.0)
-    /// Seconds spent summing gradients over the processes.
+    /// Seconds spent summing gradients over the processes (with the wait for the slowest one).
     var reduceSeconds = 0.0
+    /// The gradient sum over the processes (touched embedding rows only, GradientExchange.swift).
+    var exchange: GradientExchange?
     /// Share of the final evaluation and test that the time budget leaves (1: all of them).
     var finalShare = 1.0
 
@@ -225,6 +230,8 @@ public final class Trainer {
         adam.lr = epochLR
         if comm.size > 1 {
             task.shard(rank: comm.rank, of: comm.size)
+            let rows = model.params.entry("embedding.weight").flatMap { e in e.shape.count == 2 ? (e.offset, e.shape[0], e.shape[1]) : nil }
+            exchange = GradientExchange(sparse: rows, dense: try GradientExchange.denseFromEnvironment())
             try checkAgreement(resume: resume)
         }
     }
@@ -314,6 +321,7 @@ public final class Trainer {
         if let reason = stopped { try stop(reason) }
         var result = try finish(stopped: stopped)
         result.stepSeconds = trained.seconds; result.reduceSeconds = reduceSeconds
+        if let e = exchange { result.exchanged = (e.steps, e.bytes, e.rowBytes) }
         return result
     }
 
@@ -364,18 +372,21 @@ public final class Trainer {
     /// Data-parallel step: the batch's loss, items and right predictions summed over the
     /// processes; each process's gradient (of its share's mean loss) weighted by its share of
     /// the items, then summed: the gradient of the whole batch's mean loss.
+    /// Its communication (the wait for the slowest process included) adds to `reduceSeconds`.
     private func reduceStep(_ out: StepOutcome) throws -> StepOutcome {
         let items = Double(out.items)
         var totals = [out.items > 0 ? Double(out.loss) * items : 0, items, Double(out.correct ?? 0), out.loss.isFinite ? 0 : 1]
+        var t = clock()
         try comm.reduce(&totals, .sum)
+        reduceSeconds += clock() - t
         guard totals[3] == 0, totals[1] > 0 else { return StepOutcome(loss: .nan, items: out.items) }
         let grads = task.model.params.grads
         let scale = Float(items / totals[1])
         if scale != 1, let g = grads.baseAddress {
             for i in 0 ..< grads.count { g[i] *= scale }
         }
-        let t = clock()
-        try comm.sum(grads)
+        t = clock()
+        if let exchange { try exchange.sum(grads, over: comm) } else { try comm.sum(grads) }
         reduceSeconds += clock() - t
         guard let n = Int(exactly: totals[1].rounded()), let c = Int(exactly: totals[2].rounded()) else {
             return StepOutcome(loss: .nan, items: out.items)

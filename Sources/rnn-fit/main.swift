@@ -315,9 +315,17 @@ struct Command: ParsableCommand {
             }
             processes.finish()
             if processes.size > 1 && !q.quiet {
-                let mb = Double(task.model.params.count * MemoryLayout<Float>.stride) / 1e6
-                Diagnostics.line("rnn-fit: \(processes.size) processes: \(formatFixed(mb, 2)) MB of gradients summed per step; "
-                                 + "\(formatFixed(result.reduceSeconds, 2)) s of \(formatFixed(result.stepSeconds, 2)) s of training steps (\(formatFixed(100 * result.reduceSeconds / max(result.stepSeconds, 1e-9), 1))%) waiting for and summing them")
+                // what the bench and docs/SCALING.md read: steps/s, bytes exchanged, share in communication
+                let x = result.exchanged, steps = Double(max(x.steps, 1))
+                let seconds = max(result.stepSeconds, 1e-9)
+                let dense = Double(task.model.params.count * MemoryLayout<Float>.stride) / 1e6
+                let rate = formatFixed(Double(x.steps) / seconds, 2)
+                let sent = formatFixed(Double(x.bytes) / steps / 1e6, 3), rows = formatFixed(Double(x.rowBytes) / steps / 1e6, 3)
+                let share = formatFixed(100 * result.reduceSeconds / seconds, 1)
+                let waited = formatFixed(result.reduceSeconds, 2), stepped = formatFixed(result.stepSeconds, 2)
+                Diagnostics.line("rnn-fit: \(processes.size) processes: \(formatThousands(x.steps)) steps, \(rate) steps/s; \(sent) MB summed per step "
+                                 + "(\(rows) MB of it embedding rows; dense gradient \(formatFixed(dense, 3)) MB); "
+                                 + "\(waited) s of \(stepped) s of training steps (\(share)%) waiting for and summing them")
             }
             if let sig = result.interruptedBy { throw Interrupted(signal: sig) }
         } catch let e as TrainingError {
