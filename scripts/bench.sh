@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export RNN_BIN=${RNN_BIN:-.build/release}
 status=0
-for b in scripts/bench-clean.sh scripts/bench-vocab.sh scripts/bench-engine.sh scripts/bench-scaling.sh scripts/bench-classify.sh scripts/bench-lm.sh; do
+for b in scripts/bench-clean.sh scripts/bench-vocab.sh scripts/bench-engine.sh scripts/bench-scaling.sh scripts/bench-mpi.sh scripts/bench-classify.sh scripts/bench-lm.sh; do
   if [ -x "$b" ]; then
     echo "== $b"
     "$b" || { echo "$b failed" >&2; status=1; }

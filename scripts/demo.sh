@@ -9,6 +9,9 @@
 # Data come from ../shared/data, or are downloaded from their public homes when absent.
 # Outputs (vocabulary, encoded data, checkpoint, log, curves, predictions) go to out/demo.
 # RNN_DEMO_FIT_ARGS overrides the model options (e.g. "--cell lstm --bidirectional").
+# RNN_DEMO_FIT_LAUNCHER runs rnn-fit under a launcher, e.g. data-parallel on 2 processes
+# (docs/SCALING.md): RNN_DEMO_FIT_LAUNCHER="mpirun -np 2 --oversubscribe" RNN_DEMO_FIT_ARGS="--cell gru
+# --bidirectional --hidden 128 --threads 1".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${RNN_BIN:-.build/release}
@@ -58,7 +61,7 @@ stage "front end total" "$t0"
 
 t=$(now)
 # shellcheck disable=SC2086
-rnn-fit "$OUT/train.bin" --vocab "$OUT/vocab.bin" ${RNN_DEMO_FIT_ARGS:---cell gru --bidirectional --hidden 128} \
+${RNN_DEMO_FIT_LAUNCHER:-} rnn-fit "$OUT/train.bin" --vocab "$OUT/vocab.bin" ${RNN_DEMO_FIT_ARGS:---cell gru --bidirectional --hidden 128} \
   --head-dropout 0.5 --embed-dropout 0.3 --lr 0.002 --lr-decay 0.5 --epochs 3 --batch-size 32 --seed 42 --valid-split 0.2 \
   --log "$OUT/fit.jsonl" --plot "$OUT/curves.svg" -o "$OUT/best.ckpt"
 stage "fit (3 epochs)" "$t"

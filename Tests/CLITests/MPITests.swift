@@ -25,10 +25,11 @@ final class MPITests: XCTestCase {
     }
 
     /// Labelled records whose label depends on a few words, 4-20 tokens each (deterministic).
-    static func records(_ n: Int, seed: UInt64) -> String {
+    /// `fillers`: words drawn besides the label's (0: ten common ones; else w0 ..< w`fillers`).
+    static func records(_ n: Int, seed: UInt64, fillers: Int = 0) -> String {
         var x = seed
         func next(_ k: Int) -> Int { x = x &* 6364136223846793005 &+ 1442695040888963407; return Int((x >> 33) % UInt64(k)) }
-        let filler = ["movie", "film", "plot", "actor", "the", "a", "was", "is", "very", "scene"]
+        let filler = fillers > 0 ? (0 ..< fillers).map { "w\($0)" } : ["movie", "film", "plot", "actor", "the", "a", "was", "is", "very", "scene"]
         var out = ""
         for i in 0 ..< n {
             let pos = next(2) == 1
@@ -45,6 +46,17 @@ final class MPITests: XCTestCase {
         let dir = Support.tempDir("mpi-classifier")
         Support.write(records(300, seed: 1), to: dir + "/train.jsonl")
         Support.write(records(60, seed: 2), to: dir + "/test.jsonl")
+        let r = try E2E.sh("cd '\(dir)' && rnn-vocab train.jsonl -o v.bin && rnn-encode --vocab v.bin train.jsonl -o train.bin")
+        guard r.status == 0 else { throw RNNError("data: \(r.stderr)") }
+        return dir
+    }
+
+    /// Like `classifierData` over 400 filler words: a batch of 11 records touches fewer than half
+    /// of the embedding rows, so the gradient sum sends only the touched ones (GradientExchange).
+    static let wideData: Result<String, Error> = Result {
+        let dir = Support.tempDir("mpi-wide")
+        Support.write(records(200, seed: 3, fillers: 400), to: dir + "/train.jsonl")
+        Support.write(records(40, seed: 4, fillers: 400), to: dir + "/test.jsonl")
         let r = try E2E.sh("cd '\(dir)' && rnn-vocab train.jsonl -o v.bin && rnn-encode --vocab v.bin train.jsonl -o train.bin")
         guard r.status == 0 else { throw RNNError("data: \(r.stderr)") }
         return dir
@@ -141,6 +153,42 @@ final class MPITests: XCTestCase {
         XCTAssertEqual(other.status, 0, other.stderr)
         let otherProbs = try probabilities(dir + "/o.ckpt", dir + "/test.jsonl")
         XCTAssertGreaterThan(zip(otherProbs, probs).map { abs($0 - $1) }.max() ?? 0, 1e-5)
+    }
+
+    func testTouchedEmbeddingRowsOnlyGiveTheDenseSum() throws {
+        try needMPI()
+        let dir = try MPITests.wideData.get()
+        let base = [dir + "/train.bin", "--vocab", dir + "/v.bin", "--cell", "gru", "--hidden", "8", "--embed-dim", "16", "--lr", "0.01",
+                    "--batch-size", "11", "--epochs", "2", "--threads", "1"]
+        let single = try fit(np: 1, base + ["-o", dir + "/s.ckpt", "--log", dir + "/s.jsonl"])
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let sparse = try fit(np: 2, base + ["-o", dir + "/sparse.ckpt", "--log", dir + "/sparse.jsonl"])
+        XCTAssertEqual(sparse.status, 0, sparse.stderr)
+        let dense = try E2E.sh("RNN_MPI_EXCHANGE=dense mpirun --oversubscribe --allow-run-as-root -np 2 rnn-fit "
+                               + quoted(base + ["-o", dir + "/dense.ckpt", "--log", dir + "/dense.jsonl"]))
+        XCTAssertEqual(dense.status, 0, dense.stderr)
+        // on 2 processes each sum is a + b, whichever rows travel: the same model, bit for bit
+        let probs = try probabilities(dir + "/sparse.ckpt", dir + "/test.jsonl")
+        XCTAssertEqual(probs, try probabilities(dir + "/dense.ckpt", dir + "/test.jsonl"))
+        assertClose(try validLosses(dir + "/sparse.jsonl"), try validLosses(dir + "/s.jsonl"), 1e-4, "validation losses, sparse sum")
+        assertClose(probs, try probabilities(dir + "/s.ckpt", dir + "/test.jsonl"), 1e-5, "test probabilities, sparse sum")
+        // what was sent: "X MB summed per step (Y MB of it embedding rows; dense gradient Z MB)"
+        func sent(_ stderr: String) -> [Double] {
+            guard let line = stderr.split(separator: "\n").first(where: { $0.hasPrefix("rnn-fit: 2 processes: ") }).map(String.init),
+                  let re = try? NSRegularExpression(pattern: "([0-9.]+) MB") else { return [] }
+            return re.matches(in: line, range: NSRange(line.startIndex..., in: line)).compactMap { m in
+                Range(m.range(at: 1), in: line).flatMap { Double(line[$0]) }
+            }
+        }
+        let s = sent(sparse.stderr), d = sent(dense.stderr)
+        XCTAssertEqual(s.count, 3, sparse.stderr)
+        XCTAssertEqual(d.count, 3, dense.stderr)
+        if s.count == 3 && d.count == 3 {
+            XCTAssertGreaterThan(s[1], 0, sparse.stderr)
+            XCTAssertLessThan(s[0], 0.75 * d[0], "sparse \(sparse.stderr) dense \(dense.stderr)")
+            XCTAssertEqual(d[0], d[2], dense.stderr)
+            XCTAssertEqual(d[1], 0, dense.stderr)
+        }
     }
 
     func testEveryProcessMustStartFromTheSameWeights() throws {
