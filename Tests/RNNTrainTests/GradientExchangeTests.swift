@@ -1,6 +1,6 @@
 import Foundation
 import RNNCore
-@testable import RNNMPI
+import RNNMPI
 import XCTest
 
 /// K communicators in one process, one thread each: every collective waits for all K, then each
