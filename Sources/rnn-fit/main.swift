@@ -56,6 +56,11 @@ struct Command: ParsableCommand {
             are evaluated, kept if best and the state written, then rnn-fit ends (exit status 130 \
             for Ctrl-C, 143 for SIGTERM, 0 for --max-time); a second Ctrl-C ends it at once.
 
+            Under 'mpirun -np K' (or 'srun --mpi=pmix') training is data-parallel over the K \
+            processes: each trains its share of every --batch-size batch, the gradients are summed \
+            with Open MPI (loaded only then), and rank 0 alone evaluates, reports and writes; \
+            SIGUSR1 to mpirun stops every process cleanly (exit status 138). See docs/SCALING.md.
+
             Examples:
               rnn-fit train.bin --vocab v.bin --cell gru --bidirectional --hidden 128 -o best.ckpt
               rnn-fit --lm tinyshakespeare.txt --cell lstm --layers 2 --hidden 512 --max-time 10m -o lm.ckpt
