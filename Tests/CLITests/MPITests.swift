@@ -148,6 +148,14 @@ final class MPITests: XCTestCase {
             XCTAssertEqual(lines.filter { $0.hasPrefix("rnn-fit: \(np) processes: ") }.count, 1, r.stderr)
             XCTAssertEqual(r.out, "")
         }
+        // one epoch on 2 processes, the other two resumed on 3: the same run
+        let first = try fit(np: 2, base.map { $0 == "3" ? "1" : $0 } + ["-o", dir + "/r.ckpt", "--log", dir + "/r.jsonl"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let second = try fit(np: 3, [dir + "/train.bin", "--vocab", dir + "/v.bin", "--resume", dir + "/r.ckpt", "--epochs", "3", "--log", dir + "/r.jsonl"])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stderr.contains("resuming at epoch 2 of 3"), second.stderr)
+        assertClose(try validLosses(dir + "/r.jsonl"), reference, 1e-4, "classifier resumed on another process count")
+        assertClose(try probabilities(dir + "/r.ckpt", dir + "/test.jsonl"), probs, 1e-5, "test probabilities after the resumed run")
         // the comparison can fail: another global batch trains another model
         let other = try fit(np: 2, base.map { $0 == "11" ? "12" : $0 } + ["-o", dir + "/o.ckpt", "-q"])
         XCTAssertEqual(other.status, 0, other.stderr)
