@@ -149,8 +149,10 @@ public struct TrainingResult: Sendable {
     public var stopped: StopReason?
     /// The final test of the kept weights.
     public var test: Evaluation?
-    /// Seconds of training steps in this run, and of them in summing gradients over processes.
-    public var stepSeconds = 0.0, reduceSeconds = 0.0
+    /// Seconds of training steps in this run, and of them in summing gradients over processes;
+    /// `waitSeconds` of `reduceSeconds`: in the first sum of a step (a few values), i.e. mostly
+    /// waiting for the slowest process.
+    public var stepSeconds = 0.0, reduceSeconds = 0.0, waitSeconds = 0.0
     /// Data-parallel training: steps summed in this run, bytes each process sent into the sums,
     /// and of them in embedding rows (GradientExchange).
     public var exchanged = (steps: 0, bytes: 0, rowBytes: 0)
@@ -190,7 +192,7 @@ public final class Trainer {
     var stepSeconds = 0.0
     var trained = (items: 0, seconds: 0.0)
     /// Seconds spent summing gradients over the processes (with the wait for the slowest one).
-    var reduceSeconds = 0.0
+    var reduceSeconds = 0.0, waitSeconds = 0.0
     /// The gradient sum over the processes (touched embedding rows only, GradientExchange.swift).
     var exchange: GradientExchange?
     /// Share of the final evaluation and test that the time budget leaves (1: all of them).
@@ -322,7 +324,7 @@ public final class Trainer {
         }
         if let reason = stopped { try stop(reason) }
         var result = try finish(stopped: stopped)
-        result.stepSeconds = trained.seconds; result.reduceSeconds = reduceSeconds
+        result.stepSeconds = trained.seconds; result.reduceSeconds = reduceSeconds; result.waitSeconds = waitSeconds
         if let e = exchange { result.exchanged = (e.steps, e.bytes, e.rowBytes) }
         return result
     }
@@ -385,6 +387,7 @@ public final class Trainer {
         var totals = [out.items > 0 ? Double(out.loss) * items : 0, items, Double(out.correct ?? 0), out.loss.isFinite ? 0 : 1]
         var t = clock()
         try comm.reduce(&totals, .sum)
+        waitSeconds += clock() - t
         reduceSeconds += clock() - t
         guard totals[3] == 0, totals[1] > 0 else { return StepOutcome(loss: .nan, items: out.items) }
         let grads = task.model.params.grads

@@ -330,7 +330,8 @@ struct Command: ParsableCommand {
                 let waited = formatFixed(result.reduceSeconds, 2), stepped = formatFixed(result.stepSeconds, 2)
                 Diagnostics.line("rnn-fit: \(processes.size) processes: \(formatThousands(x.steps)) steps, \(rate) steps/s; \(sent) MB summed per step "
                                  + "(\(rows) MB of it embedding rows; dense gradient \(formatFixed(dense, 3)) MB); "
-                                 + "\(waited) s of \(stepped) s of training steps (\(share)%) waiting for and summing them")
+                                 + "\(waited) s of \(stepped) s of training steps (\(share)%) waiting for and summing them "
+                                 + "(\(formatFixed(result.waitSeconds, 2)) s of it at the step's first sum, mostly the wait for the slowest process)")
             }
             if let sig = result.interruptedBy { throw Interrupted(signal: sig) }
         } catch let e as TrainingError {
