@@ -181,26 +181,32 @@ final class GradientCheckTests: EveryKernelSetTestCase {
                 return total / Double(B * O)
             }
             let (l, _) = tokens.withUnsafeBufferPointer { model.trainClassifier(tokens: $0, lengths: lengths, labels: targets, rng: &rng) }
-            let exact = loss(w)
-            XCTAssertLessThan(abs(Double(l) - exact) / exact, 1e-6, "multi-label loss \(l) vs Double \(exact)")
-            let eps = 1e-5
-            var worst = 0.0
-            for e in model.params.entries {
-                var num = [Double](repeating: 0, count: e.count)
-                for i in 0 ..< e.count {
-                    var p = w; p[e.name]![i] += eps
-                    var m = w; m[e.name]![i] -= eps
-                    num[i] = (loss(p) - loss(m)) / (2 * eps)
-                }
-                let g = model.params.grad(e.name)
-                var d = 0.0, scale = 0.0
-                for i in 0 ..< e.count { d = max(d, abs(Double(g[i]) - num[i])); scale = max(scale, abs(num[i])) }
-                worst = max(worst, d / scale)
-                XCTAssertGreaterThan(scale, 1e-6, "\(e.name): gradient unexpectedly zero")
-                XCTAssertLessThan(d / scale, 1e-5, "\(e.name): max |analytic - numeric| = \(d) (scale \(scale))")
-            }
-            print("[gradcheck] multi-label head (gru D=2, \(O) labels): loss rel diff \(abs(Double(l) - exact) / exact), gradients max rel diff \(worst)")
+            checkWholeModel(model, w, loss: l, loss, "multi-label head (gru D=2, \(O) labels)")
         }
+    }
+
+    /// The engine's Float loss `l` and the gradients of every parameter of `model` (set to `w`)
+    /// against `loss` in Double and its central differences.
+    func checkWholeModel(_ model: Model, _ w: [String: [Double]], loss l: Float, _ loss: ([String: [Double]]) -> Double, _ what: String) {
+        let exact = loss(w)
+        XCTAssertLessThan(abs(Double(l) - exact) / exact, 1e-6, "\(what): loss \(l) vs Double \(exact)")
+        let eps = 1e-5
+        var worst = 0.0
+        for e in model.params.entries {
+            var num = [Double](repeating: 0, count: e.count)
+            for i in 0 ..< e.count {
+                var p = w; p[e.name]![i] += eps
+                var m = w; m[e.name]![i] -= eps
+                num[i] = (loss(p) - loss(m)) / (2 * eps)
+            }
+            let g = model.params.grad(e.name)
+            var d = 0.0, scale = 0.0
+            for i in 0 ..< e.count { d = max(d, abs(Double(g[i]) - num[i])); scale = max(scale, abs(num[i])) }
+            worst = max(worst, d / scale)
+            XCTAssertGreaterThan(scale, 1e-6, "\(what) \(e.name): gradient unexpectedly zero")
+            XCTAssertLessThan(d / scale, 1e-5, "\(what) \(e.name): max |analytic - numeric| = \(d) (scale \(scale))")
+        }
+        print("[gradcheck] \(what): loss rel diff \(abs(Double(l) - exact) / exact), gradients max rel diff \(worst)")
     }
 
     /// The pooling heads (last, max, mean, concat; Pooling.swift): the whole classifier
@@ -283,26 +289,7 @@ final class GradientCheckTests: EveryKernelSetTestCase {
         let (l, _) = tokens.withUnsafeBufferPointer {
             model.trainClassifier(tokens: $0, lengths: lengths, labels: labels, realSteps: padded ? steps : nil, rng: &rng)
         }
-        let exact = loss(w)
-        let what = "pool \(pool) \(padded ? "padded" : "packed") threads \(threads)"
-        XCTAssertLessThan(abs(Double(l) - exact) / exact, 1e-6, "\(what): loss \(l) vs Double \(exact)")
-        let eps = 1e-5
-        var worst = 0.0
-        for e in model.params.entries {
-            var num = [Double](repeating: 0, count: e.count)
-            for i in 0 ..< e.count {
-                var p = w; p[e.name]![i] += eps
-                var m = w; m[e.name]![i] -= eps
-                num[i] = (loss(p) - loss(m)) / (2 * eps)
-            }
-            let g = model.params.grad(e.name)
-            var d = 0.0, scale = 0.0
-            for i in 0 ..< e.count { d = max(d, abs(Double(g[i]) - num[i])); scale = max(scale, abs(num[i])) }
-            worst = max(worst, d / scale)
-            XCTAssertGreaterThan(scale, 1e-6, "\(what) \(e.name): gradient unexpectedly zero")
-            XCTAssertLessThan(d / scale, 1e-5, "\(what) \(e.name): max |analytic - numeric| = \(d) (scale \(scale))")
-        }
-        print("[gradcheck] \(what): loss rel diff \(abs(Double(l) - exact) / exact), gradients max rel diff \(worst)")
+        checkWholeModel(model, w, loss: l, loss, "pool \(pool) \(padded ? "padded" : "packed") threads \(threads)")
     }
 
     func testRNN() { forEachKernelSet { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .rnn, D: D, L: L)) } } } }
