@@ -14,13 +14,15 @@ TOOLS = rnn-corpus rnn-clean rnn-vocab rnn-encode rnn-fit rnn-classify rnn-sampl
 DEBS = libpcre2-dev zlib1g-dev libopenblas-dev pkg-config binutils parallel openmpi-bin libopenmpi-dev
 # Only for `make test`: the completion tests load the scripts in real shells.
 TEST_DEBS = zsh fish
+# Only for `make bench-quality`: the baseline it compares with.
+BENCH_DEBS = fasttext
 
-.PHONY: all deps build test demo bench install man completions docs clean
+.PHONY: all deps build test demo bench bench-quality install man completions docs clean
 
 all: build
 
 deps:
-	@missing=""; for p in $(DEBS) $(if $(filter test,$(MAKECMDGOALS)),$(TEST_DEBS)); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(DEBS) $(if $(filter test,$(MAKECMDGOALS)),$(TEST_DEBS)) $(if $(filter bench-quality,$(MAKECMDGOALS)),$(BENCH_DEBS)); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -56,6 +58,11 @@ mutate: build
 
 bench: build
 	RNN_BIN="$(BIN)" scripts/bench.sh
+
+# Model quality on IMDB (issue 15): fastText and our recipe (three seeds), test accuracy and times;
+# longer than make bench (three full trainings), hence its own target.
+bench-quality: build
+	RNN_BIN="$(BIN)" scripts/bench-quality.sh
 
 # Regenerates the committed man pages and shell completions from the ArgumentParser definitions
 # (a test fails when they are stale).

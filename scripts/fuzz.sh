@@ -25,7 +25,7 @@ mkdir -p "$OUT/obj"
 
 # 1. Build (only when a source is newer than the fuzzer).
 FUZZER="$OUT/rnn-fuzz"
-MODULES="RNNCore RNNText RNNKernelABI RNNKernelsBaseline RNNKernelsV3 RNNKernelsV4 RNNEngine RNNTrain RNNFuzz"
+MODULES="RNNCore RNNMPI RNNText RNNKernelABI RNNKernelsBaseline RNNKernelsV3 RNNKernelsV4 RNNEngine RNNTrain RNNFuzz"
 if [ ! -x "$FUZZER" ] || [ -n "$(find -L $(printf 'Sources/%s ' $MODULES) Tests/Fuzz/driver.swift -newer "$FUZZER" -name '*.swift' | head -1)" ]; then
   FLAGS=(-O -sanitize=fuzzer,address -enforce-exclusivity=unchecked -parse-as-library -I "$OUT/obj"
          -I Sources/CZlib -I Sources/CPCRE2 -I Sources/COpenBLAS)

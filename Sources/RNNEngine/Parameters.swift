@@ -135,6 +135,20 @@ public final class Parameters {
         return UnsafeMutableBufferPointer(start: gradBase + e.offset, count: e.count)
     }
 
+    /// Whether every value is finite (no NaN or infinity): one pass over the arena, 8 lanes at a
+    /// time (x * 0 is 0 for a finite x and NaN otherwise).
+    public func allFinite() -> Bool {
+        let p = valueBase
+        var acc = SIMD8<Float>(repeating: 0), i = 0
+        while i + 8 <= count {
+            acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self) * 0
+            i += 8
+        }
+        var tail: Float = 0
+        while i < count { tail += p[i] * 0; i += 1 }
+        return acc.sum() + tail == 0
+    }
+
     /// Sets every gradient to 0.
     public func zeroGrads() {
         let g = gradBase

@@ -67,8 +67,10 @@ public struct Evaluation: Sendable, Equatable {
 
 /// Errors of training that the command words for its users (with its option names).
 public enum TrainingError: Error, Equatable {
-    /// A step's loss was not finite; `kept`: the checkpoint left on disk (nil: none yet).
-    case diverged(loss: Float, step: Int, epoch: Int, kept: String?)
+    /// A step's loss was not finite, or its update left a weight that is not (`loss` is then
+    /// the step's finite loss and `weights` is true); `kept`: the checkpoint left on disk (nil:
+    /// none yet).
+    case diverged(loss: Float, step: Int, epoch: Int, kept: String?, weights: Bool = false)
     /// `--resume`: no state file next to the checkpoint.
     case noState(checkpoint: String, state: String)
     /// `--resume`: a state file of an older format.
@@ -347,6 +349,11 @@ public final class Trainer {
             adam.lr = epochLR * Trainer.cosineFactor(progress: p, floor: optimizer.lrFloor)
         }
         adam.update(task.model.params, frozen: task.frozen)
+        // A finite loss does not prove finite weights: an infinite step (a huge learning rate)
+        // can leave weights whose NaN the saturating activations hide from the next losses.
+        guard task.model.params.allFinite() else {
+            throw TrainingError.diverged(loss: out.loss, step: step + 1, epoch: epoch, kept: best == nil ? nil : output, weights: true)
+        }
         step += 1; batch += 1
         let now = clock()
         stepSeconds = now - t

@@ -445,9 +445,10 @@ struct Command: ParsableCommand {
     /// Library errors in the words of this command's options.
     func wording(_ e: TrainingError) -> String {
         switch e {
-        case .diverged(let loss, let step, let epoch, let kept):
+        case .diverged(let loss, let step, let epoch, let kept, let weights):
             let keptText = kept.map { "\($0) and its state from the last evaluation are kept" } ?? "no checkpoint was written"
-            return "training diverged: loss \(loss) at step \(formatThousands(step)) (epoch \(epoch)); \(keptText); lower --lr, set --clip, or lower --lr-decay"
+            let what = weights ? "weights not finite after the update of" : "loss \(loss) at"
+            return "training diverged: \(what) step \(formatThousands(step)) (epoch \(epoch)); \(keptText); lower --lr, set --clip, or lower --lr-decay"
         case .noState(let checkpoint, let state):
             return "\(checkpoint): cannot resume: its training state \(state) does not exist (rnn-fit writes CKPT.state next to the checkpoint at every evaluation)"
         case .oldState(let path, let format):

@@ -44,4 +44,48 @@ final class InstallRuntimeTests: XCTestCase {
         }
         #endif
     }
+
+    /// One binary for every x86-64 CPU: outside the functions of the x86-64-v3 and v4 kernel
+    /// modules (RNNKernelsV3, RNNKernelsV4: chosen at start-up only on a CPU that has them), no
+    /// tool holds an instruction beyond baseline x86-64 (SSE2): no VEX/EVEX (AVX, AVX2, FMA,
+    /// AVX-512, mask registers), BMI1/2, LZCNT, POPCNT, MOVBE, SSE3/SSSE3/SSE4. A binary built on
+    /// an AVX-512 machine therefore runs on an AVX2-only one, and one built anywhere on any x86-64.
+    /// The scan is checked to see the kernels' own AVX-512 and AVX2 code.
+    func testOnlyTheKernelSetsUseInstructionsBeyondBaselineX86_64() throws {
+        #if !(os(Linux) && arch(x86_64))
+        throw XCTSkip("checks x86-64 ELF binaries")
+        #else
+        let scan = #"""
+        objdump -d --no-show-raw-insn "$0" | awk -F'\t' '
+          /^[0-9a-f]+ <.*>:$/ { fn = $0; next }
+          NF >= 2 {
+            split($2, w, " "); m = w[1]
+            beyond = m ~ /^(v|k[a-z])/ || m ~ /^(andn|bextr|blsi|blsmsk|blsr|bzhi|mulx|pdep|pext|rorx|sarx|shlx|shrx|lzcnt|popcnt|movbe|crc32)$/ ||
+                     m ~ /^(round[sp][sd]|ptest|pshufb|pblendvb|pblendw|blendv?p[sd]|pmulld|pmuldq|pminsb|pminsd|pminuw|pminud|pmaxsb|pmaxsd|pmaxuw|pmaxud|pextr[bdq]|pinsr[bdq]|pcmpeqq|pcmpgtq|dpp[sd]|insertps|extractps|pmov[sz]x[a-z]+|palignr|ph(add|sub)[a-z]*|pabs[bwd]|psign[bwd]|pmaddubsw|pmulhrsw|movddup|movs[hl]dup|lddqu|haddp[sd]|hsubp[sd]|addsubp[sd]|packusdw|mpsadbw|phminposuw|movntdqa)$/
+            if (!beyond) next
+            kernels = fn ~ /RNNKernelsV[34]/
+            if (kernels && $2 ~ /%zmm/) zmm++
+            if (kernels && $2 ~ /%ymm/) ymm++
+            if (!kernels) { bad++; if (bad <= 5) print "outside the kernel sets: " m " in " substr(fn, 1, 160) }
+          }
+          END { printf "zmm %d ymm %d bad %d\n", zmm, ymm, bad }'
+        """#
+        var sawKernels = false
+        // the engine's three tools, and rnn-clean for the text libraries the others share
+        for tool in ["rnn-clean", "rnn-fit", "rnn-classify", "rnn-sample"] {
+            let r = try E2E.sh(scan, args: [E2E.bin.appendingPathComponent(tool).path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let last = r.out.split(separator: "\n").last.map(String.init) ?? ""
+            XCTAssertTrue(last.hasSuffix(" bad 0"), "\(tool):\n\(r.out)\n\(r.stderr)")
+            let counts = last.split(separator: " ").compactMap { Int($0) }
+            if tool == "rnn-fit" {
+                XCTAssertEqual(counts.count, 3, r.out)
+                XCTAssertGreaterThan(counts.first ?? 0, 0, "rnn-fit: the v4 kernels' AVX-512 code was not seen: \(r.out)")
+                XCTAssertGreaterThan(counts.dropFirst().first ?? 0, 0, "rnn-fit: the kernels' AVX2 code was not seen: \(r.out)")
+                sawKernels = true
+            }
+        }
+        XCTAssertTrue(sawKernels)
+        #endif
+    }
 }

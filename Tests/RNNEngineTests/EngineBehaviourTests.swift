@@ -6,6 +6,24 @@ import RNNKernelABI
 @testable import RNNEngine
 
 final class EngineBehaviourTests: XCTestCase {
+    /// Parameters.allFinite: true for finite values; false for a NaN or an infinity anywhere,
+    /// in the 8-wide body or in the tail of the arena.
+    func testAllFiniteFindsNaNAndInfinityAnywhere() {
+        let params = Parameters([("a", [3, 7]), ("b", [5])])
+        let n = params.values.count
+        XCTAssertTrue(params.allFinite())
+        params.mutableValues[0] = .greatestFiniteMagnitude
+        XCTAssertTrue(params.allFinite())
+        for bad in [Float.nan, .infinity, -.infinity] {
+            for i in [0, 9, n - 1] {
+                params.mutableValues[i] = bad
+                XCTAssertFalse(params.allFinite(), "\(bad) at \(i) of \(n)")
+                params.mutableValues[i] = 1
+            }
+        }
+        XCTAssertTrue(params.allFinite())
+    }
+
     func lmConfig(_ cell: CellKind, layers: Int = 2, dropout: Float = 0) -> ModelConfig {
         ModelConfig(cell: cell, task: .languageModel, vocabSize: 11, embedDim: 7, hidden: 13, layers: layers,
                     bidirectional: false, dropout: dropout, headDropout: 0, outputs: 11, paddingIndex: nil, freezeEmbedding: false)

@@ -180,7 +180,7 @@ final class LMTests: XCTestCase {
         opt.lrDecay = .greatestFiniteMagnitude
         opt.clip = nil
         XCTAssertThrowsError(try train(corpus, smallOptions(), opt, epochs: 3, output: dir + "/lm.ckpt")) { e in
-            guard case .diverged(_, _, let epoch, let kept)? = e as? TrainingError else { return XCTFail("\(e)") }
+            guard case .diverged(_, _, let epoch, let kept, _)? = e as? TrainingError else { return XCTFail("\(e)") }
             XCTAssertEqual(epoch, 2)
             XCTAssertEqual(kept, dir + "/lm.ckpt")
         }

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `make bench-quality`: model quality on the IMDB split (issue 15), fastText's recipe and ours one
+# after the other in one run, on the same cleaned records: test accuracy, training time,
+# classification time (25,000 test reviews) and model size; ours with three seeds (mean and
+# spread). Every choice in our recipe was made on the validation split (README, "Model quality").
+#
+# fastText (Debian package `fasttext`): word trigrams, 10 epochs, lr 0.5, 2 threads, the recipe
+# the issue quotes. Ours: RNN_QUALITY_FIT_ARGS (default: the demo's bi-GRU recipe) on the
+# encoded data, GloVe 6B 50d, min-freq 2, 20% of the training set validating.
+#
+# Environment: RNN_BIN (default .build/release), RNN_DATA (../shared/data), RNN_QUALITY_OUT
+# (out/quality), RNN_QUALITY_SEEDS (default "1 2 3"), RNN_QUALITY_FIT_ARGS, RNN_QUALITY_LIMIT
+# (records per split, for a quick try of the script; default all).
+# Takes about (3 x the fit time + 2 min); it prints a Markdown table on stdout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${RNN_BIN:-.build/release}
+DATA=${RNN_DATA:-../shared/data}
+OUT=${RNN_QUALITY_OUT:-out/quality}
+SEEDS=${RNN_QUALITY_SEEDS:-"1 2 3"}
+FIT_ARGS=${RNN_QUALITY_FIT_ARGS:-"--cell gru --bidirectional --hidden 128 --head-dropout 0.5 --embed-dropout 0.3 --lr 0.002 --lr-decay 0.5 --epochs 3 --batch-size 32"}
+LIMIT=${RNN_QUALITY_LIMIT:-}
+mkdir -p "$OUT"
+
+now() { date +%s%N; }
+secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
+size_mb() { awk -v n="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", n / 1e6 }'; }
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+flags=$(grep -m1 -o -w 'avx512f' /proc/cpuinfo || echo "no avx512f")
+echo "bench-quality: $cpu ($flags), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+# Data: the cleaned records, once.
+limit=()
+[ -n "$LIMIT" ] && limit=(--limit "$LIMIT")
+for split in train test; do
+  if [ ! -s "$OUT/$split.jsonl" ]; then
+    "$BIN/rnn-corpus" "$DATA/aclImdb_v1.tar.gz" --split $split "${limit[@]}" -q | "$BIN/rnn-clean" -q > "$OUT/$split.jsonl.part"
+    mv "$OUT/$split.jsonl.part" "$OUT/$split.jsonl"
+  fi
+done
+echo "| model | recipe | test accuracy | train | classify 25k | model size |"
+echo "|---|---|---|---|---|---|"
+
+# fastText, same records (labels and cleaned text).
+if command -v fasttext >/dev/null; then
+  for split in train test; do
+    python3 -c 'import json,sys
+for l in sys.stdin:
+    r = json.loads(l); print("__label__" + r["label"], r["text"].replace("\n", " "))' < "$OUT/$split.jsonl" > "$OUT/$split.ft"
+  done
+  t=$(now)
+  fasttext supervised -input "$OUT/train.ft" -output "$OUT/fasttext" -epoch 10 -lr 0.5 -wordNgrams 3 -thread 2 -verbose 0
+  ft_train=$(secs "$t")
+  t=$(now)
+  acc=$(fasttext test "$OUT/fasttext.bin" "$OUT/test.ft" | awk '/^P@1/ {print $2}')
+  ft_test=$(secs "$t")
+  echo "| fastText 0.9 | -wordNgrams 3 -epoch 10 -lr 0.5 -thread 2 | $(awk -v a="$acc" 'BEGIN { printf "%.2f", 100 * a }')% | ${ft_train} s | ${ft_test} s | $(size_mb "$OUT/fasttext.bin") MB |"
+else
+  echo "| fastText | not installed (apt-get install fasttext) | | | | |"
+fi
+
+# Ours: vocabulary and encoding once, then one fit and one classification per seed.
+"$BIN/rnn-vocab" -q --min-freq 2 --vectors "$DATA/glove.6B.50d.txt.gz" "$OUT/train.jsonl" -o "$OUT/vocab.bin"
+"$BIN/rnn-encode" -q --vocab "$OUT/vocab.bin" "$OUT/train.jsonl" -o "$OUT/train.bin"
+accs=()
+for seed in $SEEDS; do
+  t=$(now)
+  # shellcheck disable=SC2086
+  "$BIN/rnn-fit" -q "$OUT/train.bin" --vocab "$OUT/vocab.bin" $FIT_ARGS --seed "$seed" --valid-split 0.2 \
+    --log "$OUT/fit-$seed.jsonl" -o "$OUT/best-$seed.ckpt"
+  fit_s=$(secs "$t")
+  t=$(now)
+  "$BIN/rnn-classify" -q -m "$OUT/best-$seed.ckpt" --metrics --metrics-json "$OUT/metrics-$seed.json" --no-text "$OUT/test.jsonl" > /dev/null 2> "$OUT/metrics-$seed.txt"
+  cls_s=$(secs "$t")
+  acc=$(python3 -c 'import json,sys; print("%.2f" % (100 * json.load(open(sys.argv[1]))["accuracy"]))' "$OUT/metrics-$seed.json")
+  accs+=("$acc")
+  kernels=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline()).get("kernels", "?"))' "$OUT/fit-$seed.jsonl")
+  echo "bench-quality: seed $seed: kernels $kernels, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  echo "| rnn-fit, seed $seed | $FIT_ARGS | ${acc}% | ${fit_s} s | ${cls_s} s | $(size_mb "$OUT/best-$seed.ckpt") MB |"
+done
+python3 -c 'import statistics as s,sys; a=[float(x) for x in sys.argv[1:]]
+print("| rnn-fit, mean of %d seeds | | %.2f%% (sd %.2f) | | | |" % (len(a), s.mean(a), s.stdev(a) if len(a) > 1 else 0))' "${accs[@]}"
