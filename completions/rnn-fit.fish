@@ -27,6 +27,7 @@ complete -c rnn-fit -l test -r -F -d 'Encoded test data: evaluate the kept check
 complete -c rnn-fit -l seed -x -d 'Seed of the initialisation, the validation split, shuffling and dropout (same...'
 complete -c rnn-fit -l threads -x -d 'Threads (default: the CPUs this process may use: its affinity mask and cgroup...'
 complete -c rnn-fit -l padded -d 'Run the recurrence over the pads of the encoded fixed length too (reference s...'
+complete -c rnn-fit -l pool -x -a 'last max mean concat' -d 'What the linear layer reads: last (the final state of every direction, the de...'
 complete -c rnn-fit -l multi-label -d 'Train a multi-label head (one sigmoid per label, binary cross-entropy per lab...'
 complete -c rnn-fit -l resume -r -F -d 'Continue the run of this checkpoint from its training state (CKPT.state) up t...'
 complete -c rnn-fit -l log -r -F -d 'Append one JSON line per evaluation (and per checkpoint) to this file (trunca...'

@@ -21,6 +21,11 @@ awk 'NR % 125 == 2' "$tmp/train.jsonl" > "$tmp/valid.jsonl"
 "$BIN/rnn-encode" --vocab "$tmp/v.bin" --fix-length 500 --pad-first "$tmp/valid.jsonl" -o "$tmp/valid.bin" 2>/dev/null
 "$BIN/rnn-fit" "$tmp/fit.bin" --vocab "$tmp/v.bin" --valid "$tmp/valid.bin" --cell gru --bidirectional --hidden 16 \
   --epochs 1 --lr 0.01 --batch-size 16 -o "$tmp/best.ckpt" 2>/dev/null
+# pooling heads (the module's max/mean/concat features): packed concat, and max over the padded view
+"$BIN/rnn-fit" "$tmp/fit.bin" --vocab "$tmp/v.bin" --valid "$tmp/valid.bin" --cell lstm --bidirectional --hidden 16 \
+  --epochs 1 --lr 0.01 --batch-size 16 --pool concat -o "$tmp/concat.ckpt" 2>/dev/null
+"$BIN/rnn-fit" "$tmp/fit.bin" --vocab "$tmp/v.bin" --valid "$tmp/valid.bin" --cell gru --hidden 16 \
+  --epochs 1 --lr 0.01 --batch-size 16 --padded --pool max -o "$tmp/maxpad.ckpt" 2>/dev/null
 # a small character LM and its greedy sample (the numpy snippet of section 4 must print the same)
 head -c 50000 "$DATA/tinyshakespeare.txt" > "$tmp/ts.txt"
 "$BIN/rnn-fit" --lm "$tmp/ts.txt" --layers 2 --hidden 64 --embed-dim 16 --epochs 3 --lr 0.01 --batch-size 8 --seq-len 32 \
@@ -36,6 +41,12 @@ for i, code in enumerate(blocks):
     if "PAD_FIRST" in code:  # the JSON Lines fragment: give it its constant and check its result
         code = "PAD_FIRST = True\n" + code + "\n    assert len(real) == r['length'] and 1 not in real\n"
     p = subprocess.run([sys.executable, "-c", code], cwd=tmp, capture_output=True, text=True)
+    if 'meta["kind"] == "classifier"' in code and p.returncode == 0:   # the same module with pooling heads
+        for other in ("concat.ckpt", "maxpad.ckpt"):
+            q = subprocess.run([sys.executable, "-c", code.replace("best.ckpt", other)], cwd=tmp, capture_output=True, text=True)
+            print(f"snippet {i + 1} on {other}: {'ok' if q.returncode == 0 else 'FAILED'} {q.stdout.strip()[:200]}")
+            if q.returncode != 0:
+                p = q
     if 'meta["kind"] == "lm"' in code and p.returncode == 0:
         want = open(os.path.join(tmp, "greedy.txt"), encoding="utf-8").read().rstrip("\n")
         if p.stdout.rstrip("\n") != want:

@@ -58,6 +58,10 @@ public struct ModelConfig: Equatable, Sendable {
     /// cross-entropy per output (mean over outputs and batch: PyTorch's BCEWithLogitsLoss); the
     /// labels are then B*O 0/1 targets (set after init; default false)
     public var multiLabel = false
+    /// classifier only: the features fc reads (Pooling.swift): the final states (`last`, the
+    /// default), max or mean over the real time steps, or all three side by side (`concat`)
+    /// (set after init)
+    public var pool: Pooling = .last
     /// embedding row never updated (1 for classifier vocabularies)
     public var paddingIndex: Int?
     /// no gradient / no update for embedding.weight
@@ -77,6 +81,8 @@ public struct ModelConfig: Equatable, Sendable {
     public var directions: Int { bidirectional ? 2 : 1 }
     /// G
     public var gates: Int { cell.gates }
+    /// Width of fc's input: D*H per pooling block (classifier), H (language model).
+    public var featureWidth: Int { pool.blocks * directions * hidden }
 }
 
 /// Recurrent state carried between calls (truncated BPTT, sampling): h [L*D, B, H], c (LSTM only)
@@ -121,7 +127,8 @@ extension ModelConfig {
         guard layers >= 0, layers <= 1024 else { return nil }
         let gh = gates.multipliedReportingOverflow(by: hidden)
         let dh = directions.multipliedReportingOverflow(by: hidden)
-        guard !gh.overflow, !dh.overflow, add(vocabSize, embedDim), add(outputs, dh.partialValue), add(outputs) else { return nil }
+        let fw = dh.partialValue.multipliedReportingOverflow(by: pool.blocks)
+        guard !gh.overflow, !dh.overflow, !fw.overflow, add(vocabSize, embedDim), add(outputs, fw.partialValue), add(outputs) else { return nil }
         for k in 0 ..< layers {
             let inDim = k == 0 ? embedDim : dh.partialValue
             guard add(directions, gh.partialValue, inDim), add(directions, gh.partialValue, hidden),

@@ -5,9 +5,11 @@
 // Workspace (grown on demand, reused across calls; no allocation per time step):
 //   x      [N, E]    embedded packed rows          dx   [N, E]   their gradient
 //   ids    [N]       token id per packed row
-//   feat   [B, D*H]  classifier features (original batch order), featD after head dropout, fmask
+//   feat   [B, F]    classifier features (original batch order; F = config.featureWidth, the
+//                    pooling head's blocks of D*H, Pooling.swift), featD after head dropout, fmask
+//   argmax [B, D*H]  packed row that won each max-pooled column
 //   logits [R, O]    R = B (classifier) or N (LM, packed row order t*B + b)
-//   dlogit [R, O], dfeat [B, D*H], dstate [L*D, B, H], dout [N, D*H]
+//   dlogit [R, O], dfeat [B, F], dstate [L*D, B, H], dout [N, D*H]
 //   proj   [D][V, G*H]  inference cache: layer 0's input projection of every vocabulary entry
 
 /// A recurrent text model whose parameters live in one PyTorch-named arena.
@@ -42,6 +44,7 @@ public final class Model {
     private let dlogits = FloatBuffer(), dfeat = FloatBuffer()
     private let dstate = FloatBuffer(), dout = FloatBuffer(), h0 = FloatBuffer(), c0 = FloatBuffer()
     private var labelBuf = [Int32]()
+    private var argmax = [Int32]()
     // inference projection cache (see inputProjection)
     private let proj: [FloatBuffer]
     private var projVersion: UInt64 = .max, seenVersion: UInt64 = .max, seenTokens = 0
@@ -54,6 +57,7 @@ public final class Model {
         precondition(config.layers >= 1 && config.hidden >= 1 && config.embedDim >= 1 && config.vocabSize >= 1 && config.outputs >= 1,
                      "invalid model configuration")
         precondition(!(config.task == .languageModel && config.bidirectional), "language models are unidirectional")
+        precondition(config.task == .classifier || config.pool == .last, "language models read every step, not a pooling head")
         self.config = config
         _ = BLASKernels.name
         let params = Parameters(Model.parameterSpec(config))
@@ -73,7 +77,7 @@ public final class Model {
                     (p + pad * config.embedDim).update(repeating: 0, count: config.embedDim)
                 }
             } else {
-                let fanIn = e.name.hasPrefix("fc.") ? config.directions * config.hidden : config.hidden
+                let fanIn = e.name.hasPrefix("fc.") ? config.featureWidth : config.hidden
                 let bound = 1 / Float(fanIn).squareRoot()
                 for i in 0 ..< e.count { p[i] = rng.uniform(-bound, bound) }
             }
@@ -96,7 +100,7 @@ public final class Model {
                 spec.append(("rnn.bias_hh_l\(k)\(sfx)", [gh]))
             }
         }
-        spec.append(("fc.weight", [c.outputs, c.directions * c.hidden]))
+        spec.append(("fc.weight", [c.outputs, c.featureWidth]))
         spec.append(("fc.bias", [c.outputs]))
         return spec
     }
@@ -152,11 +156,15 @@ public final class Model {
     // MARK: classification
 
     /// Forward through the features and logits [B, O] (original order). Returns the layout.
-    private func classifierForward(tokens: UnsafeBufferPointer<Int32>, lengths: [Int], training: Bool, rng: UnsafeMutablePointer<RNG>?) -> PackedLayout {
+    /// `realSteps` (original order): the steps of each sequence that max and mean pooling read
+    /// (nil: all of them; the padded view names its real tokens' steps).
+    private func classifierForward(tokens: UnsafeBufferPointer<Int32>, lengths: [Int], realSteps: [Range<Int>]?, training: Bool,
+                                   rng: UnsafeMutablePointer<RNG>?) -> PackedLayout {
         let c = config
         precondition(c.task == .classifier, "classifier call on a language model")
         let layout = PackedLayout(lengths: lengths)
-        let N = layout.tokens, B = layout.batch, H = c.hidden, D = c.directions, L = c.layers
+        checkRealSteps(realSteps, layout)
+        let N = layout.tokens, B = layout.batch, H = c.hidden, D = c.directions, L = c.layers, F = c.featureWidth
         let xp = x.ensure(N * c.embedDim)
         ensureIDs(N)
         let project = training ? nil : inputProjection(tokens: N)
@@ -169,23 +177,33 @@ public final class Model {
                       oneStep: false)
         probe = stack.profiler.probe(0)
         defer { probe.lap(.other) }
-        // features: [h_n forward | h_n backward] of the last layer, back in the caller's order
-        let f = feat.ensure(B * D * H)
-        let hn = stack.hn.pointer
-        for i in 0 ..< B {
-            let o = layout.order[i]
-            for d in 0 ..< D {
-                (f + o * D * H + d * H).update(from: hn + ((L - 1) * D + d) * B * H + i * H, count: H)
+        // features in the caller's order: [h_n forward | h_n backward] of the last layer and/or
+        // max / mean over the real steps of its output (Pooling.swift)
+        let f = feat.ensure(B * F), pool = c.pool, W = D * H
+        if let lb = pool.lastBlock {
+            let hn = stack.hn.pointer
+            for i in 0 ..< B {
+                let o = layout.order[i]
+                for d in 0 ..< D {
+                    (f + o * F + lb * W + d * H).update(from: hn + ((L - 1) * D + d) * B * H + i * H, count: H)
+                }
+            }
+        }
+        if pool.maxBlock != nil || pool.meanBlock != nil {
+            if argmax.count < B * W { argmax = [Int32](repeating: 0, count: B * W) }
+            argmax.withUnsafeMutableBufferPointer { a in
+                poolForward(out: stack.lastOutput, layout: layout, realSteps: realSteps, W: W, f: f, F: F,
+                            maxAt: pool.maxBlock.map { $0 * W }, meanAt: pool.meanBlock.map { $0 * W }, argmax: a.baseAddress!)
             }
         }
         var head = UnsafePointer(f)
         if let rng, c.headDropout > 0 {
-            let fd = featD.ensure(B * D * H), m = fmask.ensure(B * D * H)
-            dropoutForward(y: fd, mask: m, x: f, count: B * D * H, p: c.headDropout, rng: &rng.pointee)
+            let fd = featD.ensure(B * F), m = fmask.ensure(B * F)
+            dropoutForward(y: fd, mask: m, x: f, count: B * F, p: c.headDropout, rng: &rng.pointee)
             head = UnsafePointer(fd)
         }
         linearForward(y: logits.ensure(B * c.outputs), x: head, w: params.valuePointer(fcW), b: params.valuePointer(fcB),
-                      R: B, I: D * H, O: c.outputs, rowwise: true)
+                      R: B, I: F, O: c.outputs, rowwise: true)
         return layout
     }
 
@@ -206,45 +224,65 @@ public final class Model {
         }
     }
 
-    /// Inference: logits [B*O] (no dropout).
-    public func classify(tokens: UnsafeBufferPointer<Int32>, lengths: [Int]) -> [Float] {
-        let layout = classifierForward(tokens: tokens, lengths: lengths, training: false, rng: nil)
+    /// Inference: logits [B*O] (no dropout). `realSteps` (padded view; nil: every step): the
+    /// steps of each sequence's real tokens, which max and mean pooling read (Pooling.swift).
+    public func classify(tokens: UnsafeBufferPointer<Int32>, lengths: [Int], realSteps: [Range<Int>]? = nil) -> [Float] {
+        let layout = classifierForward(tokens: tokens, lengths: lengths, realSteps: realSteps, training: false, rng: nil)
         return Array(UnsafeBufferPointer(start: logits.pointer, count: layout.batch * config.outputs))
     }
 
     /// Loss and logits without gradients (no dropout).
-    public func evaluateClassifier(tokens: UnsafeBufferPointer<Int32>, lengths: [Int], labels: [Int32]) -> (loss: Float, logits: [Float]) {
-        let layout = classifierForward(tokens: tokens, lengths: lengths, training: false, rng: nil)
+    public func evaluateClassifier(tokens: UnsafeBufferPointer<Int32>, lengths: [Int], labels: [Int32],
+                                   realSteps: [Range<Int>]? = nil) -> (loss: Float, logits: [Float]) {
+        let layout = classifierForward(tokens: tokens, lengths: lengths, realSteps: realSteps, training: false, rng: nil)
         let loss = classifierLoss(labels: labels, B: layout.batch, withGradient: false)
         return (loss, Array(UnsafeBufferPointer(start: logits.pointer, count: layout.batch * config.outputs)))
     }
 
     /// Zeroes grads, forward with dropout from `rng`, loss, backward: params.grads holds d loss / d params.
-    public func trainClassifier(tokens: UnsafeBufferPointer<Int32>, lengths: [Int], labels: [Int32], rng: inout RNG) -> (loss: Float, logits: [Float]) {
+    public func trainClassifier(tokens: UnsafeBufferPointer<Int32>, lengths: [Int], labels: [Int32], realSteps: [Range<Int>]? = nil,
+                                rng: inout RNG) -> (loss: Float, logits: [Float]) {
         params.zeroGrads()
         let c = config
-        let layout = withUnsafeMutablePointer(to: &rng) { classifierForward(tokens: tokens, lengths: lengths, training: true, rng: $0) }
+        let layout = withUnsafeMutablePointer(to: &rng) {
+            classifierForward(tokens: tokens, lengths: lengths, realSteps: realSteps, training: true, rng: $0)
+        }
         let B = layout.batch, N = layout.tokens, H = c.hidden, D = c.directions, L = c.layers, O = c.outputs
+        let F = c.featureWidth, W = D * H, pool = c.pool
         let loss = classifierLoss(labels: labels, B: B, withGradient: true)
         let result = Array(UnsafeBufferPointer(start: logits.pointer, count: B * O))
         // head backward
         let useHeadDrop = c.headDropout > 0
         let head = useHeadDrop ? featD.pointer : feat.pointer
-        let df = dfeat.ensure(B * D * H)
+        let df = dfeat.ensure(B * F)
         linearBackward(dx: df, dw: params.gradPointer(fcW), db: params.gradPointer(fcB), dy: dlogits.pointer, x: head,
-                       w: params.valuePointer(fcW), R: B, I: D * H, O: O)
-        if useHeadDrop { let m = fmask.pointer; for i in 0 ..< B * D * H { df[i] *= m[i] } }
-        // features -> d h_n of the last layer (sorted order); other layers get 0
-        let ds = dstate.zeroed(L * D * B * H)
-        for i in 0 ..< B {
-            let o = layout.order[i]
-            for d in 0 ..< D {
-                (ds + ((L - 1) * D + d) * B * H + i * H).update(from: df + o * D * H + d * H, count: H)
+                       w: params.valuePointer(fcW), R: B, I: F, O: O)
+        if useHeadDrop { let m = fmask.pointer; for i in 0 ..< B * F { df[i] *= m[i] } }
+        // last-state features -> d h_n of the last layer (sorted order); other layers get 0
+        var ds: FPtr? = nil
+        if let lb = pool.lastBlock {
+            let s = dstate.zeroed(L * D * B * H)
+            for i in 0 ..< B {
+                let o = layout.order[i]
+                for d in 0 ..< D {
+                    (s + ((L - 1) * D + d) * B * H + i * H).update(from: df + o * F + lb * W + d * H, count: H)
+                }
             }
+            ds = s
+        }
+        // max / mean features -> d output of the last layer
+        var dO: FPtr? = nil
+        if pool.maxBlock != nil || pool.meanBlock != nil {
+            let g = dout.zeroed(N * W)
+            argmax.withUnsafeBufferPointer { a in
+                poolBackward(dOut: g, df: df, layout: layout, realSteps: realSteps, W: W, F: F,
+                             maxAt: pool.maxBlock.map { $0 * W }, meanAt: pool.meanBlock.map { $0 * W }, argmax: a.baseAddress!)
+            }
+            dO = g
         }
         let wantDX = !c.freezeEmbedding
         let dxp: FPtr? = wantDX ? dx.ensure(N * c.embedDim) : nil
-        stack.backward(dOut: nil, dhn: ds, dcn: nil, dX: dxp, dh0: nil, dc0: nil)
+        stack.backward(dOut: dO, dhn: ds, dcn: nil, dX: dxp, dh0: nil, dc0: nil)
         var probe = stack.profiler.probe(0)
         defer { probe.lap(.copies) }
         if let dxp {

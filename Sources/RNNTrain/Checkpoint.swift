@@ -155,7 +155,7 @@ public enum Checkpoint {
 
     /// One-line description of an architecture, e.g. "bidirectional 1-layer gru, E=50, H=128, V=51956, 1 output".
     public static func describe(_ c: ModelConfig) -> String {
-        "\(c.bidirectional ? "bidirectional " : "")\(c.layers)-layer \(c.cell.rawValue), E=\(c.embedDim), H=\(c.hidden), V=\(c.vocabSize), \(c.outputs) \(c.multiLabel ? "multi-label " : "")output\(c.outputs == 1 ? "" : "s")"
+        "\(c.bidirectional ? "bidirectional " : "")\(c.layers)-layer \(c.cell.rawValue), E=\(c.embedDim), H=\(c.hidden), V=\(c.vocabSize), \(c.outputs) \(c.multiLabel ? "multi-label " : "")output\(c.outputs == 1 ? "" : "s")\(c.pool == .last ? "" : ", \(c.pool.rawValue) pooling")"
     }
 
     /// Parses and validates the metadata. Sizes the metadata omits (`vocab_size`, `embed_dim`,

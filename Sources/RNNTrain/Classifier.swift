@@ -56,6 +56,9 @@ public final class Classifier {
     public let padFirst: Bool
     /// Decision threshold (nil: 0.5 for binary and multi-label models, none for multi-class).
     public var threshold: Double? = nil
+    /// The checkpoint file it was loaded from (named in errors about an ensemble; empty when the
+    /// classifier was built in memory).
+    public private(set) var path = ""
     private let loadTokens: () throws -> [String]
     private var table: TokenTable?
 
@@ -101,6 +104,29 @@ public final class Classifier {
         } catch let e as RNNError {
             throw RNNError(path: path, e.message)
         }
+        self.path = path
+    }
+
+    /// Loads the checkpoints of an ensemble (each as ``init(checkpoint:maxLength:)``), whose
+    /// probabilities rnn-classify averages: every model must have the labels of the first (same
+    /// names in the same order) and its head (binary, multi-class or multi-label); vocabularies,
+    /// cells, sizes and pooling heads may differ (each model encodes text with its own vocabulary).
+    public static func ensemble(checkpoints paths: [String], maxLength: Int? = nil) throws -> [Classifier] {
+        var members: [Classifier] = []
+        for p in paths {
+            let c = try Classifier(checkpoint: p, maxLength: maxLength)
+            if let first = members.first {
+                guard c.labels == first.labels else {
+                    throw RNNError(path: p, "its labels (\(c.labels.joined(separator: ", "))) differ from those of \(first.path) (\(first.labels.joined(separator: ", "))); an ensemble averages the probabilities of models with the same labels in the same order")
+                }
+                let head = Checkpoint.headName(c.model.config), firstHead = Checkpoint.headName(first.model.config)
+                guard head == firstHead else {
+                    throw RNNError(path: p, "its head is \(head) but \(first.path) has a \(firstHead) head; an ensemble averages the probabilities of models of one head kind")
+                }
+            }
+            members.append(c)
+        }
+        return members
     }
 
     /// V: ids must be below it.
@@ -124,9 +150,10 @@ public final class Classifier {
     }
 
     /// Appends the ids of the tokens of cleaned `text` (unknown tokens: `<unk>` = 0), truncated to
-    /// `maxLength` (and padded to it when `padded`); returns how many were appended.
+    /// `maxLength` (and padded to it when `padded`); returns the steps of its real tokens among
+    /// the ids appended (``prepare(_:from:)``; empty: the text has no token, nothing appended).
     @discardableResult
-    public func encode(text: UnsafeRawBufferPointer, into ids: inout [Int32]) throws -> Int {
+    public func encode(text: UnsafeRawBufferPointer, into ids: inout [Int32]) throws -> Range<Int> {
         let t = try tokenTable()
         let start = ids.count
         let body: (UnsafeRawBufferPointer) -> Void = { tok in
@@ -136,41 +163,59 @@ public final class Classifier {
         case .words: Tokenizer.forEachWord(in: text, body)
         case .chars: Tokenizer.forEachScalar(in: text, body)
         }
-        prepare(&ids, from: start)
-        return ids.count - start
+        return prepare(&ids, from: start)
     }
 
     /// Brings the real ids appended after `start` to what the model is fed: cut to `maxLength`
     /// (first or last tokens kept) and, when `padded`, padded to it with `<pad>` (1) before or
-    /// after them. A record without ids stays empty.
-    public func prepare(_ ids: inout [Int32], from start: Int) {
-        guard let n = maxLength else { return }
+    /// after them. A record without ids stays empty. Returns the steps of the real tokens among
+    /// the record's ids (what max and mean pooling read: the pads of the padded view are left out).
+    @discardableResult
+    public func prepare(_ ids: inout [Int32], from start: Int) -> Range<Int> {
+        guard let n = maxLength else { return 0 ..< ids.count - start }
         Encoder.truncate(&ids, from: start, to: n, truncateFirst: truncateFirst)
-        if padded && ids.count > start { Encoder.pad(&ids, from: start, to: n, padFirst: padFirst) }
+        let real = ids.count - start
+        guard padded && real > 0 else { return 0 ..< real }
+        Encoder.pad(&ids, from: start, to: n, padFirst: padFirst)
+        return padFirst ? n - real ..< n : 0 ..< real
     }
 
-    /// Logits [B*O] of B sequences given back to back (each length >= 1).
-    public func logits(tokens: UnsafeBufferPointer<Int32>, lengths: [Int]) -> [Float] {
-        model.classify(tokens: tokens, lengths: lengths)
+    /// Logits [B*O] of B sequences given back to back (each length >= 1). `realSteps`: the steps
+    /// of each sequence's real tokens (``prepare(_:from:)``; nil: all of them), which a pooling
+    /// head reads in the padded view.
+    public func logits(tokens: UnsafeBufferPointer<Int32>, lengths: [Int], realSteps: [Range<Int>]? = nil) -> [Float] {
+        model.classify(tokens: tokens, lengths: lengths, realSteps: realSteps)
+    }
+
+    /// The probability of every label from one row of logits (O values): binary [1 - p, p],
+    /// multi-label one sigmoid per label, multi-class the softmax.
+    public func probabilities(_ row: UnsafeBufferPointer<Float>) -> [Double] {
+        if isBinary {
+            let x = Double(row[0])
+            return [Classifier.sigmoid(-x), Classifier.sigmoid(x)]
+        }
+        if isMultiLabel { return row.map { Classifier.sigmoid(Double($0)) } }
+        return Classifier.softmax(row)
     }
 
     /// The prediction from one row of logits (O values).
     public func predict(_ row: UnsafeBufferPointer<Float>) -> Prediction {
-        let probs: [Double]
+        predict(probabilities: probabilities(row))
+    }
+
+    /// The prediction from the probability of every label (``probabilities(_:)``, or their mean
+    /// over the models of an ensemble).
+    public func predict(probabilities probs: [Double]) -> Prediction {
         if isBinary {
-            let x = Double(row[0])
-            probs = [Classifier.sigmoid(-x), Classifier.sigmoid(x)]
             let best = probs[1] > (threshold ?? 0.5) ? 1 : 0
             return Prediction(label: best, prob: probs[best], probs: probs, labels: [best])
         }
         if isMultiLabel {
-            probs = row.map { Classifier.sigmoid(Double($0)) }
             let t = threshold ?? 0.5
             let chosen = Classifier.ranking(probs).filter { probs[$0] >= t }
             let best = Classifier.ranking(probs)[0]
             return Prediction(label: best, prob: probs[best], probs: probs, labels: chosen)
         }
-        probs = Classifier.softmax(row)
         var best = 0
         for j in 1 ..< probs.count where probs[j] > probs[best] { best = j }
         let reached = threshold.map { probs[best] >= $0 } ?? true
@@ -207,6 +252,18 @@ public final class Classifier {
         var s = 0.0
         for v in row { s += exp(Double(v) - mx) }
         return log(s) + mx - Double(row[gold])
+    }
+
+    /// The loss of the probabilities of every label (an ensemble's mean) against the labels
+    /// `gold`: -log p(gold) for binary and multi-class models, the mean binary cross-entropy
+    /// over the labels for multi-label ones (nats; a probability of 0 costs -log of the least
+    /// positive Double instead of infinity).
+    public func loss(probabilities probs: [Double], golds: [Int]) -> Double {
+        func nll(_ p: Double) -> Double { -log(max(p, Double.leastNonzeroMagnitude)) }
+        guard isMultiLabel else { return nll(probs[golds.first ?? 0]) }
+        var total = 0.0
+        for (j, p) in probs.enumerated() { total += golds.contains(j) ? nll(p) : nll(1 - p) }
+        return total / Double(max(probs.count, 1))
     }
 
     /// 1 / (1 + e^-x), accurate for large |x|.

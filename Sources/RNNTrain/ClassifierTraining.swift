@@ -51,6 +51,8 @@ public struct FitOptions: Sendable {
     public var dropout: Float = 0
     /// On the features before the linear layer.
     public var headDropout: Float = 0
+    /// The features the linear layer reads (Pooling.swift): final states, max, mean or all three.
+    public var pool: Pooling = .last
     /// On the embedded tokens (the recurrence's input).
     public var embedDropout: Float = 0
     public var batchSize = 32
@@ -124,15 +126,21 @@ public struct ClassificationData {
         return d
     }
 
-    /// Fills the batch buffers for `records` (dataset indices).
-    public func gather<C: Collection>(_ records: C, tokens: inout [Int32], lengths: inout [Int], labels: inout [Int32]) where C.Element == Int {
+    /// Fills the batch buffers for `records` (dataset indices). `realSteps` (padded only; empty
+    /// otherwise): the steps of each record's real tokens in its padded view, which a pooling
+    /// head's max and mean read (the model's `realSteps`).
+    public func gather<C: Collection>(_ records: C, tokens: inout [Int32], lengths: inout [Int], labels: inout [Int32],
+                                      realSteps: inout [Range<Int>]) where C.Element == Int {
         tokens.removeAll(keepingCapacity: true)
         lengths.removeAll(keepingCapacity: true)
         labels.removeAll(keepingCapacity: true)
+        realSteps.removeAll(keepingCapacity: true)
         for r in records {
-            if padded {
+            if padded, let T = dataset.fixLength {
                 dataset.appendPadded(r, into: &tokens)
-                lengths.append(dataset.fixLength!)
+                lengths.append(T)
+                let n = dataset.length(r)
+                realSteps.append(dataset.padFirst ? T - n ..< T : 0 ..< n)
             } else {
                 tokens.append(contentsOf: dataset.sequence(r))
                 lengths.append(dataset.length(r))
@@ -178,7 +186,7 @@ func correctPredictions(logits: [Float], labels: [Int32], outputs O: Int, multiL
 /// time steps in all: the engine's buffers grow with the tokens of a batch, so this bounds the
 /// memory of evaluation (padded batches of 500 steps would otherwise need twice as much).
 public func evaluateClassifier(_ model: Model, on data: ClassificationData, batchSize: Int, maxTokens: Int = 32_768) -> Evaluation {
-    var tokens: [Int32] = [], lengths: [Int] = [], labels: [Int32] = []
+    var tokens: [Int32] = [], lengths: [Int] = [], labels: [Int32] = [], real: [Range<Int>] = []
     var lossSum = 0.0, right = 0
     var i = 0
     while i < data.count {
@@ -189,8 +197,10 @@ public func evaluateClassifier(_ model: Model, on data: ClassificationData, batc
             steps += n
             j += 1
         }
-        data.gather(data.indices[i ..< j], tokens: &tokens, lengths: &lengths, labels: &labels)
-        let (loss, logits) = tokens.withUnsafeBufferPointer { model.evaluateClassifier(tokens: $0, lengths: lengths, labels: labels) }
+        data.gather(data.indices[i ..< j], tokens: &tokens, lengths: &lengths, labels: &labels, realSteps: &real)
+        let (loss, logits) = tokens.withUnsafeBufferPointer {
+            model.evaluateClassifier(tokens: $0, lengths: lengths, labels: labels, realSteps: data.padded ? real : nil)
+        }
         lossSum += Double(loss) * Double(j - i)
         right += correctPredictions(logits: logits, labels: labels, outputs: model.config.outputs, multiLabel: model.config.multiLabel)
         i = j
@@ -230,7 +240,7 @@ public final class ClassifierTask: TrainingTask {
     var order: [Int] = []
     /// Data-parallel training: this process trains share `rank` of `size` of every batch.
     var shardRank = 0, shardSize = 1
-    var tokens: [Int32] = [], lengths: [Int] = [], labels: [Int32] = []
+    var tokens: [Int32] = [], lengths: [Int] = [], labels: [Int32] = [], realSteps: [Range<Int>] = []
 
     /// Loads and checks the data and vocabulary and builds the model; with `resume`, the model,
     /// split and batch settings are those of the state (`options` gives the data paths).
@@ -335,6 +345,7 @@ public final class ClassifierTask: TrainingTask {
                             outputs: labels == 2 && !o.multiLabel ? 1 : labels, paddingIndex: Int(Vocabulary.padID), freezeEmbedding: o.freezeEmbeddings)
         c.embedDropout = o.embedDropout
         c.multiLabel = o.multiLabel
+        c.pool = o.pool
         return c
     }
 
@@ -361,9 +372,9 @@ public final class ClassifierTask: TrainingTask {
         let part = share(of: hi - lo, parts: shardSize, index: shardRank)
         let slice = order[(lo + part.lowerBound) ..< (lo + part.upperBound)]
         if slice.isEmpty { model.params.zeroGrads(); return StepOutcome(loss: 0, items: 0, correct: 0) }
-        train.gather(slice, tokens: &tokens, lengths: &lengths, labels: &labels)
+        train.gather(slice, tokens: &tokens, lengths: &lengths, labels: &labels, realSteps: &realSteps)
         let (loss, logits) = tokens.withUnsafeBufferPointer {
-            model.trainClassifier(tokens: $0, lengths: lengths, labels: labels, rng: &rng)
+            model.trainClassifier(tokens: $0, lengths: lengths, labels: labels, realSteps: train.padded ? realSteps : nil, rng: &rng)
         }
         return StepOutcome(loss: loss, items: slice.count,
                            correct: correctPredictions(logits: logits, labels: labels, outputs: model.config.outputs, multiLabel: model.config.multiLabel))

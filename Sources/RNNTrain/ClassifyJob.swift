@@ -17,6 +17,10 @@
 // A record without any token (a blank line, a text that cleaned to nothing) has no prediction:
 // "label": null, "prob": null (and "probs": null) and "reason": "no tokens"; tsv: empty label and
 // prob fields. Every input record gets exactly one output line, so outputs stay aligned.
+// Ensembles (several checkpoints with the same labels and head): every model encodes the record
+// with its own vocabulary and settings, and the prediction comes from the mean of their
+// probabilities (summed in the order the models were given); the output format is unchanged. A
+// record gets a prediction when every model has a token of it.
 import RNNCore
 import RNNEngine
 import RNNText
@@ -78,23 +82,33 @@ public struct ClassifySummary: Sendable {
     }
 }
 
-/// Classifies record streams with a ``Classifier``.
+/// Classifies record streams with a ``Classifier`` or an ensemble of them.
 public final class ClassifyJob {
-    /// The classifier.
-    public let classifier: Classifier
+    /// The models whose probabilities are averaged (one: a single classifier).
+    public let members: [Classifier]
+    /// The first model: labels, head and decision threshold of the job.
+    public var classifier: Classifier { members[0] }
     /// Settings.
     public let options: ClassifyOptions
 
-    // The current batch: line bytes back to back, one entry per record, token ids back to back.
+    /// One model's share of the current batch: token ids back to back, the length of every
+    /// record with tokens and the steps of its real tokens (the padded view's pads left out).
+    struct MemberBatch {
+        var ids: [Int32] = []
+        var lengths: [Int] = []
+        var realSteps: [Range<Int>] = []
+    }
+
+    // The current batch: line bytes back to back, one entry per record, each model's token ids.
     private var arena: [UInt8] = []
     private var pending: [Pending] = []
-    private var ids: [Int32] = []
-    private var lengths: [Int] = []
+    private var batches: [MemberBatch]
+    private var scratch: [Int32] = []
     private var outLine: [UInt8] = []
     private var text: [UInt8] = []
     private var recordNumber = 0
     private var summary = ClassifySummary()
-    private let hashJSON: [UInt8]
+    private let hashJSON: [[UInt8]]
     private let labelJSON: [[UInt8]]
 
     struct Pending {
@@ -108,16 +122,24 @@ public final class ClassifyJob {
         var gold: [Int]?
         /// The record's own label (or list of labels) as JSON, when it has one.
         var goldJSON: [UInt8]?
-        /// Tokens of the record in `ids` (0: nothing to classify).
+        /// Tokens of the record in the first model's ids (0: nothing to classify).
         var tokens: Int
     }
 
     /// A job writing predictions made by `classifier`.
-    public init(classifier: Classifier, options: ClassifyOptions) throws {
+    public convenience init(classifier: Classifier, options: ClassifyOptions) throws {
+        try self.init(ensemble: [classifier], options: options)
+    }
+
+    /// A job writing predictions from the mean probabilities of `ensemble` (at least one model;
+    /// ``Classifier/ensemble(checkpoints:maxLength:)`` checks that they share labels and head).
+    public init(ensemble: [Classifier], options: ClassifyOptions) throws {
         if let k = options.topK, k < 1 { throw RNNError("the number of most probable labels to list must be at least 1") }
-        self.classifier = classifier
+        guard let classifier = ensemble.first else { throw RNNError("an ensemble needs at least one model") }
+        members = ensemble
+        batches = ensemble.map { _ in MemberBatch() }
         self.options = options
-        hashJSON = Array("\"\(classifier.vocabHash)\"".utf8)
+        hashJSON = ensemble.map { Array("\"\($0.vocabHash)\"".utf8) }
         labelJSON = classifier.labels.map { var o: [UInt8] = []; JSONWriter.appendString($0, into: &o); return o }
         if options.metrics { summary.metrics = ClassificationMetrics(labels: classifier.labels, k: options.topK ?? 1, multiLabel: classifier.isMultiLabel) }
     }
@@ -133,7 +155,9 @@ public final class ClassifyJob {
                 if !pending.isEmpty { try classifyBatch(out: out); try out.flush() }
             }) { [self] record in
                 try add(record)
-                if pending.count >= options.batchSize || ids.count >= options.batchTokens { try classifyBatch(out: out) }
+                if pending.count >= options.batchSize || batches.contains(where: { $0.ids.count >= options.batchTokens }) {
+                    try classifyBatch(out: out)
+                }
             }
         } catch {
             // Like any filter: everything before the bad line (or file) is written first.
@@ -149,11 +173,12 @@ public final class ClassifyJob {
     // MARK: reading records
 
     private func add(_ record: Record) throws {
-        let idStart = ids.count
+        let idStarts = batches.map(\.ids.count)
         do {
             try addRecord(record)
         } catch {
-            ids.removeSubrange(idStart...)  // the batch stays consistent for the records before
+            // the batch stays consistent for the records before
+            for m in batches.indices { batches[m].ids.removeSubrange(idStarts[m]...) }
             throw error
         }
     }
@@ -161,7 +186,8 @@ public final class ClassifyJob {
     private func addRecord(_ record: Record) throws {
         let line = record.line, source = record.source, lineNumber = record.lineNumber
         let start = arena.count
-        let idStart = ids.count
+        let idStarts = batches.map(\.ids.count)
+        var steps = [Range<Int>](repeating: 0 ..< 0, count: members.count)
         var p = Pending(line: start ..< start, members: nil, number: recordNumber + 1, gold: nil, goldJSON: nil, tokens: 0)
         if let spans = record.spans {
             var idsAt: Int? = nil, lengthAt: Int? = nil, vocabAt: Int? = nil, labelAt: Int? = nil
@@ -177,42 +203,60 @@ public final class ClassifyJob {
             func value(_ i: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: line[spans.members[i].value]) }
             if let idsAt {
                 try readEncoded(ids: value(idsAt), length: lengthAt.map(value), vocab: vocabAt.map(value), source: source, line: lineNumber)
+                for m in members.indices { steps[m] = prepareEncoded(member: m) }
             } else if record.textIndex != nil {
                 text.removeAll(keepingCapacity: true)
                 record.appendText(to: &text)
-                try text.withUnsafeBytes { _ = try classifier.encode(text: $0, into: &ids) }
+                try text.withUnsafeBytes { t in
+                    for (m, c) in members.enumerated() { steps[m] = try c.encode(text: t, into: &batches[m].ids) }
+                }
             } else {
                 throw RNNError(path: source, line: lineNumber, "record has neither \"text\" (cleaned text) nor \"ids\" (rnn-encode output)")
             }
             if let labelAt { try readLabel(value(labelAt), into: &p, source: source, line: lineNumber) }
             p.members = spans.members
         } else {
-            _ = try classifier.encode(text: line, into: &ids)
+            for (m, c) in members.enumerated() { steps[m] = try c.encode(text: line, into: &batches[m].ids) }
         }
         recordNumber += 1
         summary.records += 1
         arena.append(contentsOf: line)
         p.line = start ..< arena.count
-        p.tokens = ids.count - idStart
-        if p.tokens > 0 { lengths.append(p.tokens) } else { summary.empty += 1 }
+        if steps.allSatisfy({ !$0.isEmpty }) {
+            p.tokens = batches[0].ids.count - idStarts[0]
+            for m in batches.indices {
+                batches[m].lengths.append(batches[m].ids.count - idStarts[m])
+                batches[m].realSteps.append(steps[m])
+            }
+        } else {
+            // no token for some model (ensembles of word and character models): no prediction
+            for m in batches.indices { batches[m].ids.removeSubrange(idStarts[m]...) }
+            summary.empty += 1
+        }
         pending.append(p)
     }
 
-    /// Appends the real ids of an encoded record (rnn-encode JSON output) after checking them.
+    /// Reads the real ids of an encoded record (rnn-encode JSON output) into `scratch` after
+    /// checking them against every model (vocabulary hash and size).
     private func readEncoded(ids raw: UnsafeRawBufferPointer, length: UnsafeRawBufferPointer?, vocab: UnsafeRawBufferPointer?,
                              source: String, line: Int) throws {
-        if let vocab, !classifier.vocabHash.isEmpty, !vocab.elementsEqual(hashJSON) {
-            let theirs = vocab.count > 2 && vocab[0] == UInt8(ascii: "\"") ? String(decoding: vocab[1 ..< (vocab.count - 1)], as: UTF8.self) : String(decoding: vocab, as: UTF8.self)
-            throw RNNError(path: source, line: line, "the record was encoded with vocabulary \(theirs) but the model was trained with vocabulary \(classifier.vocabHash); encode with the model's vocabulary, or give rnn-classify the cleaned text (it encodes with the vocabulary embedded in the checkpoint)")
+        let model = { (c: Classifier) in self.members.count > 1 ? "the model \(c.path)" : "the model" }
+        for (c, hash) in zip(members, hashJSON) where !c.vocabHash.isEmpty {
+            if let vocab, !vocab.elementsEqual(hash) {
+                let theirs = vocab.count > 2 && vocab[0] == UInt8(ascii: "\"") ? String(decoding: vocab[1 ..< (vocab.count - 1)], as: UTF8.self) : String(decoding: vocab, as: UTF8.self)
+                throw RNNError(path: source, line: line, "the record was encoded with vocabulary \(theirs) but \(model(c)) was trained with vocabulary \(c.vocabHash); encode with the model's vocabulary, or give rnn-classify the cleaned text (it encodes with the vocabulary embedded in the checkpoint)")
+            }
         }
-        let start = ids.count
-        guard ClassifyJob.parseIDs(raw, into: &ids) else {
+        scratch.removeAll(keepingCapacity: true)
+        guard ClassifyJob.parseIDs(raw, into: &scratch) else {
             throw RNNError(path: source, line: line, "\"ids\" is not an array of non-negative integers")
         }
-        let n = ids.count - start
-        let V = classifier.vocabSize
-        for i in start ..< ids.count where Int(ids[i]) >= V {
-            throw RNNError(path: source, line: line, "token id \(ids[i]) is outside the model's vocabulary (\(formatThousands(V)) ids); the ids were made with another vocabulary")
+        let n = scratch.count
+        for c in members {
+            let V = c.vocabSize
+            for id in scratch where Int(id) >= V {
+                throw RNNError(path: source, line: line, "token id \(id) is outside \(model(c))'s vocabulary (\(formatThousands(V)) ids); the ids were made with another vocabulary")
+            }
         }
         if let length {
             guard let len = ClassifyJob.parseInt(length), len >= 0, len <= n else {
@@ -221,16 +265,23 @@ public final class ClassifyJob {
             if len < n {
                 // The padded view: pads (1) after the real ids, or before them (--pad-first).
                 let pad = Vocabulary.padID
-                if ids[(start + len)...].allSatisfy({ $0 == pad }) {
-                    ids.removeLast(n - len)
-                } else if ids[start ..< (start + n - len)].allSatisfy({ $0 == pad }) {
-                    ids.removeSubrange(start ..< (start + n - len))
+                if scratch[len...].allSatisfy({ $0 == pad }) {
+                    scratch.removeLast(n - len)
+                } else if scratch[..<(n - len)].allSatisfy({ $0 == pad }) {
+                    scratch.removeSubrange(..<(n - len))
                 } else {
                     throw RNNError(path: source, line: line, "\"ids\" holds \(n) ids for length \(len) but the other \(n - len) are not <pad> (1) at either end")
                 }
             }
         }
-        classifier.prepare(&ids, from: start)
+    }
+
+    /// Appends the real ids read by readEncoded to model m's batch, prepared for it (cut to its
+    /// fixed length, its padded view); returns the steps of the real tokens.
+    private func prepareEncoded(member m: Int) -> Range<Int> {
+        let start = batches[m].ids.count
+        batches[m].ids.append(contentsOf: scratch)
+        return members[m].prepare(&batches[m].ids, from: start)
     }
 
     /// Reads the record's own `label` (``Record/parseLabels(_:source:line:)``): a name, a label
@@ -272,38 +323,65 @@ public final class ClassifyJob {
 
     // MARK: classifying and writing
 
+    /// The logits [records with tokens * O] of the current batch by every model.
+    private func batchLogits() -> [[Float]] {
+        zip(members, batches).map { c, b in
+            b.lengths.isEmpty ? [] : b.ids.withUnsafeBufferPointer {
+                c.logits(tokens: $0, lengths: b.lengths, realSteps: c.padded ? b.realSteps : nil)
+            }
+        }
+    }
+
     private func classifyBatch(out: BufferedOutput) throws {
         let O = classifier.model.config.outputs
-        let logits: [Float] = lengths.isEmpty ? [] : ids.withUnsafeBufferPointer { classifier.logits(tokens: $0, lengths: lengths) }
+        let logits = batchLogits()
         var row = 0
-        try logits.withUnsafeBufferPointer { lp in
-            try arena.withUnsafeBytes { ab in
-                for p in pending {
-                    var prediction: Prediction? = nil
-                    if p.tokens > 0 {
-                        let r = UnsafeBufferPointer(rebasing: lp[(row * O) ..< ((row + 1) * O)])
-                        row += 1
-                        let pr = classifier.predict(r)
-                        prediction = pr
-                        if let g = p.gold, summary.metrics != nil {
-                            summary.metrics?.add(gold: g, predicted: pr.labels, loss: classifier.loss(r, golds: g),
-                                                 ranking: Classifier.ranking(pr.probs))
+        try arena.withUnsafeBytes { ab in
+            for p in pending {
+                var prediction: Prediction? = nil
+                if p.tokens > 0 {
+                    let at = row * O
+                    row += 1
+                    let pr: Prediction
+                    var loss: Double? = nil
+                    let metrics = summary.metrics != nil
+                    if members.count == 1 {
+                        (pr, loss) = logits[0].withUnsafeBufferPointer { lp in
+                            let r = UnsafeBufferPointer(rebasing: lp[at ..< at + O])
+                            return (classifier.predict(r), p.gold.flatMap { metrics ? classifier.loss(r, golds: $0) : nil })
                         }
+                    } else {
+                        // the mean of the models' probabilities, summed in the order of the models
+                        var mean = [Double](repeating: 0, count: classifier.labels.count)
+                        for (c, l) in zip(members, logits) {
+                            let q = l.withUnsafeBufferPointer { c.probabilities(UnsafeBufferPointer(rebasing: $0[at ..< at + O])) }
+                            for j in mean.indices { mean[j] += q[j] }
+                        }
+                        for j in mean.indices { mean[j] /= Double(members.count) }
+                        pr = classifier.predict(probabilities: mean)
+                        if let g = p.gold, summary.metrics != nil { loss = classifier.loss(probabilities: mean, golds: g) }
                     }
-                    outLine.removeAll(keepingCapacity: true)
-                    let line = UnsafeRawBufferPointer(rebasing: ab[p.line])
-                    switch options.format {
-                    case .jsonl: writeJSON(p, line: line, prediction)
-                    case .tsv: writeTSV(p, line: line, prediction)
+                    prediction = pr
+                    if let g = p.gold, let loss {
+                        summary.metrics?.add(gold: g, predicted: pr.labels, loss: loss, ranking: Classifier.ranking(pr.probs))
                     }
-                    try out.write(outLine)
                 }
+                outLine.removeAll(keepingCapacity: true)
+                let line = UnsafeRawBufferPointer(rebasing: ab[p.line])
+                switch options.format {
+                case .jsonl: writeJSON(p, line: line, prediction)
+                case .tsv: writeTSV(p, line: line, prediction)
+                }
+                try out.write(outLine)
             }
         }
         arena.removeAll(keepingCapacity: true)
         pending.removeAll(keepingCapacity: true)
-        ids.removeAll(keepingCapacity: true)
-        lengths.removeAll(keepingCapacity: true)
+        for m in batches.indices {
+            batches[m].ids.removeAll(keepingCapacity: true)
+            batches[m].lengths.removeAll(keepingCapacity: true)
+            batches[m].realSteps.removeAll(keepingCapacity: true)
+        }
     }
 
     /// Members never passed through: the encoded input and the members the output sets.

@@ -90,13 +90,15 @@ public enum ModelLimits {
 extension Checkpoint {
     /// The architecture as metadata (the same keys in checkpoints and training states).
     /// `head` (classifiers): `binary` (one sigmoid output for two labels), `multi_class` (softmax
-    /// over one output per label) or `multi_label` (one independent sigmoid per label).
+    /// over one output per label) or `multi_label` (one independent sigmoid per label); `pool`
+    /// (classifiers): the features fc reads, `last`, `max`, `mean` or `concat` (Pooling).
     public static func architectureMetadata(_ c: ModelConfig) -> [(String, String)] {
         [("model", c.cell.rawValue), ("head", headName(c)), ("vocab_size", String(c.vocabSize)), ("embed_dim", String(c.embedDim)),
          ("hidden", String(c.hidden)), ("layers", String(c.layers)), ("bidirectional", String(c.bidirectional)),
          ("outputs", String(c.outputs)), ("dropout", String(c.dropout)), ("head_dropout", String(c.headDropout)),
          ("embed_dropout", String(c.embedDropout)),
          ("padding_idx", c.paddingIndex.map(String.init) ?? "none"), ("freeze_embedding", String(c.freezeEmbedding))]
+            + (c.task == .classifier ? [("pool", c.pool.rawValue)] : [])
     }
 
     /// The `head` metadata value of a configuration (`lm` for a language model).
@@ -151,6 +153,13 @@ extension Checkpoint {
             config.multiLabel = true
         default:
             throw m.corrupt("head = '\(m.values["head"] ?? "")' (expected \(kind == .classifier ? "binary, multi_class or multi_label" : "lm"))")
+        }
+        // pool: optional (files from before pooling heads and PyTorch exports without it: last)
+        if let s = m.values["pool"] {
+            guard let pool = Pooling(rawValue: s), kind == .classifier || pool == .last else {
+                throw m.corrupt("pool = '\(s)' (expected \(kind == .classifier ? "last, max, mean or concat" : "last: a language model reads every step")); written by a newer rnn-fit, or damaged")
+            }
+            config.pool = pool
         }
         return config
     }

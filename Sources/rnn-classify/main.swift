@@ -30,20 +30,23 @@ struct Command: ParsableCommand {
             input record, so plain-text output stays line-aligned with its input: a record without any \
             token (a blank line, a text that cleaned to nothing) has no prediction and gets \
             "label":null,"prob":null,"reason":"no tokens" (tsv: empty label and prob). Lines are batched while input is plentiful and flushed as soon as \
-            reading would wait, so interactive pipes answer at once. See docs/FORMATS.md.
+            reading would wait, so interactive pipes answer at once. Several -m checkpoints make an \
+            ensemble: the prediction comes from the mean of their probabilities (the models must have \
+            the same labels and head; each encodes text with its own vocabulary). See docs/FORMATS.md.
 
             Examples:
               rnn-clean < reviews.txt | rnn-classify -m best.ckpt
               rnn-encode --vocab v.bin test.jsonl | rnn-classify -m best.ckpt --metrics --no-text
               echo "a great film" | rnn-classify -m best.ckpt --output-format tsv
+              rnn-clean < reviews.txt | rnn-classify -m seed1.ckpt -m seed2.ckpt -m seed3.ckpt
             """,
         version: suiteVersion)
 
     @OptionGroup var input: InputOptions
 
-    @Option(name: [.short, .customLong("model")], help: "Classifier checkpoint (rnn-fit output, or a PyTorch export with the documented metadata).",
+    @Option(name: [.short, .customLong("model")], help: "Classifier checkpoint (rnn-fit output, or a PyTorch export with the documented metadata). Repeat it to average the probabilities of several checkpoints (an ensemble: same labels and head; vocabularies may differ).",
             completion: .file())
-    var model: String
+    var model: [String] = []
 
     @OptionGroup var records: RecordOptions
 
@@ -80,6 +83,7 @@ struct Command: ParsableCommand {
     @OptionGroup var q: QuietOption
 
     func validate() throws {
+        if model.isEmpty { throw ValidationError("-m/--model is required (a classifier checkpoint; repeat it for an ensemble)") }
         if let threshold, !(threshold >= 0 && threshold <= 1) { throw ValidationError("--threshold must be in [0, 1]") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
         if let fixLength, fixLength < 0 { throw ValidationError("--fix-length must be 0 (all tokens) or more") }
@@ -90,10 +94,12 @@ struct Command: ParsableCommand {
     func run() throws {
         try EngineKernels.check()   // RNN_KERNELS names a set this CPU runs
         let start = monotonicSeconds()
-        try CLI.prepareOutputs([metricsJson], inputs: input.paths + [model])
-        let classifier = try Classifier(checkpoint: model, maxLength: fixLength)
-        classifier.model.threads = threads ?? CPUs.available
-        classifier.threshold = threshold
+        try CLI.prepareOutputs([metricsJson], inputs: input.paths + model)
+        let members = try Classifier.ensemble(checkpoints: model, maxLength: fixLength)
+        for c in members {
+            c.model.threads = threads ?? CPUs.available
+            c.threshold = threshold
+        }
         var options = ClassifyOptions()
         options.format = outputFormat
         options.inputFormat = records.format
@@ -103,7 +109,7 @@ struct Command: ParsableCommand {
         options.probs = probs
         options.batchSize = batchSize
         options.metrics = metrics || metricsJson != nil
-        let job = try ClassifyJob(classifier: classifier, options: options)
+        let job = try ClassifyJob(ensemble: members, options: options)
         let out = BufferedOutput(capacity: 1 << 17)
         let summary = try job.run(paths: input.paths, out: out)
         try out.flush()

@@ -36,7 +36,10 @@ struct Command: ParsableCommand {
             The embedding starts from the vocabulary's vectors when it has some (E = their dimension), \
             else from N(0, 1) with --embed-dim E (default 100); the <pad> row (id 1) stays 0. By default sequences \
             are packed (each runs over its own tokens only); --padded makes the pads of the encoded \
-            fixed length real time steps, as in the reference tutorial.
+            fixed length real time steps, as in the reference tutorial. The linear layer reads the \
+            final states of the last layer (--pool last), or the max or mean of its outputs over the \
+            real tokens (--pool max, mean; pads are left out), or all three side by side (--pool \
+            concat, ULMFiT's concat pooling).
 
             With --lm, trains a character language model (embedding -> RNN/LSTM/GRU -> linear over \
             every position) on raw UTF-8 text from the input files (plain or .gz) or standard \
@@ -151,6 +154,9 @@ struct Command: ParsableCommand {
     @Flag(help: "Run the recurrence over the pads of the encoded fixed length too (reference semantics) instead of packed sequences. Classifiers only.")
     var padded = false
 
+    @Option(help: "What the linear layer reads: last (the final state of every direction, the default), max or mean (over the real tokens of the last layer's outputs; pads left out), or concat (all three side by side). Classifiers only.")
+    var pool: Pooling?
+
     @Flag(help: "Train a multi-label head (one sigmoid per label, binary cross-entropy per label) even when every training record has one label; it is chosen anyway when some training record has several labels. Classifiers only.")
     var multiLabel = false
 
@@ -210,7 +216,8 @@ struct Command: ParsableCommand {
         // Options of the other task.
         let foreign = lm
             ? [(test != nil, "--test"), (padded, "--padded"), (freezeEmbeddings, "--freeze-embeddings"), (headDropout != nil, "--head-dropout"),
-               (embedDropout != nil, "--embed-dropout"), (bidirectional, "--bidirectional"), (multiLabel, "--multi-label")]
+               (embedDropout != nil, "--embed-dropout"), (bidirectional, "--bidirectional"), (multiLabel, "--multi-label"),
+               (pool != nil, "--pool")]
             : [(seqLen != nil, "--seq-len")]
         if let (_, name) = foreign.first(where: { $0.0 }) {
             throw ValidationError(lm ? "\(name) does not apply to --lm (a character language model)"
@@ -234,7 +241,7 @@ struct Command: ParsableCommand {
                          (weightDecay != nil, "--weight-decay"), (clip != nil, "--clip"), (lrDecay != nil, "--lr-decay"),
                          (lrSchedule != nil, "--lr-schedule"),
                          (!lm && valid != nil && EncodedDataset.isEncodedFile(inputs.first ?? "-"), "--valid"), (validSplit != nil, "--valid-split"),
-                         (seed != nil, "--seed"), (padded, "--padded"), (multiLabel, "--multi-label")]
+                         (seed != nil, "--seed"), (padded, "--padded"), (multiLabel, "--multi-label"), (pool != nil, "--pool")]
                 .filter { $0.0 }.map { $0.1 }
             if !given.isEmpty {
                 throw ValidationError("--resume continues the saved run with the model, split and optimizer settings of its state file; drop \(given.joined(separator: ", ")) (or start a new run without --resume)")
@@ -394,6 +401,7 @@ struct Command: ParsableCommand {
         o.threads = threads ?? resume?.threads ?? CPUs.available
         o.padded = padded
         o.multiLabel = multiLabel
+        o.pool = pool ?? .last
         do {
             return try ClassifierTask(options: o, seed: seed, resume: resume)
         } catch var e as RNNError {
@@ -495,6 +503,9 @@ enum CellOption: String, ExpressibleByArgument, CaseIterable {
         }
     }
 }
+
+/// `--pool`.
+extension Pooling: ExpressibleByArgument {}
 
 /// `--lr-schedule`.
 enum ScheduleOption: String, ExpressibleByArgument, CaseIterable {

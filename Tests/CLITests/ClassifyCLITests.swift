@@ -26,12 +26,12 @@ final class ClassifyCLITests: XCTestCase {
     /// `metaHidden` writes a different hidden size in the metadata than the tensors have.
     static func writeCheckpoint(_ path: String, vocab: String, cell: String = "gru", layers: Int = 1, bidirectional: Bool = true,
                                 hidden: Int = 6, embed: Int = 5, labels: [String]? = nil, kind: String = "classifier",
-                                metaHidden: Int? = nil, extra: [String: String] = [:], seed: UInt64 = 1) throws {
+                                metaHidden: Int? = nil, extra: [String: String] = [:], seed: UInt64 = 1, outputs: Int? = nil) throws {
         let v = try SafeTensorsFile(path: vocab)
         let tokens = try Support.strings(v, "tokens", "token_offsets")
         let labels = try labels ?? Support.strings(v, "labels", "label_offsets")
         let V = tokens.count, G = ["rnn": 1, "gru": 3, "lstm": 4][cell]!, D = bidirectional ? 2 : 1
-        let O = kind == "lm" ? V : (labels.count == 2 ? 1 : labels.count)
+        let O = outputs ?? (kind == "lm" ? V : (labels.count == 2 ? 1 : labels.count))
         var s = seed
         func rand(_ n: Int) -> [Float] {
             (0 ..< n).map { _ in s = s &* 6364136223846793005 &+ 1442695040888963407; return Float(Int(s >> 40) % 2001 - 1000) / 1000 }
@@ -326,6 +326,65 @@ final class ClassifyCLITests: XCTestCase {
         try fails(dir + "/cut.ckpt", [dir + "/cut.ckpt", "truncated"])
         try fails(dir + "/v.bin", [dir + "/v.bin", "not a checkpoint", "rnn-vocab"])
         try fails(dir + "/in.jsonl", [dir + "/in.jsonl", "not a checkpoint"])
+        // a pooling head this version does not know
+        try Self.writeCheckpoint(dir + "/pool.ckpt", vocab: dir + "/v.bin", extra: ["pool": "median"])
+        try fails(dir + "/pool.ckpt", [dir + "/pool.ckpt", "pool = 'median'", "last, max, mean or concat"])
+        // a concat head needs fc.weight [O, 3*D*H]
+        try Self.writeCheckpoint(dir + "/concat.ckpt", vocab: dir + "/v.bin", extra: ["pool": "concat"])
+        try fails(dir + "/concat.ckpt", [dir + "/concat.ckpt", "fc.weight", "[1, 36]"])
+    }
+
+    /// -m a -m b: the prediction comes from the mean of the models' probabilities. A model with
+    /// itself gives exactly the model's output (JSONL, TSV, metrics); two models with different
+    /// vocabularies (each encodes the text itself) give the mean of their probabilities, the same
+    /// for any batch size and thread count; different labels or heads are refused, naming the file.
+    func testEnsembleAveragesProbabilities() throws {
+        let dir = try setUp("ensemble", records: 300)
+        // a second model: another vocabulary (more words), cell, size and weights
+        Support.write(Self.records(300) + "{\"label\":\"neg\",\"text\":\"extra words here\"}\n", to: dir + "/other.jsonl")
+        XCTAssertEqual(try Support.tool("rnn-vocab", [dir + "/other.jsonl", "-o", dir + "/v2.bin"]).0, 0)
+        try Self.writeCheckpoint(dir + "/m2.ckpt", vocab: dir + "/v2.bin", cell: "lstm", bidirectional: false, hidden: 5, embed: 4, seed: 9)
+        for format in ["jsonl", "tsv"] {
+            let one = try sh("rnn-classify -q -m \(dir)/m.ckpt --output-format \(format) --metrics-json \(dir)/one.json < \(dir)/in.jsonl")
+            let twice = try sh("rnn-classify -q -m \(dir)/m.ckpt -m \(dir)/m.ckpt --output-format \(format) --metrics-json \(dir)/twice.json < \(dir)/in.jsonl")
+            XCTAssertEqual(one.status, 0, one.stderr)
+            XCTAssertEqual(twice.status, 0, twice.stderr)
+            XCTAssertEqual(one.out.split(separator: "\n").count, 300)
+            XCTAssertTrue(one.out == twice.out, "\(format): a model with itself differs from the model")
+            let m1 = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/one.json"))) as! [String: Any]
+            let m2 = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/twice.json"))) as! [String: Any]
+            XCTAssertEqual(m1["accuracy"] as! Double, m2["accuracy"] as! Double)
+            XCTAssertEqual(m1["loss"] as! Double, m2["loss"] as! Double, accuracy: 1e-9)
+        }
+        func probs(_ args: String) throws -> [[Double]] {
+            let r = try sh("rnn-classify -q --probs \(args) < \(dir)/in.jsonl")
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return Self.objects(r.out).map { o in let p = o["probs"] as! [String: Double]; return [p["neg"]!, p["pos"]!] }
+        }
+        let a = try probs("-m \(dir)/m.ckpt"), b = try probs("-m \(dir)/m2.ckpt")
+        let ens = try probs("-m \(dir)/m.ckpt -m \(dir)/m2.ckpt")
+        XCTAssertEqual(ens.count, 300)
+        var differ = 0
+        for i in 0 ..< 300 {
+            for j in 0 ..< 2 { XCTAssertEqual(ens[i][j], (a[i][j] + b[i][j]) / 2, accuracy: 1e-6, "record \(i)") }
+            if abs(a[i][1] - b[i][1]) > 1e-3 { differ += 1 }
+        }
+        XCTAssertGreaterThan(differ, 100, "the two models should disagree")
+        let reference = try sh("rnn-classify -q -m \(dir)/m.ckpt -m \(dir)/m2.ckpt --threads 1 --batch-size 128 < \(dir)/in.jsonl")
+        for (batch, threads) in [(1, 2), (7, 3), (300, 1)] {
+            let r = try sh("rnn-classify -q -m \(dir)/m.ckpt -m \(dir)/m2.ckpt --threads \(threads) --batch-size \(batch) < \(dir)/in.jsonl")
+            XCTAssertTrue(r.out == reference.out, "ensemble --batch-size \(batch) --threads \(threads) differs")
+        }
+        // encoded records need every model's vocabulary
+        let enc = try sh("rnn-encode --vocab \(dir)/v.bin \(dir)/in.jsonl 2>/dev/null | rnn-classify -m \(dir)/m.ckpt -m \(dir)/m2.ckpt")
+        Support.assertFails((enc.status, enc.out, enc.stderr), tool: "rnn-classify", ["<stdin>:1:", "the model \(dir)/m2.ckpt", "vocabulary"])
+        // other labels, another head
+        try Self.writeCheckpoint(dir + "/labels.ckpt", vocab: dir + "/v.bin", labels: ["yes", "no"])
+        let l = try sh("rnn-classify -m \(dir)/m.ckpt -m \(dir)/labels.ckpt < \(dir)/in.jsonl")
+        Support.assertFails((l.status, l.out, l.stderr), tool: "rnn-classify", [dir + "/labels.ckpt", "(yes, no)", "differ from those of \(dir)/m.ckpt"])
+        try Self.writeCheckpoint(dir + "/multi.ckpt", vocab: dir + "/v.bin", extra: ["head": "multi_label"], outputs: 2)
+        let h = try sh("rnn-classify -m \(dir)/m.ckpt -m \(dir)/multi.ckpt < \(dir)/in.jsonl")
+        Support.assertFails((h.status, h.out, h.stderr), tool: "rnn-classify", [dir + "/multi.ckpt", "its head is multi_label", "\(dir)/m.ckpt has a binary head"])
     }
 
     func testEmptyInputAndUsageErrors() throws {
@@ -363,14 +422,15 @@ final class ClassifyCLITests: XCTestCase {
 
     /// rnn-fit -> rnn-classify: classifying the validation records (as text) gives the validation
     /// loss and accuracy that rnn-fit recorded in the checkpoint (same truncation, same numbers),
-    /// for packed training and for --padded training (pads in front, run through the recurrence).
+    /// for packed training and for --padded training (pads in front, run through the recurrence),
+    /// with every pooling head (max and mean over the real tokens only, also in the padded view).
     func testMetricsOfAFittedCheckpointEqualItsValidationScores() throws {
         let dir = Support.tempDir("classify-fit")
         let lines = Self.records(600).split(separator: "\n")
         Support.write(lines[..<400].joined(separator: "\n") + "\n", to: dir + "/train.jsonl")
         Support.write(lines[400...].joined(separator: "\n") + "\n", to: dir + "/valid.jsonl")
         var losses: [Double] = []
-        for mode in ["", "--padded"] {
+        for mode in ["", "--padded", "--pool concat", "--padded --pool concat", "--padded --pool max", "--pool mean"] {
             let r = try sh("""
                 cd \(dir) && rnn-vocab train.jsonl -o v.bin 2>/dev/null && \
                 rnn-encode --vocab v.bin --fix-length 12 --pad-first train.jsonl -o train.bin 2>/dev/null && \
@@ -386,9 +446,10 @@ final class ClassifyCLITests: XCTestCase {
             XCTAssertEqual(m["loss"] as! Double, validLoss, accuracy: 1e-5 * validLoss, "rnn-fit \(mode)")
             XCTAssertEqual(m["accuracy"] as! Double, validAcc, accuracy: 1e-9, "rnn-fit \(mode)")
             XCTAssertEqual(meta["fix_length"], "12")
-            XCTAssertEqual(meta["padded"], mode.isEmpty ? "false" : "true")
+            XCTAssertEqual(meta["padded"], mode.contains("--padded") ? "true" : "false")
+            XCTAssertEqual(meta["pool"], mode.contains("--pool") ? String(mode.split(separator: " ").last!) : "last")
             losses.append(validLoss)
         }
-        XCTAssertNotEqual(losses[0], losses[1], "padded and packed training differ")
+        XCTAssertEqual(Set(losses).count, losses.count, "every head and view trains a different model: \(losses)")
     }
 }

@@ -302,6 +302,39 @@ final class FitCLITests: XCTestCase {
         XCTAssertTrue(r5.2.contains("-o/--output"), r5.2)
     }
 
+    /// --pool concat: the checkpoint records it and fc reads 3 blocks of D*H features; same seed
+    /// and threads give the same bits; one epoch resumed to two equals two epochs (the state keeps
+    /// the pool); --pool with --resume or --lm, and an unknown kind, are refused.
+    func testPoolingHeadIsRecordedAndResumesExactly() throws {
+        let d = try need()
+        let dir = Support.tempDir("fit-pool")
+        let args = [d.train, "--vocab", d.vocab, "--cell", "gru", "--bidirectional", "--hidden", "8", "--batch-size", "32",
+                    "--valid-split", "0.1", "--threads", "2", "--seed", "5", "--pool", "concat"]
+        for name in ["a", "b"] {
+            let r = try fit(args + ["--epochs", "2", "-o", "\(dir)/\(name).ckpt"])
+            XCTAssertEqual(r.0, 0, r.2)
+        }
+        try assertSameTensors(dir + "/a.ckpt", dir + "/b.ckpt", "same seed and threads, same checkpoint")
+        let f = try SafeTensorsFile(path: dir + "/a.ckpt")
+        XCTAssertEqual(f.metadata["pool"], "concat")
+        XCTAssertEqual(f.tensors["fc.weight"]?.shape, [1, 3 * 2 * 8])
+        let r1 = try fit(args + ["--epochs", "1", "-o", "\(dir)/c.ckpt"])
+        XCTAssertEqual(r1.0, 0, r1.2)
+        let r2 = try fit([d.train, "--vocab", d.vocab, "--resume", dir + "/c.ckpt", "--epochs", "2"])
+        XCTAssertEqual(r2.0, 0, r2.2)
+        try assertSameTensors(dir + "/c.ckpt.state", dir + "/a.ckpt.state", "resumed == uninterrupted")
+        XCTAssertEqual(try SafeTensorsFile(path: dir + "/c.ckpt").metadata["pool"], "concat")
+        let r3 = try fit([d.train, "--vocab", d.vocab, "--resume", dir + "/c.ckpt", "--epochs", "3", "--pool", "max"])
+        XCTAssertEqual(r3.0, 2, r3.2)
+        XCTAssertTrue(r3.2.contains("drop --pool"), r3.2)
+        let r4 = try fit(["--lm", d.train, "--pool", "max", "-o", dir + "/lm.ckpt"])
+        XCTAssertEqual(r4.0, 2, r4.2)
+        XCTAssertTrue(r4.2.contains("--pool does not apply to --lm"), r4.2)
+        let r5 = try fit(args.map { $0 == "concat" ? "median" : $0 } + ["-o", dir + "/x.ckpt"])
+        XCTAssertEqual(r5.0, 2, r5.2)
+        XCTAssertTrue(r5.2.contains("--pool"), r5.2)
+    }
+
     func testPaddedAndPackedBothTrainAndDiffer() throws {
         let d = try need()
         let dir = Support.tempDir("fit-padded")

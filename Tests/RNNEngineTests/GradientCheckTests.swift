@@ -181,26 +181,115 @@ final class GradientCheckTests: EveryKernelSetTestCase {
                 return total / Double(B * O)
             }
             let (l, _) = tokens.withUnsafeBufferPointer { model.trainClassifier(tokens: $0, lengths: lengths, labels: targets, rng: &rng) }
-            let exact = loss(w)
-            XCTAssertLessThan(abs(Double(l) - exact) / exact, 1e-6, "multi-label loss \(l) vs Double \(exact)")
-            let eps = 1e-5
-            var worst = 0.0
-            for e in model.params.entries {
-                var num = [Double](repeating: 0, count: e.count)
-                for i in 0 ..< e.count {
-                    var p = w; p[e.name]![i] += eps
-                    var m = w; m[e.name]![i] -= eps
-                    num[i] = (loss(p) - loss(m)) / (2 * eps)
-                }
-                let g = model.params.grad(e.name)
-                var d = 0.0, scale = 0.0
-                for i in 0 ..< e.count { d = max(d, abs(Double(g[i]) - num[i])); scale = max(scale, abs(num[i])) }
-                worst = max(worst, d / scale)
-                XCTAssertGreaterThan(scale, 1e-6, "\(e.name): gradient unexpectedly zero")
-                XCTAssertLessThan(d / scale, 1e-5, "\(e.name): max |analytic - numeric| = \(d) (scale \(scale))")
-            }
-            print("[gradcheck] multi-label head (gru D=2, \(O) labels): loss rel diff \(abs(Double(l) - exact) / exact), gradients max rel diff \(worst)")
+            checkWholeModel(model, w, loss: l, loss, "multi-label head (gru D=2, \(O) labels)")
         }
+    }
+
+    /// The engine's Float loss `l` and the gradients of every parameter of `model` (set to `w`)
+    /// against `loss` in Double and its central differences.
+    func checkWholeModel(_ model: Model, _ w: [String: [Double]], loss l: Float, _ loss: ([String: [Double]]) -> Double, _ what: String) {
+        let exact = loss(w)
+        XCTAssertLessThan(abs(Double(l) - exact) / exact, 1e-6, "\(what): loss \(l) vs Double \(exact)")
+        let eps = 1e-5
+        var worst = 0.0
+        for e in model.params.entries {
+            var num = [Double](repeating: 0, count: e.count)
+            for i in 0 ..< e.count {
+                var p = w; p[e.name]![i] += eps
+                var m = w; m[e.name]![i] -= eps
+                num[i] = (loss(p) - loss(m)) / (2 * eps)
+            }
+            let g = model.params.grad(e.name)
+            var d = 0.0, scale = 0.0
+            for i in 0 ..< e.count { d = max(d, abs(Double(g[i]) - num[i])); scale = max(scale, abs(num[i])) }
+            worst = max(worst, d / scale)
+            XCTAssertGreaterThan(scale, 1e-6, "\(what) \(e.name): gradient unexpectedly zero")
+            XCTAssertLessThan(d / scale, 1e-5, "\(what) \(e.name): max |analytic - numeric| = \(d) (scale \(scale))")
+        }
+        print("[gradcheck] \(what): loss rel diff \(abs(Double(l) - exact) / exact), gradients max rel diff \(worst)")
+    }
+
+    /// The pooling heads (last, max, mean, concat; Pooling.swift): the whole classifier
+    /// (embedding -> 2-layer bidirectional LSTM -> pooled features -> fc -> softmax
+    /// cross-entropy) in Double against the engine's Float loss and gradients of every parameter,
+    /// packed (ragged lengths) and in the padded view (every sequence runs over T steps; max and
+    /// mean read only the real steps, pads in front of some sequences and after others), on 1 and
+    /// 3 threads (batch slices).
+    func testPoolingHeads() {
+        forEachKernelSet {
+            for pool in Pooling.allCases {
+                for padded in [false, true] { for threads in [1, 3] { poolingCase(pool, padded: padded, threads: threads) } }
+            }
+        }
+    }
+
+    func poolingCase(_ pool: Pooling, padded: Bool, threads: Int) {
+        let V = 6, E = 3, H = 4, L = 2, D = 2, O = 3, W = D * H, F = pool.blocks * W
+        let real = [3, 1, 5, 2], T = 5, B = real.count
+        var cfg = ModelConfig(cell: .lstm, task: .classifier, vocabSize: V, embedDim: E, hidden: H, layers: L, bidirectional: true,
+                              dropout: 0, headDropout: 0, outputs: O, paddingIndex: nil, freezeEmbedding: false)
+        cfg.pool = pool
+        let model = Model(config: cfg, seed: 5)
+        model.threads = threads
+        var rng = RNG(seed: 91)
+        var w: [String: [Double]] = [:]
+        for e in model.params.entries {
+            let v = (0 ..< e.count).map { _ in Double(rng.uniform(-0.8, 0.8)) }
+            w[e.name] = v
+            let p = model.params.value(e.name); for i in 0 ..< e.count { p[i] = Float(v[i]) }
+        }
+        // real tokens; the padded view puts pads (1) in front of even and after odd sequences
+        var tokens: [Int32] = [], lengths: [Int] = [], steps: [Range<Int>] = []
+        for (b, n) in real.enumerated() {
+            let ids = (0 ..< n).map { Int32((b * 7 + $0 * 3) % V) }
+            if padded {
+                let front = b % 2 == 0 ? T - n : 0
+                tokens += [Int32](repeating: 1, count: front) + ids + [Int32](repeating: 1, count: T - n - front)
+                lengths.append(T)
+                steps.append(front ..< front + n)
+            } else {
+                tokens += ids
+                lengths.append(n)
+                steps.append(0 ..< n)
+            }
+        }
+        let labels: [Int32] = [2, 0, 1, 2]
+        func loss(_ w: [String: [Double]]) -> Double {
+            let naive = NaiveStack(cell: .lstm, E: E, H: H, L: L, D: D, w: w)
+            var xs: [[[Double]]] = [], at = 0
+            for l in lengths {
+                xs.append((0 ..< l).map { t in (0 ..< E).map { w["embedding.weight"]![Int(tokens[at + t]) * E + $0] } })
+                at += l
+            }
+            let zero = (0 ..< L * D).map { _ in (0 ..< B).map { _ in [Double](repeating: 0, count: H) } }
+            let (out, hn, _) = naive.forward(xs, h0: zero, c0: zero)
+            var total = 0.0
+            for b in 0 ..< B {
+                let r = steps[b]
+                let last = hn[(L - 1) * D][b] + hn[(L - 1) * D + 1][b]
+                let mx = (0 ..< W).map { j in r.map { out[b][$0][j] }.max()! }
+                let mean = (0 ..< W).map { j in r.map { out[b][$0][j] }.reduce(0, +) / Double(r.count) }
+                let f: [Double]
+                switch pool {
+                case .last: f = last
+                case .max: f = mx
+                case .mean: f = mean
+                case .concat: f = last + mx + mean
+                }
+                var z = [Double](repeating: 0, count: O)
+                for o in 0 ..< O {
+                    z[o] = w["fc.bias"]![o]
+                    for j in 0 ..< F { z[o] += w["fc.weight"]![o * F + j] * f[j] }
+                }
+                let m = z.max()!
+                total += log(z.map { exp($0 - m) }.reduce(0, +)) + m - z[Int(labels[b])]
+            }
+            return total / Double(B)
+        }
+        let (l, _) = tokens.withUnsafeBufferPointer {
+            model.trainClassifier(tokens: $0, lengths: lengths, labels: labels, realSteps: padded ? steps : nil, rng: &rng)
+        }
+        checkWholeModel(model, w, loss: l, loss, "pool \(pool) \(padded ? "padded" : "packed") threads \(threads)")
     }
 
     func testRNN() { forEachKernelSet { for D in 1 ... 2 { for L in 1 ... 2 { run(Case(cell: .rnn, D: D, L: L)) } } } }

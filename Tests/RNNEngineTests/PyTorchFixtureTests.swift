@@ -68,6 +68,7 @@ final class PyTorchFixtureTests: EveryKernelSetTestCase {
                            outputs: Int(m["outputs"]!)!, paddingIndex: Int(m["padding_index"] ?? ""),
                            freezeEmbedding: false)
         c.multiLabel = m["head"] == "multi_label"
+        c.pool = Pooling(rawValue: m["pool"] ?? "last")!
         return c
     }
 
@@ -86,6 +87,12 @@ final class PyTorchFixtureTests: EveryKernelSetTestCase {
             _ = model.params.value(e.name).update(from: v)
         }
         let tokens = try f.int32s("tokens"), lengths = try f.int32s("lengths").map { Int($0) }, labels = try f.int32s("labels")
+        // padded cases: the steps of the real tokens [B, 2] (what max and mean pooling read)
+        var realSteps: [Range<Int>]? = nil
+        if f.tensors["real_steps"] != nil {
+            let r = try f.int32s("real_steps")
+            realSteps = (0 ..< lengths.count).map { Int(r[2 * $0]) ..< Int(r[2 * $0 + 1]) }
+        }
         let losses = try f.floats("losses")
         let m = f.metadata
         let lr = Float(m["lr"]!)!, wd = Float(m["weight_decay"]!)!, clip = Float(m["clip"]!)!, steps = Int(m["steps"]!)!
@@ -94,7 +101,7 @@ final class PyTorchFixtureTests: EveryKernelSetTestCase {
         var worstGrad = 0.0, worstOut = 0.0, worstFinal = 0.0
         var noise = NoiseMask()
         for s in 0 ..< steps {
-            let (loss, logits) = tokens.withUnsafeBufferPointer { model.trainClassifier(tokens: $0, lengths: lengths, labels: labels, rng: &rng) }
+            let (loss, logits) = tokens.withUnsafeBufferPointer { model.trainClassifier(tokens: $0, lengths: lengths, labels: labels, realSteps: realSteps, rng: &rng) }
             XCTAssertLessThanOrEqual(abs(Double(loss) - Double(losses[s])) / abs(Double(losses[s])), Self.tolerance, "\(name) loss at step \(s): \(loss) vs \(losses[s])")
             worstOut = max(worstOut, abs(Double(loss) - Double(losses[s])) / abs(Double(losses[s])))
             if s == 0 {
@@ -176,6 +183,14 @@ final class PyTorchFixtureTests: EveryKernelSetTestCase {
     func testLSTMMultiClassWeightDecay() throws { try forEachKernelSet { try runClassifier("lstm_uni1_multiclass") } }
     func testGRUMultiLabel() throws { try forEachKernelSet { try runClassifier("gru_bi2_multilabel") } }
     func testLSTMMultiLabelPadded() throws { try forEachKernelSet { try runClassifier("lstm_uni1_multilabel_padded") } }
+    // pooling heads: max / mean over the real steps (pads left out), concat = [last | max | mean]
+    func testConcatPoolingPacked() throws { try forEachKernelSet { try runClassifier("gru_bi2_concat_packed") } }
+    func testConcatPoolingPadded() throws { try forEachKernelSet { try runClassifier("lstm_bi1_concat_padded") } }
+    func testMaxPoolingPacked() throws { try forEachKernelSet { try runClassifier("lstm_uni2_max_packed") } }
+    func testMaxPoolingPadded() throws { try forEachKernelSet { try runClassifier("gru_bi1_max_padded") } }
+    func testMeanPoolingPacked() throws { try forEachKernelSet { try runClassifier("rnn_bi2_mean_packed") } }
+    func testMeanPoolingPadded() throws { try forEachKernelSet { try runClassifier("gru_uni1_mean_padded") } }
+    func testConcatPoolingMultiLabel() throws { try forEachKernelSet { try runClassifier("gru_bi2_concat_multilabel") } }
     func testLanguageModelLSTM() throws { try forEachKernelSet { try runLM("lm_lstm2") } }
     func testLanguageModelGRU() throws { try forEachKernelSet { try runLM("lm_gru1") } }
     func testLanguageModelRNN() throws { try forEachKernelSet { try runLM("lm_rnn2") } }

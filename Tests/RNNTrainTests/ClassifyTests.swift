@@ -88,11 +88,64 @@ final class ClassifyTests: XCTestCase {
         }
     }
 
+    /// What an ensemble uses: the prediction from probabilities equals the one from logits, and
+    /// the loss of the probabilities equals the logits' loss (binary, multi-class, multi-label);
+    /// an ensemble job of two models writes the prediction of their mean probabilities and one of
+    /// a model with itself the model's own lines; mixed word/character ensembles give no
+    /// prediction to a record that some model has no token of.
+    func testPredictionAndLossFromProbabilities() throws {
+        let rows: [[Float]] = [[0.7], [-2.5, 0.3, 1.1], [1.5, -0.2, -3.0]]
+        for (k, row) in rows.enumerated() {
+            var cfg = Self.model(outputs: row.count).config
+            cfg.multiLabel = k == 2
+            let c = try Classifier(model: Model(config: cfg, seed: 3), labels: row.count == 1 ? ["neg", "pos"] : ["a", "b", "c"],
+                                   vocabHash: "", tokens: { Self.tokens })
+            try row.withUnsafeBufferPointer { r in
+                let probs = c.probabilities(r)
+                let a = c.predict(r), b = c.predict(probabilities: probs)
+                XCTAssertEqual(a.labels, b.labels)
+                XCTAssertEqual(a.probs, b.probs)
+                for golds in [[0], [1], k == 2 ? [0, 2] : [2 % max(row.count, 2)]] where golds.allSatisfy({ $0 < probs.count }) {
+                    XCTAssertEqual(c.loss(probabilities: probs, golds: golds), c.loss(r, golds: golds), accuracy: 1e-9, "row \(k) gold \(golds)")
+                }
+                _ = try XCTUnwrap(probs.first)
+            }
+        }
+        let one = try Self.classifier(), other = try Classifier(model: Self.model(seed: 11), labels: ["neg", "pos"],
+                                                                   vocabHash: "00112233aabbccdd", tokens: { Self.tokens })
+        let input = "{\"text\":\"good film\"}\n{\"text\":\"a bad plot\"}\n{\"text\":\"\"}\n"
+        var options = ClassifyOptions()
+        options.probs = true
+        let (single, _) = try Self.run(ClassifyJob(classifier: one, options: options), input)
+        let (twice, _) = try Self.run(ClassifyJob(ensemble: [one, one], options: options), input)
+        XCTAssertEqual(single, twice)
+        let (mixed, summary) = try Self.run(ClassifyJob(ensemble: [one, other], options: options), input)
+        let a = Self.objects(single), b = Self.objects(try Self.run(ClassifyJob(classifier: other, options: options), input).0)
+        let m = Self.objects(mixed)
+        XCTAssertEqual(summary.empty, 1)
+        for i in 0 ..< 2 {
+            let pa = a[i]["probs"] as! [String: Double], pb = b[i]["probs"] as! [String: Double], pm = m[i]["probs"] as! [String: Double]
+            XCTAssertEqual(pm["pos"]!, (pa["pos"]! + pb["pos"]!) / 2, accuracy: 1e-7)
+            XCTAssertNotEqual(pa["pos"]!, pb["pos"]!)
+        }
+        // a character model has a token of "   " (spaces) where a word model has none: no prediction
+        let chars = try Classifier(model: Self.model(), labels: ["neg", "pos"], vocabHash: "", vocabKind: .chars, tokens: { Self.tokens })
+        var ids: [Int32] = []
+        XCTAssertEqual(try "   ".withUTF8Bytes { try chars.encode(text: $0, into: &ids) }.count, 3)
+        XCTAssertEqual(try "   ".withUTF8Bytes { try one.encode(text: $0, into: &ids) }.count, 0)
+        let (alone, _) = try Self.run(ClassifyJob(classifier: chars, options: ClassifyOptions()), "   \n")
+        XCTAssertNotNil(Self.objects(alone)[0]["prob"] as? Double, "the character model alone classifies it")
+        let (gap, gapSummary) = try Self.run(ClassifyJob(ensemble: [chars, one], options: ClassifyOptions()), "   \ngood\n")
+        XCTAssertEqual(gapSummary.empty, 1)
+        XCTAssertEqual(Self.objects(gap)[0]["reason"] as? String, "no tokens")
+        XCTAssertNotNil(Self.objects(gap)[1]["prob"] as? Double)
+    }
+
     func testEncodingTruncatesLikeTraining() throws {
         var ids: [Int32] = []
         let text = "the good film was  awful great"
         let full = try Self.classifier()
-        XCTAssertEqual(try text.withUTF8Bytes { try full.encode(text: $0, into: &ids) }, 6)
+        XCTAssertEqual(try text.withUTF8Bytes { try full.encode(text: $0, into: &ids) }, 0 ..< 6)
         XCTAssertEqual(ids, [9, 2, 4, 0, 7, 6])
         ids = []
         let first = try Self.classifier(maxLength: 4)
@@ -107,10 +160,12 @@ final class ClassifyTests: XCTestCase {
             let pc = try Classifier(model: Self.model(), labels: ["neg", "pos"], vocabHash: "", maxLength: 6, padded: true,
                                     padFirst: padFirst, tokens: { Self.tokens })
             ids = [42]
-            XCTAssertEqual(try "good film".withUTF8Bytes { try pc.encode(text: $0, into: &ids) }, 6)
+            // 6 ids, the real tokens' steps after or before the pads
+            XCTAssertEqual(try "good film".withUTF8Bytes { try pc.encode(text: $0, into: &ids) }, padFirst ? 4 ..< 6 : 0 ..< 2)
             XCTAssertEqual(ids, want)
             ids = [42]
-            XCTAssertEqual(try "   ".withUTF8Bytes { try pc.encode(text: $0, into: &ids) }, 0, "no token: nothing to classify")
+            XCTAssertEqual(try "   ".withUTF8Bytes { try pc.encode(text: $0, into: &ids) }, 0 ..< 0, "no token: nothing to classify")
+            XCTAssertEqual(ids, [42])
         }
     }
 

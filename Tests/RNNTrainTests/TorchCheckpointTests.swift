@@ -13,19 +13,21 @@ final class TorchCheckpointTests: XCTestCase {
     func testPyTorchExportsMatchPyTorchProbabilities() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/torch_expected.json"))
         let expected = try JSONSerialization.jsonObject(with: data) as! [String: [String: Any]]
-        XCTAssertEqual(expected.count, 5)
+        XCTAssertEqual(expected.count, 8)
         for (name, exp) in expected.sorted(by: { $0.key < $1.key }) {
             let c = try Classifier(checkpoint: Self.fixtures + "/\(name).safetensors")
             XCTAssertEqual(c.labels, exp["labels"] as! [String], name)
             XCTAssertEqual(c.vocabHash, "", name)
             XCTAssertEqual(c.isMultiLabel, name.hasSuffix("_multilabel"), name)
+            XCTAssertEqual(c.model.config.pool, name.contains("concat") ? .concat : name.contains("max") ? .max : name.contains("mean") ? .mean : .last, name)
             var maxDiff = 0.0
             for rec in exp["records"] as! [[String: Any]] {
                 var ids: [Int32] = []
                 let text = rec["text"] as! String
-                _ = try text.withUTF8Bytes { try c.encode(text: $0, into: &ids) }
+                let real = try text.withUTF8Bytes { try c.encode(text: $0, into: &ids) }
                 XCTAssertEqual(ids.map(Int.init), rec["ids"] as! [Int], "\(name): \(text)")
-                let logits = ids.withUnsafeBufferPointer { c.logits(tokens: $0, lengths: [ids.count]) }
+                // pooling heads in the padded view read the real tokens' steps only
+                let logits = ids.withUnsafeBufferPointer { c.logits(tokens: $0, lengths: [ids.count], realSteps: c.padded ? [real] : nil) }
                 let p = logits.withUnsafeBufferPointer { c.predict($0) }
                 let want = rec["probs"] as! [Double]
                 XCTAssertEqual(p.probs.count, want.count)
@@ -36,21 +38,27 @@ final class TorchCheckpointTests: XCTestCase {
         }
     }
 
-    /// The same records in one batch through the job (packed, sorted by length) give the same
-    /// probabilities as PyTorch's batch.
+    /// The same records in one batch through the job (packed, sorted by length; or the padded
+    /// view, whose pooling head reads the real tokens only) give the same probabilities as
+    /// PyTorch's batch.
     func testBatchedJobMatchesPyTorch() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/torch_expected.json"))
-        let exp = (try JSONSerialization.jsonObject(with: data) as! [String: [String: Any]])["torch_lstm2_3class"]!
-        let c = try Classifier(checkpoint: Self.fixtures + "/torch_lstm2_3class.safetensors")
-        let records = exp["records"] as! [[String: Any]]
-        let input = records.map { "{\"text\":\"\($0["text"] as! String)\"}" }.joined(separator: "\n")
-        let (out, _) = try ClassifyTests.run(ClassifyJob(classifier: c, options: ClassifyOptions()), input)
-        let got = ClassifyTests.objects(out)
-        XCTAssertEqual(got.count, records.count)
-        for (g, r) in zip(got, records) {
-            let probs = g["probs"] as! [String: Double]
-            let want = r["probs"] as! [Double]
-            for (j, l) in ["a", "b", "c"].enumerated() { XCTAssertEqual(probs[l]!, want[j], accuracy: 1e-5) }
+        let all = try JSONSerialization.jsonObject(with: data) as! [String: [String: Any]]
+        for name in ["torch_lstm2_3class", "torch_bigru_concat", "torch_bilstm_max_padded"] {
+            let exp = all[name]!
+            let c = try Classifier(checkpoint: Self.fixtures + "/\(name).safetensors")
+            let records = exp["records"] as! [[String: Any]]
+            let input = records.map { "{\"text\":\"\($0["text"] as! String)\"}" }.joined(separator: "\n")
+            var options = ClassifyOptions()
+            options.probs = true
+            let (out, _) = try ClassifyTests.run(ClassifyJob(classifier: c, options: options), input)
+            let got = ClassifyTests.objects(out)
+            XCTAssertEqual(got.count, records.count)
+            for (g, r) in zip(got, records) {
+                let probs = g["probs"] as! [String: Double]
+                let want = r["probs"] as! [Double]
+                for (j, l) in (exp["labels"] as! [String]).enumerated() { XCTAssertEqual(probs[l]!, want[j], accuracy: 1e-5, name) }
+            }
         }
     }
 }
