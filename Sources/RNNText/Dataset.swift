@@ -213,6 +213,11 @@ public final class EncodedDataset: @unchecked Sendable {
         self.copies = copies
         guard offsets[0] == 0, offsets[count] == Int64(ids.count) else { throw bad("offsets do not cover the ids") }
         for r in 0..<count where offsets[r + 1] <= offsets[r] { throw bad("record \(r) has no tokens") }
+        if fl > 0 {   // the padded view (--padded) has room for fix_length steps per record
+            for r in 0..<count where offsets[r + 1] - offsets[r] > Int64(fl) {
+                throw bad("record \(r) has \(offsets[r + 1] - offsets[r]) tokens, more than its fix_length \(fl)")
+            }
+        }
         for id in ids where id < 0 || Int(id) >= vs { throw bad("token id \(id) outside the vocabulary (size \(vs))") }
         let L = labelNames.count
         for l in labels where l < (multiLabel ? -2 : -1) || (l >= 0 && Int(l) >= max(L, 1)) { throw bad("label id \(l) outside the labels") }

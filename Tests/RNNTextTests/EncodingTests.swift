@@ -55,6 +55,20 @@ final class EncodingTests: XCTestCase {
         var s = "x y"
         s.withUTF8 { b.addRecord(text: UnsafeRawBufferPointer($0)) }
         XCTAssertThrowsError(try d.check(vocabulary: b.build(), vocabularyPath: "other.bin")) { XCTAssertTrue("\($0)".contains("encode again"), "\($0)") }
+        // A record longer than the file's fix_length (a damaged file) is refused on loading:
+        // the padded view has room for fix_length steps only.
+        let f = try SafeTensorsFile(path: path)
+        var c = SafeTensorsWriter()
+        for name in ["ids", "offsets"] {
+            let info = try f.info(name, dtype: name == "ids" ? .i32 : .i64)
+            if name == "ids" { c.add(name, shape: info.shape, int32s: try f.int32s(name)) } else { c.add(name, shape: info.shape, int64s: try f.int64s(name)) }
+        }
+        c.add("labels", shape: [3], int32s: try f.int32s("labels"))
+        for (k, v) in f.metadata { c.setMetadata(k, k == "fix_length" ? "3" : v) }
+        try c.write(to: path + ".short")
+        XCTAssertThrowsError(try EncodedDataset(path: path + ".short")) {
+            XCTAssertTrue("\($0)".contains("record 1 has 4 tokens, more than its fix_length 3"), "\($0)")
+        }
         // A vocabulary is not a dataset.
         try vocab.save(to: Support.tempDir("ds") + "/v.bin")
         XCTAssertThrowsError(try EncodedDataset(path: Support.tempDir("ds") + "/v.bin")) { XCTAssertTrue("\($0)".contains("is a vocabulary"), "\($0)") }
