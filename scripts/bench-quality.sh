@@ -10,7 +10,9 @@
 #
 # Environment: RNN_BIN (default .build/release), RNN_DATA (../shared/data), RNN_QUALITY_OUT
 # (out/quality), RNN_QUALITY_SEEDS (default "1 2 3"), RNN_QUALITY_FIT_ARGS, RNN_QUALITY_LIMIT
-# (records per split, for a quick try of the script; default all).
+# (records per split, for a quick try of the script; default all), RNN_QUALITY_MEMBERS (checkpoints
+# per ensemble, default 1: one model per seed; with N > 1 each seed's row is an ensemble of N
+# models, `rnn-classify -m a -m b ...`, whose training time is the sum of its members').
 # Takes about (3 x the fit time + 2 min); it prints a Markdown table on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +22,7 @@ OUT=${RNN_QUALITY_OUT:-out/quality}
 SEEDS=${RNN_QUALITY_SEEDS:-"1 2 3"}
 FIT_ARGS=${RNN_QUALITY_FIT_ARGS:-"--cell gru --bidirectional --hidden 128 --head-dropout 0.5 --embed-dropout 0.3 --lr 0.002 --lr-decay 0.5 --epochs 3 --batch-size 32"}
 LIMIT=${RNN_QUALITY_LIMIT:-}
+MEMBERS=${RNN_QUALITY_MEMBERS:-1}
 mkdir -p "$OUT"
 
 now() { date +%s%N; }
@@ -65,19 +68,28 @@ fi
 "$BIN/rnn-encode" -q --vocab "$OUT/vocab.bin" "$OUT/train.jsonl" -o "$OUT/train.bin"
 accs=()
 for seed in $SEEDS; do
+  # an ensemble of MEMBERS checkpoints (seeds seed*100+1, ...), its members' fit times summed
+  fit_s=0; models=(); size=0
+  for k in $(seq 1 "$MEMBERS"); do
+    s=$(( MEMBERS > 1 ? seed * 100 + k : seed ))
+    t=$(now)
+    # shellcheck disable=SC2086
+    "$BIN/rnn-fit" -q "$OUT/train.bin" --vocab "$OUT/vocab.bin" $FIT_ARGS --seed "$s" --valid-split 0.2 \
+      --log "$OUT/fit-$s.jsonl" -o "$OUT/best-$s.ckpt"
+    fit_s=$(awk -v a="$fit_s" -v b="$(secs "$t")" 'BEGIN { printf "%.1f", a + b }')
+    models+=(-m "$OUT/best-$s.ckpt")
+    size=$(( size + $(stat -c %s "$OUT/best-$s.ckpt") ))
+    kernels=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline()).get("kernels", "?"))' "$OUT/fit-$s.jsonl")
+    echo "bench-quality: seed $s: kernels $kernels, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  done
   t=$(now)
-  # shellcheck disable=SC2086
-  "$BIN/rnn-fit" -q "$OUT/train.bin" --vocab "$OUT/vocab.bin" $FIT_ARGS --seed "$seed" --valid-split 0.2 \
-    --log "$OUT/fit-$seed.jsonl" -o "$OUT/best-$seed.ckpt"
-  fit_s=$(secs "$t")
-  t=$(now)
-  "$BIN/rnn-classify" -q -m "$OUT/best-$seed.ckpt" --metrics --metrics-json "$OUT/metrics-$seed.json" --no-text "$OUT/test.jsonl" > /dev/null 2> "$OUT/metrics-$seed.txt"
+  "$BIN/rnn-classify" -q "${models[@]}" --metrics --metrics-json "$OUT/metrics-$seed.json" --no-text "$OUT/test.jsonl" > /dev/null 2> "$OUT/metrics-$seed.txt"
   cls_s=$(secs "$t")
   acc=$(python3 -c 'import json,sys; print("%.2f" % (100 * json.load(open(sys.argv[1]))["accuracy"]))' "$OUT/metrics-$seed.json")
   accs+=("$acc")
-  kernels=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline()).get("kernels", "?"))' "$OUT/fit-$seed.jsonl")
-  echo "bench-quality: seed $seed: kernels $kernels, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-  echo "| rnn-fit, seed $seed | $FIT_ARGS | ${acc}% | ${fit_s} s | ${cls_s} s | $(size_mb "$OUT/best-$seed.ckpt") MB |"
+  what="rnn-fit, seed $seed"
+  [ "$MEMBERS" -gt 1 ] && what="rnn-fit, ensemble of $MEMBERS (seed $seed)"
+  echo "| $what | $FIT_ARGS | ${acc}% | ${fit_s} s | ${cls_s} s | $(awk -v n="$size" 'BEGIN { printf "%.1f", n / 1e6 }') MB |"
 done
 python3 -c 'import statistics as s,sys; a=[float(x) for x in sys.argv[1:]]
 print("| rnn-fit, mean of %d seeds | | %.2f%% (sd %.2f) | | | |" % (len(a), s.mean(a), s.stdev(a) if len(a) > 1 else 0))' "${accs[@]}"
