@@ -38,7 +38,8 @@ final class StopPathCLITests: XCTestCase {
         // the state resumes
         let again = try Support.tool("rnn-fit", ["--lm", text, "--resume", dir + "/lm.ckpt", "--epochs", "100000", "--max-time", "1s", "--threads", "1"])
         XCTAssertEqual(again.0, 0, again.2)
-        XCTAssertTrue(again.2.contains("resuming at epoch 1 of 100000"), again.2)
+        // (at the epoch the signal stopped: the first, or a later one on a fast machine)
+        XCTAssertNotNil(again.2.range(of: #"resuming at epoch [0-9]+ of 100000, batch [0-9]+ of "#, options: .regularExpression), again.2)
     }
 
     func testTimeBudgetIncludesTheFinalEvaluation() throws {
