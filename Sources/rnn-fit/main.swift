@@ -103,10 +103,10 @@ struct Command: ParsableCommand {
     @Option(help: "Dropout between stacked recurrent layers (needs --layers >= 2 to have an effect; default 0).")
     var dropout: Float?
 
-    @Option(help: "Dropout on the features before the linear layer (the reference tutorial uses 0.5). Classifiers only.")
+    @Option(help: "Dropout on the features before the linear layer (the reference tutorial uses 0.5; with --lm, on the last layer's output before the next-character layer, as in char-rnn; default 0).")
     var headDropout: Float?
 
-    @Option(help: "Dropout on the embedded tokens, the recurrence's input (the reference tutorial's code uses 0.5). Classifiers only.")
+    @Option(help: "Dropout on the embedded tokens, the recurrence's input (the reference tutorial's code uses 0.5; default 0).")
     var embedDropout: Float?
 
     @Option(help: "Epochs to train (with --resume: the total, counting the epochs already done; default: 3; --lm: 10).")
@@ -129,6 +129,9 @@ struct Command: ParsableCommand {
 
     @Option(help: "Learning-rate schedule: constant, or cosine (falls along a half cosine to 5% of --lr over the run: --epochs, or --max-time when that comes first).")
     var lrSchedule: ScheduleOption?
+
+    @Option(help: "Keep an exponential moving average of the weights, with this decay per step (e.g. 0.99; 0: none, the default): the average is what is validated, kept in -o and tested; training goes on from the raw weights.")
+    var ema: Float?
 
     @Option(help: "Wall-clock budget, e.g. 600, 90s, 10m, 1.5h, counted from the start of the command and including the final evaluation (and --test): training stops in time to evaluate, keep the best checkpoint and write the state (at most a quarter of the budget is set aside; when the evaluation would take longer, it uses the first part of the validation data that fits). With --resume, the budget of the resumed run.")
     var maxTime: TimeBudget?
@@ -209,15 +212,15 @@ struct Command: ParsableCommand {
         try check(finite(clip) && (clip.map { $0 >= 0 } ?? true), "--clip must be a number >= 0 (0: no clipping)")
         try check(validSplit.map { $0 >= 0 && $0 < 1 } ?? true, "--valid-split must be in [0, 1)")
         try check(evalEvery >= 0, "--eval-every must not be negative")
+        try check(ema.map { $0 >= 0 && $0 < 1 } ?? true, "--ema must be in [0, 1) (a decay per step, e.g. 0.99; 0: none)")
         try check(output != nil || resume != nil, "-o/--output is required (where the best checkpoint goes)")
         if let resume, let output, resume != output {
             throw ValidationError("--resume continues in place: give the same file to --resume and -o (or omit -o)")
         }
         // Options of the other task.
         let foreign = lm
-            ? [(test != nil, "--test"), (padded, "--padded"), (freezeEmbeddings, "--freeze-embeddings"), (headDropout != nil, "--head-dropout"),
-               (embedDropout != nil, "--embed-dropout"), (bidirectional, "--bidirectional"), (multiLabel, "--multi-label"),
-               (pool != nil, "--pool")]
+            ? [(test != nil, "--test"), (padded, "--padded"), (freezeEmbeddings, "--freeze-embeddings"),
+               (bidirectional, "--bidirectional"), (multiLabel, "--multi-label"), (pool != nil, "--pool")]
             : [(seqLen != nil, "--seq-len")]
         if let (_, name) = foreign.first(where: { $0.0 }) {
             throw ValidationError(lm ? "\(name) does not apply to --lm (a character language model)"
@@ -239,7 +242,7 @@ struct Command: ParsableCommand {
                          (dropout != nil, "--dropout"), (headDropout != nil, "--head-dropout"), (embedDropout != nil, "--embed-dropout"),
                          (batchSize != nil, "--batch-size"), (seqLen != nil, "--seq-len"), (lr != nil, "--lr"),
                          (weightDecay != nil, "--weight-decay"), (clip != nil, "--clip"), (lrDecay != nil, "--lr-decay"),
-                         (lrSchedule != nil, "--lr-schedule"),
+                         (lrSchedule != nil, "--lr-schedule"), (ema != nil, "--ema"),
                          (!lm && valid != nil && EncodedDataset.isEncodedFile(inputs.first ?? "-"), "--valid"), (validSplit != nil, "--valid-split"),
                          (seed != nil, "--seed"), (padded, "--padded"), (multiLabel, "--multi-label"), (pool != nil, "--pool")]
                 .filter { $0.0 }.map { $0.1 }
@@ -258,6 +261,7 @@ struct Command: ParsableCommand {
         o.clip = c > 0 ? c : nil
         o.lrDecay = lrDecay ?? 1
         o.cosine = lrSchedule == .cosine
+        o.ema = ema ?? 0
         o.seed = seed ?? (lm ? 1 : 42)
         return o
     }
@@ -422,6 +426,8 @@ struct Command: ParsableCommand {
         if let v = hidden { o.hidden = v }
         if let v = embedDim { o.embedDim = v }
         if let v = dropout { o.dropout = v }
+        if let v = headDropout { o.headDropout = v }
+        if let v = embedDropout { o.embedDropout = v }
         if let v = batchSize { o.batchSize = v }
         if let v = seqLen { o.seqLen = v }
         o.threads = threads ?? resume?.threads ?? CPUs.available

@@ -166,6 +166,43 @@ final class EngineBehaviourTests: XCTestCase {
         XCTAssertEqual(e1.logits, e2.logits)
     }
 
+    /// Head dropout of a language model (char-rnn's dropout before the next-character layer): the
+    /// gradient of every tensor is that of the loss with the drawn mask (central differences with
+    /// the same RNG seed), and evaluation draws no mask.
+    func testLanguageModelHeadDropoutGradientFollowsTheMask() {
+        var cfg = lmConfig(.lstm); cfg.headDropout = 0.5
+        let model = Model(config: cfg, seed: 5)
+        let inputs: [Int32] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 0], targets: [Int32] = [3, 4, 5, 6, 7, 8, 9, 10, 0, 1]
+        func trainLoss() -> Float {
+            var rng = RNG(seed: 13), state = RecurrentState.zeros(cfg, batch: 2)
+            return inputs.withUnsafeBufferPointer { i in
+                targets.withUnsafeBufferPointer { model.trainLM(inputs: i, targets: $0, batch: 2, steps: 5, state: &state, rng: &rng) } }
+        }
+        func evalLoss() -> Float {
+            var state = RecurrentState.zeros(cfg, batch: 2)
+            return inputs.withUnsafeBufferPointer { i in
+                targets.withUnsafeBufferPointer { model.evaluateLM(inputs: i, targets: $0, batch: 2, steps: 5, state: &state) } }
+        }
+        let withMask = trainLoss()
+        XCTAssertNotEqual(withMask, evalLoss(), "training draws a mask (the only dropout of this model)")
+        XCTAssertEqual(evalLoss(), evalLoss(), "evaluation draws none")
+        var checked = 0
+        for name in ["fc.weight", "fc.bias", "rnn.weight_hh_l1", "rnn.weight_ih_l0", "embedding.weight"] {
+            _ = trainLoss()
+            let grad = Array(model.params.grad(name))
+            let w = model.params.value(name)
+            for i in stride(from: 0, to: grad.count, by: max(1, grad.count / 12)) {
+                let keep = w[i], eps: Float = 1e-2
+                w[i] = keep + eps; let up = trainLoss()
+                w[i] = keep - eps; let down = trainLoss()
+                w[i] = keep
+                XCTAssertEqual((up - down) / (2 * eps), grad[i], accuracy: 2e-3 + 0.05 * abs(grad[i]), "\(name)[\(i)]")
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 50)
+    }
+
     func testFrozenEmbeddingAndPaddingRow() {
         let model = Model(config: clsConfig(.gru, freeze: true), seed: 1)
         let pad = model.params.value("embedding.weight")[8 ..< 16]
