@@ -24,10 +24,6 @@ public struct LMTrainingOptions: Sendable, Equatable {
     public var embedDim = 64
     /// Dropout between stacked layers.
     public var dropout: Float = 0
-    /// Dropout on the last layer's output before the next-character layer (char-rnn's).
-    public var headDropout: Float = 0
-    /// Dropout on the embedded characters.
-    public var embedDropout: Float = 0
     /// B: parallel streams.
     public var batchSize = 32
     /// T: characters per chunk (truncated BPTT length).
@@ -41,11 +37,8 @@ public struct LMTrainingOptions: Sendable, Equatable {
 
     /// The model shape for an alphabet of `V` characters.
     public func modelConfig(vocabSize V: Int) -> ModelConfig {
-        var c = ModelConfig(cell: cell, task: .languageModel, vocabSize: V, embedDim: embedDim, hidden: hidden, layers: layers,
-                            bidirectional: false, dropout: dropout, headDropout: headDropout, outputs: V, paddingIndex: nil,
-                            freezeEmbedding: false)
-        c.embedDropout = embedDropout
-        return c
+        ModelConfig(cell: cell, task: .languageModel, vocabSize: V, embedDim: embedDim, hidden: hidden, layers: layers,
+                    bidirectional: false, dropout: dropout, headDropout: 0, outputs: V, paddingIndex: nil, freezeEmbedding: false)
     }
 }
 

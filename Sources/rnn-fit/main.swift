@@ -103,10 +103,10 @@ struct Command: ParsableCommand {
     @Option(help: "Dropout between stacked recurrent layers (needs --layers >= 2 to have an effect; default 0).")
     var dropout: Float?
 
-    @Option(help: "Dropout on the features before the linear layer (the reference tutorial uses 0.5; with --lm, on the last layer's output before the next-character layer, as in char-rnn; default 0).")
+    @Option(help: "Dropout on the features before the linear layer (the reference tutorial uses 0.5). Classifiers only.")
     var headDropout: Float?
 
-    @Option(help: "Dropout on the embedded tokens, the recurrence's input (the reference tutorial's code uses 0.5; default 0).")
+    @Option(help: "Dropout on the embedded tokens, the recurrence's input (the reference tutorial's code uses 0.5). Classifiers only.")
     var embedDropout: Float?
 
     @Option(help: "Epochs to train (with --resume: the total, counting the epochs already done; default: 3; --lm: 10).")
@@ -219,8 +219,9 @@ struct Command: ParsableCommand {
         }
         // Options of the other task.
         let foreign = lm
-            ? [(test != nil, "--test"), (padded, "--padded"), (freezeEmbeddings, "--freeze-embeddings"),
-               (bidirectional, "--bidirectional"), (multiLabel, "--multi-label"), (pool != nil, "--pool")]
+            ? [(test != nil, "--test"), (padded, "--padded"), (freezeEmbeddings, "--freeze-embeddings"), (headDropout != nil, "--head-dropout"),
+               (embedDropout != nil, "--embed-dropout"), (bidirectional, "--bidirectional"), (multiLabel, "--multi-label"),
+               (pool != nil, "--pool")]
             : [(seqLen != nil, "--seq-len")]
         if let (_, name) = foreign.first(where: { $0.0 }) {
             throw ValidationError(lm ? "\(name) does not apply to --lm (a character language model)"
@@ -426,8 +427,6 @@ struct Command: ParsableCommand {
         if let v = hidden { o.hidden = v }
         if let v = embedDim { o.embedDim = v }
         if let v = dropout { o.dropout = v }
-        if let v = headDropout { o.headDropout = v }
-        if let v = embedDropout { o.embedDropout = v }
         if let v = batchSize { o.batchSize = v }
         if let v = seqLen { o.seqLen = v }
         o.threads = threads ?? resume?.threads ?? CPUs.available
