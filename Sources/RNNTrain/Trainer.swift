@@ -14,10 +14,6 @@
 //   left would not cover one more step plus them (at most a quarter of the budget is set aside),
 //   and when they would still not fit, they run on the first part of the data that fits (a
 //   point evaluated so is kept only when nothing was kept before);
-// - with `OptimizerSettings.ema`, a moving average of the weights after every step (decay
-//   min(ema, (1 + t) / (10 + t)) after t steps, so the first steps do not weigh the initial weights
-//   for long); the average is what evaluation points evaluate and keep, training goes on from the
-//   raw weights, and the state holds both;
 // - a step whose loss is not finite stops the run with ``TrainingError/diverged`` before the
 //   update: the last checkpoint and state written stay as they were;
 // - one event stream to a `TrainingSink`;
@@ -201,8 +197,6 @@ public final class Trainer {
     var exchange: GradientExchange?
     /// Share of the final evaluation and test that the time budget leaves (1: all of them).
     var finalShare = 1.0
-    /// The moving average of the weights (nil: no `optimizer.ema`).
-    var average: [Float]?
 
     /// A new run of `task`, or the continuation of `resume` (the task must have been built from
     /// the same state). `startTime`: when the command started (the time budget counts from it).
@@ -229,10 +223,6 @@ public final class Trainer {
                 throw RNNError(path: s.path, "corrupt training state: its position or size does not fit the model and data")
             }
             s.restore(into: model)
-            guard (optimizer.ema > 0) == (s.average.count == s.params.count) else {
-                throw RNNError(path: s.path, "corrupt training state: its ema setting and its ema tensor disagree")
-            }
-            if optimizer.ema > 0 { average = s.average }
             adam = s.adam()
             rng.state = s.rng
             epoch = s.epoch; batch = s.batch; step = s.step; epochLR = s.epochLR
@@ -242,7 +232,6 @@ public final class Trainer {
             resumedFrom = s
         }
         adam.lr = epochLR
-        if optimizer.ema > 0 && average == nil { average = Array(model.params.values) }
         if comm.size > 1 {
             task.shard(rank: comm.rank, of: comm.size)
             let rows = model.params.entry("embedding.weight").flatMap { e in e.shape.count == 2 ? (e.offset, e.shape[0], e.shape[1]) : nil }
@@ -259,8 +248,7 @@ public final class Trainer {
         f.add("\(task.kind) \(m.params.count) \(task.batchesPerEpoch) \(task.plan.validItems) \(epoch) \(batch) \(step) \(runSettings.epochs)")
         for (k, v) in task.settings { f.add("\(k)=\(v)") }
         f.add(floats: m.params.values)
-        f.add("\(optimizer.seed) \(optimizer.lr) \(optimizer.clip ?? 0) \(optimizer.weightDecay) \(optimizer.lrDecay) \(optimizer.cosine) \(optimizer.ema)")
-        if let average { average.withUnsafeBufferPointer { f.add(floats: $0) } }
+        f.add("\(optimizer.seed) \(optimizer.lr) \(optimizer.clip ?? 0) \(optimizer.weightDecay) \(optimizer.lrDecay) \(optimizer.cosine)")
         f.add(resume?.runID ?? "")
         let differ = try comm.disagreeing(f.bytes)
         if !differ.isEmpty {
@@ -377,7 +365,6 @@ public final class Trainer {
             throw TrainingError.diverged(loss: out.loss, step: step + 1, epoch: epoch, kept: best == nil ? nil : output, weights: true)
         }
         step += 1; batch += 1
-        updateAverage()
         let now = clock()
         stepSeconds = now - t
         let weighted = Double(out.loss) * Double(out.items)
@@ -389,28 +376,6 @@ public final class Trainer {
         let left = runSettings.maxTime.map { max(0, startTime + $0 - now - reserve()) }
         try sink.record(.batch(BatchProgress(epoch: epoch, done: batch, total: task.batchesPerEpoch, loss: progress.loss / Double(progress.items),
                                              rate: Double(progress.items) / max(elapsed, 1e-9), epochElapsed: elapsed, timeLeft: left)))
-    }
-
-    /// The moving average after step `step` (see the file comment); every process keeps its own
-    /// (they take the same steps, so they hold the same one).
-    private func updateAverage() {
-        guard average != nil else { return }
-        let t = Float(step)
-        let d = min(optimizer.ema, (1 + t) / (10 + t)), e = 1 - d
-        let w = task.model.params.values
-        average!.withUnsafeMutableBufferPointer { a in
-            for i in 0 ..< a.count { a[i] = d * a[i] + e * w[i] }
-        }
-    }
-
-    /// Swaps the weights with their moving average (no-op without one): evaluation points
-    /// evaluate and keep the average, then swap back before training goes on.
-    private func swapAverage() {
-        guard average != nil else { return }
-        let w = task.model.params.mutableValues
-        average!.withUnsafeMutableBufferPointer { a in
-            for i in 0 ..< a.count { let x = a[i]; a[i] = w[i]; w[i] = x }
-        }
     }
 
     /// Data-parallel step: the batch's loss, items and right predictions summed over the
@@ -485,10 +450,6 @@ public final class Trainer {
         if partial, let limit {
             try sink.record(.note("evaluating on the first \(formatThousands(limit)) of \(formatThousands(plan.validItems)) validation \(plan.itemUnit): what the time budget leaves"))
         }
-        // The weights evaluated and kept: the moving average when there is one.
-        swapAverage()
-        var swapped = true
-        defer { if swapped { swapAverage() } }
         let ev = partial && limit == 0 ? nil : try task.evaluate(limit: limit)
         let evalEnd = clock()
         if !partial && plan.validItems > 0 { evalSecondsPerItem = (evalEnd - t) / Double(plan.validItems) }
@@ -502,11 +463,9 @@ public final class Trainer {
             info.epoch = epochPos; info.validLoss = ev?.loss; info.validAccuracy = ev?.accuracy
             info.seed = optimizer.seed; info.commandLine = runSettings.commandLine
             info.extra["run_id"] = runID
-            if optimizer.ema > 0 { info.extra["weights"] = "ema \(optimizer.ema)" }
             try Checkpoint.write(model: task.model, info: info, to: output)
             best = (epochPos, ev?.loss, ev?.accuracy)
         }
-        swapAverage(); swapped = false
         let items = Double(since.items)
         let summary = EpochSummary(epoch: epochPos, isEpochEnd: isEpochEnd,
                                    trainLoss: since.items > 0 ? since.loss / items : .nan,
@@ -518,7 +477,7 @@ public final class Trainer {
         if isBest { try sink.record(.checkpointWritten(path: output, epoch: epochPos, validLoss: ev?.loss, best: true)) }
         try TrainingState.write(to: statePath, runID: runID, kind: task.kind, model: task.model, adam: adam, optimizer: optimizer,
                                 taskSettings: task.settings, epoch: epoch, batch: batch, step: step, epochLR: epochLR, rng: rng.state,
-                                best: best, history: history, average: average, taskTensors: task.savePosition)
+                                best: best, history: history, taskTensors: task.savePosition)
         try sink.record(.stateWritten(path: statePath, epoch: epoch))
         since = (0, 0, 0, 0, 0)
         writeSeconds = clock() - evalEnd

@@ -10,12 +10,11 @@
 //   position  I64 [4]  epoch to train next (from 1), batch of that epoch to train next (from 0),
 //                      optimizer steps taken, Adam's step count
 //   lr        F32 [1]  the learning rate of this epoch (after decay, before the cosine factor)
-//   ema       F32 [P]  with an `ema` decay > 0 only: the moving average of the weights, same layout
 //   task.*             the task's own position (classifier: `task.order`, the epoch's record order;
 //                      language model: `task.h`, `task.c`, the recurrent state carried between chunks)
 // metadata: format, version, run_id (also in the checkpoint: a mixed pair is refused), kind
 // (classifier or lm), the architecture (the keys of checkpoints), the optimizer settings (base_lr,
-// weight_decay, clip, lr_decay, schedule, lr_floor, beta1, beta2, eps, seed, ema: absent = 0), `task.*` settings
+// weight_decay, clip, lr_decay, schedule, lr_floor, beta1, beta2, eps, seed), `task.*` settings
 // the run must keep (batch size, data...), best_epoch / best_valid_loss / best_valid_accuracy
 // (empty: none kept), history (JSON array of the evaluation points), threads (the count the run
 // trained with: results depend on it, so a resumed run uses it unless told otherwise).
@@ -38,9 +37,6 @@ public struct OptimizerSettings: Sendable, Equatable {
     public var lrFloor: Float = 0.05
     /// Seed of initialisation, shuffling, dropout (and the classifier's validation split).
     public var seed: UInt64 = 42
-    /// Decay per step of an exponential moving average of the weights (0: none). With one, the
-    /// average is what is evaluated, kept and tested; training goes on from the raw weights.
-    public var ema: Float = 0
 
     public init() {}
 }
@@ -75,8 +71,6 @@ public struct TrainingState {
     var params: [Float] = []
     var adamM: [Float] = []
     var adamV: [Float] = []
-    /// The moving average of the weights (empty without `optimizer.ema`).
-    var average: [Float] = []
     /// The open file (the task reads its `task.*` tensors from it).
     let file: SafeTensorsFile?
 
@@ -86,7 +80,7 @@ public struct TrainingState {
     /// Writes the state atomically. `taskTensors` adds the task's tensors (names get `task.`).
     static func write(to path: String, runID: String, kind: Task, model: Model, adam: Adam, optimizer o: OptimizerSettings,
                       taskSettings: [(String, String)], epoch: Int, batch: Int, step: Int, epochLR: Float, rng: [UInt64],
-                      best: (epoch: Double, loss: Double?, accuracy: Double?)?, history: [EpochSummary], average: [Float]?,
+                      best: (epoch: Double, loss: Double?, accuracy: Double?)?, history: [EpochSummary],
                       taskTensors: (inout SafeTensorsWriter) -> Void) throws {
         var w = SafeTensorsWriter()
         let P = model.params.count
@@ -96,7 +90,6 @@ public struct TrainingState {
         w.add("rng", shape: [4], int64s: rng.map { Int64(bitPattern: $0) })
         w.add("position", shape: [4], int64s: [epoch, batch, step, adam.step].map(Int64.init))
         w.add("lr", shape: [1], floats: [epochLR])
-        if let average { w.add("ema", shape: [P], floats: average) }
         taskTensors(&w)
         func n(_ x: Double?) -> String { x.map { String($0) } ?? "" }
         var meta: [(String, String)] = [("format", formatName), ("version", String(formatVersion)), ("run_id", runID),
@@ -105,7 +98,6 @@ public struct TrainingState {
         meta += [("base_lr", String(o.lr)), ("weight_decay", String(adam.weightDecay)), ("clip", o.clip.map { String($0) } ?? ""),
                  ("lr_decay", String(o.lrDecay)), ("schedule", o.cosine ? "cosine" : "constant"), ("lr_floor", String(o.lrFloor)),
                  ("beta1", String(adam.beta1)), ("beta2", String(adam.beta2)), ("eps", String(adam.eps)), ("seed", String(o.seed)),
-                 ("ema", String(o.ema)),
                  ("best_epoch", n(best?.epoch)), ("best_valid_loss", n(best?.loss)), ("best_valid_accuracy", n(best?.accuracy)),
                  ("history", JSONWriter.string(.array(history.map(TrainingState.json)))), ("threads", String(model.threads))]
         meta += taskSettings.map { ("task." + $0.0, $0.1) }
@@ -173,7 +165,6 @@ public struct TrainingState {
         }
         o.lrFloor = try m.float("lr_floor", in: 0 ... 1)
         o.seed = try m.uint64("seed")
-        o.ema = m.values["ema"] == nil ? 0 : try m.float("ema", in: 0 ... 0.999_999)
         let betas = (try m.float("beta1", in: 0 ... 0.999_999_9), try m.float("beta2", in: 0 ... 0.999_999_9),
                      try m.float("eps", in: Float.leastNonzeroMagnitude ... 1), weightDecay)
         let position = try f.int64s("position", shape: [4])
@@ -199,10 +190,8 @@ public struct TrainingState {
         s.params = try f.floats("params", shape: [P])
         s.adamM = try f.floats("adam.m", shape: [P])
         s.adamV = try f.floats("adam.v", shape: [P])
-        if o.ema > 0 { s.average = try f.floats("ema", shape: [P]) }
-        guard s.params.allSatisfy(\.isFinite), s.adamM.allSatisfy(\.isFinite), s.adamV.allSatisfy({ $0.isFinite && $0 >= 0 }),
-              s.average.allSatisfy(\.isFinite) else {
-            throw m.corrupt("non-finite weights, moments or average")
+        guard s.params.allSatisfy(\.isFinite), s.adamM.allSatisfy(\.isFinite), s.adamV.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw m.corrupt("non-finite weights or moments")
         }
         s.betas = betas
         try s.checkRun(checkpoint: checkpoint)

@@ -292,7 +292,7 @@ final class FitCLITests: XCTestCase {
         XCTAssertEqual(r7.0, 2, r7.2)
         XCTAssertTrue(r7.2.contains("--seq-len does not apply to a classifier"), r7.2)
         for bad in [["--lr", "inf"], ["--lr-decay", "nan"], ["--clip", "nan"], ["--weight-decay", "inf"], ["--max-time", "soon"],
-                    ["--lr-schedule", "linear"], ["--threads", "0"], ["--ema", "1"], ["--ema", "-0.5"], ["--ema", "nan"]] {
+                    ["--lr-schedule", "linear"], ["--threads", "0"]] {
             let r = try fit([d.train, "--vocab", d.vocab, "-o", out] + bad)
             XCTAssertEqual(r.0, 2, "\(bad): \(r.2)")
             XCTAssertTrue(r.2.contains(bad[0]), r.2)

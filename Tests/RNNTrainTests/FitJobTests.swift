@@ -170,64 +170,6 @@ final class FitJobTests: XCTestCase {
         }
     }
 
-    /// Reads the raw weights from the state file at every evaluation point.
-    private final class WeightsAtEveryPoint: TrainingSink {
-        var weights: [[Float]] = []
-        func record(_ event: TrainingEvent) throws {
-            if case .stateWritten(let path, _) = event { weights.append(try SafeTensorsFile(path: path).floats("params")) }
-        }
-    }
-
-    /// --ema: the average follows every step with decay min(ema, (1+t)/(10+t)), is what is
-    /// evaluated and kept, leaves the raw training bits alone, and resumes exactly.
-    func testMovingAverageOfTheWeightsIsKeptAndResumes() throws {
-        let (v, d) = try makeData(labels: ["neg", "pos"], records: 200)
-        var o = options(v, d)
-        o.headDropout = 0.2
-        // the raw weights after every step (one evaluation point per step), without an average
-        let steps = WeightsAtEveryPoint()
-        try train(o, epochs: 1, out: "raw.ckpt", evalEvery: 1, sink: steps)
-        XCTAssertEqual(steps.weights.count, 10, "160 training records, batch 16")
-        var opt = optimizer()
-        opt.ema = 0.9
-        let rec = EventRecorder()
-        try train(o, opt, epochs: 1, out: "ema.ckpt", sink: rec)
-        let state = try SafeTensorsFile(path: dir + "/ema.ckpt.state")
-        XCTAssertEqual(try state.floats("params"), steps.weights.last, "the average does not change training")
-        XCTAssertEqual(state.metadata["ema"], "0.9")
-        // the expected average, in Double from the initial weights
-        let fresh = try ClassifierTask(options: o, seed: opt.seed)
-        var expected = fresh.model.params.values.map(Double.init)
-        for (k, w) in steps.weights.enumerated() {
-            let t = k + 1   // steps taken
-            let decay = min(0.9, Double(Float(1 + t) / Float(10 + t)))
-            for i in expected.indices { expected[i] = decay * expected[i] + (1 - decay) * Double(w[i]) }
-        }
-        let average = try state.floats("ema")
-        XCTAssertEqual(average.count, expected.count)
-        let worst = zip(average, expected).map { abs(Double($0) - $1) }.max() ?? .infinity
-        XCTAssertLessThan(worst, 1e-5)
-        XCTAssertNotEqual(average, steps.weights.last)
-        // the checkpoint holds the average (its only evaluation point is the best), and says so
-        let ckpt = try SafeTensorsFile(path: dir + "/ema.ckpt")
-        XCTAssertEqual(ckpt.metadata["weights"], "ema 0.9")
-        let (m, info) = try Checkpoint.load(path: dir + "/ema.ckpt", expect: .classifier)
-        XCTAssertEqual(Array(m.params.values), average)
-        let task = try ClassifierTask(options: o, seed: opt.seed)
-        task.model.params.mutableValues.baseAddress!.update(from: average, count: average.count)
-        XCTAssertEqual(try task.evaluate(limit: nil)?.loss ?? .nan, info.validLoss ?? -1, accuracy: 1e-9, "the average was validated")
-        // resuming continues the average exactly
-        try train(o, opt, epochs: 3, out: "full.ckpt")
-        try train(o, opt, epochs: 1, out: "part.ckpt")
-        var rest = FitOptions(trainPath: d, vocabPath: v)
-        rest.threads = o.threads
-        let (_, r) = try train(rest, epochs: 3, out: "part.ckpt", resume: true)
-        XCTAssertEqual(r.history.count, 3)
-        let a = try SafeTensorsFile(path: dir + "/full.ckpt.state"), b = try SafeTensorsFile(path: dir + "/part.ckpt.state")
-        XCTAssertEqual(try a.floats("ema"), try b.floats("ema"))
-        XCTAssertEqual(try a.floats("params"), try b.floats("params"))
-    }
-
     // MARK: the shared stop path, divergence and the state file
 
     func testStopSignalEvaluatesKeepsTheBestAndResumesExactly() throws {
@@ -340,8 +282,6 @@ final class FitJobTests: XCTestCase {
             ([:], ["position": [2, 0]], [:], "position"),
             ([:], [:], ["lr": [.nan]], "lr = nan"),
             ([:], [:], ["adam.v": [1]], "adam.v"),
-            (["ema": "1"], [:], [:], "ema = '1'"),
-            (["ema": "0.5"], [:], [:], "ema"),   // a decay without its average
         ]
         for (meta, ints, fl, expected) in cases {
             try? FileManager.default.removeItem(atPath: state)
