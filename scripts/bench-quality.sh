@@ -14,9 +14,7 @@
 # per ensemble, default 1: one model per seed; with N > 1 each seed's row is an ensemble of N
 # models, `rnn-classify -m a -m b ...`, whose training time is the sum of its members'),
 # RNN_QUALITY_MEMBER_ARGS (options added to member k's, from a `|`-separated list taken in turn,
-# e.g. "--pool concat|--pool last": an ensemble of different heads; default none),
-# RNN_QUALITY_VALID_SPLIT (the share of the training set that validates, default 0.2; 0: every
-# model trains on the whole training set for the --epochs given and keeps its last epoch).
+# e.g. "--pool concat|--pool last": an ensemble of different heads; default none).
 # Takes about (3 x the fit time + 2 min); it prints a Markdown table on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +25,6 @@ SEEDS=${RNN_QUALITY_SEEDS:-"1 2 3"}
 FIT_ARGS=${RNN_QUALITY_FIT_ARGS:-"--cell gru --bidirectional --hidden 128 --head-dropout 0.5 --embed-dropout 0.3 --lr 0.002 --lr-decay 0.5 --epochs 3 --batch-size 32"}
 LIMIT=${RNN_QUALITY_LIMIT:-}
 MEMBERS=${RNN_QUALITY_MEMBERS:-1}
-VALID_SPLIT=${RNN_QUALITY_VALID_SPLIT:-0.2}
 IFS='|' read -r -a MEMBER_ARGS <<< "${RNN_QUALITY_MEMBER_ARGS:-}"
 [ ${#MEMBER_ARGS[@]} -eq 0 ] && MEMBER_ARGS=("")
 mkdir -p "$OUT"
@@ -82,7 +79,7 @@ for seed in $SEEDS; do
     extra=${MEMBER_ARGS[$(( (k - 1) % ${#MEMBER_ARGS[@]} ))]}
     t=$(now)
     # shellcheck disable=SC2086
-    "$BIN/rnn-fit" -q "$OUT/train.bin" --vocab "$OUT/vocab.bin" $FIT_ARGS $extra --seed "$s" --valid-split "$VALID_SPLIT" \
+    "$BIN/rnn-fit" -q "$OUT/train.bin" --vocab "$OUT/vocab.bin" $FIT_ARGS $extra --seed "$s" --valid-split 0.2 \
       --log "$OUT/fit-$s.jsonl" -o "$OUT/best-$s.ckpt"
     fit_s=$(awk -v a="$fit_s" -v b="$(secs "$t")" 'BEGIN { printf "%.1f", a + b }')
     models+=(-m "$OUT/best-$s.ckpt")
@@ -97,7 +94,7 @@ for seed in $SEEDS; do
   accs+=("$acc")
   what="rnn-fit, seed $seed"
   [ "$MEMBERS" -gt 1 ] && what="rnn-fit, ensemble of $MEMBERS (seed $seed)"
-  recipe="$FIT_ARGS --valid-split $VALID_SPLIT"
+  recipe=$FIT_ARGS
   [ -n "${RNN_QUALITY_MEMBER_ARGS:-}" ] && recipe="$recipe; members in turn: ${RNN_QUALITY_MEMBER_ARGS//|/ / }"
   echo "| $what | $recipe | ${acc}% | ${fit_s} s | ${cls_s} s | $(awk -v n="$size" 'BEGIN { printf "%.1f", n / 1e6 }') MB |"
 done

@@ -116,6 +116,15 @@ final class EngineBehaviourTests: XCTestCase {
         XCTAssertNotEqual(t1.logits, t2.logits)
     }
 
+    /// (loss(w[i] + eps) - loss(w[i] - eps)) / 2 eps in Float, eps 1e-2; w[i] restored.
+    private func centralDifference(_ w: UnsafeMutableBufferPointer<Float>, _ i: Int, _ loss: () -> Float) -> Float {
+        let keep = w[i], eps: Float = 1e-2
+        w[i] = keep + eps; let up = loss()
+        w[i] = keep - eps; let down = loss()
+        w[i] = keep
+        return (up - down) / (2 * eps)
+    }
+
     /// Embedding dropout: the gradient is that of the loss with the drawn mask (central differences
     /// in Float with the same masks, i.e. the same RNG seed), dropped entries get none, and
     /// evaluation draws no mask. Both tasks.
@@ -146,11 +155,7 @@ final class EngineBehaviourTests: XCTestCase {
                 for j in 0 ..< E {
                     let i = Int(t) * E + j
                     if grad[i] == 0 { dropped += 1 }
-                    let keep = w[i], eps: Float = 1e-2
-                    w[i] = keep + eps; let up = trainLoss()
-                    w[i] = keep - eps; let down = trainLoss()
-                    w[i] = keep
-                    let fd = (up - down) / (2 * eps)
+                    let fd = centralDifference(w, i, trainLoss)
                     XCTAssertEqual(fd, grad[i], accuracy: 2e-3 + 0.05 * abs(grad[i]), "\(cfg.task) token \(t) dim \(j)")
                     checked += 1
                 }
@@ -168,7 +173,7 @@ final class EngineBehaviourTests: XCTestCase {
 
     /// Head dropout of a language model (char-rnn's dropout before the next-character layer): the
     /// gradient of every tensor is that of the loss with the drawn mask (central differences with
-    /// the same RNG seed), and evaluation draws no mask.
+    /// the same RNG seed), and evaluation draws no mask (it equals training without head dropout).
     func testLanguageModelHeadDropoutGradientFollowsTheMask() {
         var cfg = lmConfig(.lstm); cfg.headDropout = 0.5
         let model = Model(config: cfg, seed: 5)
@@ -183,20 +188,21 @@ final class EngineBehaviourTests: XCTestCase {
             return inputs.withUnsafeBufferPointer { i in
                 targets.withUnsafeBufferPointer { model.evaluateLM(inputs: i, targets: $0, batch: 2, steps: 5, state: &state) } }
         }
-        let withMask = trainLoss()
-        XCTAssertNotEqual(withMask, evalLoss(), "training draws a mask (the only dropout of this model)")
-        XCTAssertEqual(evalLoss(), evalLoss(), "evaluation draws none")
+        let plainConfig = lmConfig(.lstm)
+        let plain = Model(config: plainConfig, seed: 5)
+        plain.params.mutableValues.baseAddress!.update(from: model.params.values.baseAddress!, count: model.params.count)
+        var rng = RNG(seed: 13), state = RecurrentState.zeros(plainConfig, batch: 2)
+        let unmasked = inputs.withUnsafeBufferPointer { i in
+            targets.withUnsafeBufferPointer { plain.trainLM(inputs: i, targets: $0, batch: 2, steps: 5, state: &state, rng: &rng) } }
+        XCTAssertEqual(evalLoss(), unmasked, accuracy: 1e-6, "evaluation draws no mask")
+        XCTAssertNotEqual(trainLoss(), unmasked, "training draws one (the only dropout of this model)")
         var checked = 0
         for name in ["fc.weight", "fc.bias", "rnn.weight_hh_l1", "rnn.weight_ih_l0", "embedding.weight"] {
             _ = trainLoss()
             let grad = Array(model.params.grad(name))
             let w = model.params.value(name)
             for i in stride(from: 0, to: grad.count, by: max(1, grad.count / 12)) {
-                let keep = w[i], eps: Float = 1e-2
-                w[i] = keep + eps; let up = trainLoss()
-                w[i] = keep - eps; let down = trainLoss()
-                w[i] = keep
-                XCTAssertEqual((up - down) / (2 * eps), grad[i], accuracy: 2e-3 + 0.05 * abs(grad[i]), "\(name)[\(i)]")
+                XCTAssertEqual(centralDifference(w, i, trainLoss), grad[i], accuracy: 2e-3 + 0.05 * abs(grad[i]), "\(name)[\(i)]")
                 checked += 1
             }
         }
