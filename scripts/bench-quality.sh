@@ -14,7 +14,9 @@
 # per ensemble, default 1: one model per seed; with N > 1 each seed's row is an ensemble of N
 # models, `rnn-classify -m a -m b ...`, whose training time is the sum of its members'),
 # RNN_QUALITY_MEMBER_ARGS (options added to member k's, from a `|`-separated list taken in turn,
-# e.g. "--pool concat|--pool last": an ensemble of different heads; default none).
+# e.g. "--pool concat|--pool last": an ensemble of different heads; default none),
+# RNN_QUALITY_CLEAN_ARGS (rnn-clean options for the records both models read, e.g.
+# "--punctuation separate"; default none: the reference cleaning).
 # Takes about (3 x the fit time + 2 min); it prints a Markdown table on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +27,7 @@ SEEDS=${RNN_QUALITY_SEEDS:-"1 2 3"}
 FIT_ARGS=${RNN_QUALITY_FIT_ARGS:-"--cell gru --bidirectional --hidden 128 --head-dropout 0.5 --embed-dropout 0.3 --lr 0.002 --lr-decay 0.5 --epochs 3 --batch-size 32"}
 LIMIT=${RNN_QUALITY_LIMIT:-}
 MEMBERS=${RNN_QUALITY_MEMBERS:-1}
+CLEAN_ARGS=${RNN_QUALITY_CLEAN_ARGS:-}
 IFS='|' read -r -a MEMBER_ARGS <<< "${RNN_QUALITY_MEMBER_ARGS:-}"
 [ ${#MEMBER_ARGS[@]} -eq 0 ] && MEMBER_ARGS=("")
 mkdir -p "$OUT"
@@ -37,15 +40,20 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 flags=$(grep -m1 -o -w 'avx512f' /proc/cpuinfo || echo "no avx512f")
 echo "bench-quality: $cpu ($flags), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-# Data: the cleaned records, once.
+# Data: the cleaned records, once (again when the limit or the cleaning options change).
 limit=()
 [ -n "$LIMIT" ] && limit=(--limit "$LIMIT")
+stamp="limit=$LIMIT clean=$CLEAN_ARGS"
+[ "$(cat "$OUT/records.stamp" 2>/dev/null)" = "$stamp" ] || rm -f "$OUT/train.jsonl" "$OUT/test.jsonl"
 for split in train test; do
   if [ ! -s "$OUT/$split.jsonl" ]; then
-    "$BIN/rnn-corpus" "$DATA/aclImdb_v1.tar.gz" --split $split "${limit[@]}" -q | "$BIN/rnn-clean" -q > "$OUT/$split.jsonl.part"
+    # shellcheck disable=SC2086
+    "$BIN/rnn-corpus" "$DATA/aclImdb_v1.tar.gz" --split $split "${limit[@]}" -q | "$BIN/rnn-clean" -q $CLEAN_ARGS > "$OUT/$split.jsonl.part"
     mv "$OUT/$split.jsonl.part" "$OUT/$split.jsonl"
   fi
 done
+echo "$stamp" > "$OUT/records.stamp"
+[ -n "$CLEAN_ARGS" ] && echo "bench-quality: records cleaned with rnn-clean $CLEAN_ARGS (both models)" >&2
 echo "| model | recipe | test accuracy | train | classify 25k | model size |"
 echo "|---|---|---|---|---|---|"
 
@@ -62,7 +70,7 @@ for l in sys.stdin:
   t=$(now)
   acc=$(fasttext test "$OUT/fasttext.bin" "$OUT/test.ft" | awk '/^P@1/ {print $2}')
   ft_test=$(secs "$t")
-  echo "| fastText 0.9 | -wordNgrams 3 -epoch 10 -lr 0.5 -thread 2 | $(awk -v a="$acc" 'BEGIN { printf "%.2f", 100 * a }')% | ${ft_train} s | ${ft_test} s | $(size_mb "$OUT/fasttext.bin") MB |"
+  echo "| fastText 0.9 | -wordNgrams 3 -epoch 10 -lr 0.5 -thread 2${CLEAN_ARGS:+; records: rnn-clean $CLEAN_ARGS} | $(awk -v a="$acc" 'BEGIN { printf "%.2f", 100 * a }')% | ${ft_train} s | ${ft_test} s | $(size_mb "$OUT/fasttext.bin") MB |"
 else
   echo "| fastText | not installed (apt-get install fasttext) | | | | |"
 fi
@@ -96,6 +104,7 @@ for seed in $SEEDS; do
   [ "$MEMBERS" -gt 1 ] && what="rnn-fit, ensemble of $MEMBERS (seed $seed)"
   recipe=$FIT_ARGS
   [ -n "${RNN_QUALITY_MEMBER_ARGS:-}" ] && recipe="$recipe; members in turn: ${RNN_QUALITY_MEMBER_ARGS//|/ / }"
+  [ -n "$CLEAN_ARGS" ] && recipe="$recipe; records: rnn-clean $CLEAN_ARGS"
   echo "| $what | $recipe | ${acc}% | ${fit_s} s | ${cls_s} s | $(awk -v n="$size" 'BEGIN { printf "%.1f", n / 1e6 }') MB |"
 done
 python3 -c 'import statistics as s,sys; a=[float(x) for x in sys.argv[1:]]
