@@ -53,7 +53,6 @@ for split in train test; do
   fi
 done
 echo "$stamp" > "$OUT/records.stamp"
-[ -n "$CLEAN_ARGS" ] && echo "bench-quality: records cleaned with rnn-clean $CLEAN_ARGS (both models)" >&2
 echo "| model | recipe | test accuracy | train | classify 25k | model size |"
 echo "|---|---|---|---|---|---|"
 
