@@ -12,6 +12,7 @@ _rnn_fit() {
         --dropout) COMPREPLY=(); return ;;
         --head-dropout) COMPREPLY=(); return ;;
         --embed-dropout) COMPREPLY=(); return ;;
+        --weight-drop) COMPREPLY=(); return ;;
         --epochs) COMPREPLY=(); return ;;
         --batch-size) COMPREPLY=(); return ;;
         --lr) COMPREPLY=(); return ;;
@@ -41,7 +42,7 @@ _rnn_fit() {
         --seq-len) COMPREPLY=(); return ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W '--vocab -o --output --cell --layers --bidirectional --hidden --embed-dim --freeze-embeddings --dropout --head-dropout --embed-dropout --epochs --batch-size --lr --weight-decay --clip --lr-decay --lr-schedule --max-time --eval-every --valid --valid-split --test --seed --threads --padded --pool --multi-label --resume --log --plot --lm -q --quiet --format --text-field --label-field --label-prefix --min-freq --max-size --vectors --fix-length --truncate-first --pad-first --seq-len -h --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--vocab -o --output --cell --layers --bidirectional --hidden --embed-dim --freeze-embeddings --dropout --head-dropout --embed-dropout --weight-drop --epochs --batch-size --lr --weight-decay --clip --lr-decay --lr-schedule --max-time --eval-every --valid --valid-split --test --seed --threads --padded --pool --multi-label --resume --log --plot --lm -q --quiet --format --text-field --label-field --label-prefix --min-freq --max-size --vectors --fix-length --truncate-first --pad-first --seq-len -h --help --version' -- "$cur"))
         return
     fi
     compopt -o filenames

@@ -51,6 +51,10 @@ public struct ModelConfig: Equatable, Sendable {
     /// on the embedded tokens (the recurrence's input), as the reference tutorial's code does;
     /// training only (set after init; default 0)
     public var embedDropout: Float = 0
+    /// weight drop (AWD-LSTM's DropConnect on the recurrent weights): each training forward
+    /// multiplies every W_hh by a fresh inverted-dropout mask shared by all its steps and streams;
+    /// training only (set after init; default 0)
+    public var weightDrop: Float = 0
     /// O: 1 (binary, BCE with logits), n classes (softmax CE), V for LM; with `multiLabel`, one
     /// sigmoid output per label
     public var outputs: Int

@@ -12,6 +12,8 @@
 //   out[k]      [N, D*H]  layer output, [forward | backward] columns
 //   mask[k]     [N, D*H]  inverted-dropout mask (0 or 1/(1-p)) between layers, training only
 //   drop[k]     [N, D*H]  out[k] * mask[k] (input of layer k+1)
+//   wdMask[k][d], wdW[k][d] [G*H, H]  weight drop (training only): a 0 or 1/(1-p) mask drawn once
+//                          per forward and W_hh times it, which every step of that forward uses
 //   hn, cn      [L*D, B, H] final states (the state after each sequence's last real token;
 //                          for the backward direction, after its first token)
 // Inference (training false) keeps no history: h and c live in stateH/stateC [D][B, H], updated
@@ -51,6 +53,10 @@ final class RecurrentStack {
     let cell: CellKind
     let inputDim: Int, hidden: Int, layers: Int, directions: Int
     var dropout: Float
+    /// Weight drop (AWD-LSTM's DropConnect on W_hh), training only: every training forward with an
+    /// rng multiplies each W_hh by a fresh inverted-dropout mask, shared by all steps and streams of
+    /// that forward; backward gives W_hh the gradient of the masked weights times the mask.
+    var weightDrop: Float = 0
     let weights: [[DirectionWeights]]           // [L][D]
     /// The model's threads (shared with its Parameters).
     let pool: Threads
@@ -70,6 +76,9 @@ final class RecurrentStack {
     let profiler = Profiler()
     let hn = FloatBuffer(), cn = FloatBuffer()
     private var usedDropout = [Bool]()
+    private let wdMask: [[FloatBuffer]], wdW: [[FloatBuffer]]    // [L][D] [G*H, H]
+    private let wdGrad: [FloatBuffer]                            // [D] [G*H, H] d loss / d (masked W_hh)
+    private var usedWeightDrop = [Bool]()
     private var layout = PackedLayout(batch: 1, steps: 1)
     /// Layer 0's input projection of every vocabulary entry, per direction [V, G*H], and the token
     /// id of every packed row [N] (inference; see Model.inputProjection).
@@ -114,6 +123,35 @@ final class RecurrentStack {
         stateC = (0 ..< directions).map { _ in FloatBuffer() }
         actStep = (0 ..< directions).map { _ in FloatBuffer() }
         usedDropout = [Bool](repeating: false, count: layers)
+        wdMask = grid(); wdW = grid()
+        wdGrad = (0 ..< directions).map { _ in FloatBuffer() }
+        usedWeightDrop = [Bool](repeating: false, count: layers)
+    }
+
+    /// The weights of layer k, direction d as the last forward used them (W_hh masked when that
+    /// forward drew a weight-drop mask).
+    @inline(__always) private func activeWeights(_ k: Int, _ d: Int) -> DirectionWeights {
+        var w = weights[k][d]
+        if usedWeightDrop[k] { w.whh = wdW[k][d].pointer }
+        return w
+    }
+
+    /// Draws layer k's weight-drop masks (direction 0, then 1; row-major) and the masked W_hh.
+    private func drawWeightDrop(k: Int, rng: inout RNG) {
+        let n = G * hidden, p = weightDrop, scale = 1 / (1 - weightDrop)
+        for d in 0 ..< directions {
+            let m = wdMask[k][d].ensure(n), w = wdW[k][d].ensure(n), src = weights[k][d].whh
+            for i in 0 ..< n {
+                m[i] = rng.uniform() >= p ? scale : 0
+                w[i] = src[i] * m[i]
+            }
+        }
+        usedWeightDrop[k] = true
+    }
+
+    /// The mask of layer k, direction d drawn by the last training forward (nil when none was drawn).
+    func weightDropMask(k: Int, d: Int) -> UnsafeBufferPointer<Float>? {
+        usedWeightDrop[k] ? UnsafeBufferPointer(start: wdMask[k][d].pointer, count: G * hidden) : nil
     }
 
     var G: Int { cell.gates * hidden }
@@ -222,8 +260,8 @@ final class RecurrentStack {
     // MARK: forward
 
     /// Forward over a packed batch. x [N, E]; h0/c0 [L*D, B, H] in sorted order (nil = zeros).
-    /// `training` keeps what backward needs; `rng` (non-nil only when training with dropout) draws
-    /// the inter-layer masks. `table` (inference only) replaces layer 0's input GEMM by row lookups
+    /// `training` keeps what backward needs; `rng` (non-nil only when training with dropout or weight
+    /// drop) draws the weight-drop and inter-layer masks (layer by layer in that order). `table` (inference only) replaces layer 0's input GEMM by row lookups
     /// (x is then not read).
     /// `oneStep` allows the one-row products of a single step of at most 4 streams (sampling);
     /// classifiers pass false so that a record's result never depends on its batch.
@@ -244,6 +282,8 @@ final class RecurrentStack {
             let o = out[k].ensure(N * D * H)
             let lookup = k == 0 ? table : nil
             let ind = inDim
+            usedWeightDrop[k] = false
+            if training, let rng, weightDrop > 0 { drawWeightDrop(k: k, rng: &rng.pointee) }
             for d in 0 ..< D {
                 if training {
                     act[k][d].ensure(N * G); hprev[k][d].ensure(N * H)
@@ -296,7 +336,7 @@ final class RecurrentStack {
                     }
                     probe.lap(.bigGEMM)
                     for d in 0 ..< D {
-                        packTransposed(weights[k][d].whh, n: G, k: H, ldw: H, into: packF[d].pointer, panels: chunk(panels, parts: P, p))
+                        packTransposed(activeWeights(k, d).whh, n: G, k: H, ldw: H, into: packF[d].pointer, panels: chunk(panels, parts: P, p))
                     }
                     probe.lap(.copies)
                 }
@@ -347,7 +387,7 @@ final class RecurrentStack {
     private func oneStepSplit(k: Int, xin: UnsafePointer<Float>, ind: Int, lookup: ProjectionTable?,
                               h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, hn: FPtr, cn: FPtr?, out o: FPtr, training: Bool) {
         let B = layout.batch, H = hidden, GH = G, gates = cell.gates
-        let w = weights[k][0]
+        let w = activeWeights(k, 0)
         var probe = profiler.probe(0)
         let hp = training ? hprev[k][0].pointer : stateH[0].pointer
         let cp = cell == .lstm ? (training ? cprev[k][0].pointer : stateC[0].pointer) : nil
@@ -399,7 +439,7 @@ final class RecurrentStack {
                                    hn: FPtr, cn: FPtr?, training: Bool, single: Bool, lookup: ProjectionTable?, slot: Int) {
         let L = layout, T = L.steps, H = hidden, D = directions, GH = G
         if rows.isEmpty { return }
-        let w = weights[k][d]
+        let w = activeWeights(k, d)
         // training: h_{t-1}, c_{t-1} of every packed row (kept for backward); inference: [B, H] in place
         let hp = training ? hprev[k][d].pointer : stateH[d].pointer
         let cp = cell == .lstm ? (training ? cprev[k][d].pointer : stateC[d].pointer) : nil
@@ -495,13 +535,14 @@ final class RecurrentStack {
                 carryH[d].ensure(B * H)
                 if cell == .lstm { carryC[d].ensure(B * H) }
                 packB[d].ensure(packedCount(k: GH, n: H))
+                if usedWeightDrop[k] { wdGrad[d].ensure(GH * H) }
             }
             // W_hh in panels for dh_{t-1} = dGh W_hh (panels cut over the threads)
             let panels = panelCount(H)
             parallel(P) { p in
                 var probe = profiler.probe(p)
                 for d in 0 ..< D {
-                    packPlain(weights[k][d].whh, k: GH, n: H, ldw: H, into: packB[d].pointer, panels: chunk(panels, parts: P, p))
+                    packPlain(activeWeights(k, d).whh, k: GH, n: H, ldw: H, into: packB[d].pointer, panels: chunk(panels, parts: P, p))
                 }
                 probe.lap(.copies)
             }
@@ -516,7 +557,7 @@ final class RecurrentStack {
                 }
             }
             // weight gradients over all rows, gate rows cut over the threads:
-            // dW_hh += dGh^T hprev ; dW_ih += dG^T x ; biases: column sums
+            // dW_hh += dGh^T hprev (with weight drop: times the mask) ; dW_ih += dG^T x ; biases: column sums
             parallel(P) { p in
                 var probe = profiler.probe(p)
                 let gr = chunk(GH, parts: P, p, align: 32)
@@ -524,7 +565,13 @@ final class RecurrentStack {
                 for d in 0 ..< D {
                     let w = weights[k][d]
                     let g = dG[d].pointer, gh = cell == .gru ? dGh[d].pointer : g
-                    bigProduct(true, false, GH, H, N, gh, GH, hprev[k][d].pointer, H, accumulate: true, w.gwhh, H, rows: gr, slot: p)
+                    if usedWeightDrop[k] {
+                        let sg = wdGrad[d].pointer, m = wdMask[k][d].pointer
+                        bigProduct(true, false, GH, H, N, gh, GH, hprev[k][d].pointer, H, accumulate: false, sg, H, rows: gr, slot: p)
+                        for i in gr.lowerBound * H ..< gr.upperBound * H { w.gwhh[i] += m[i] * sg[i] }
+                    } else {
+                        bigProduct(true, false, GH, H, N, gh, GH, hprev[k][d].pointer, H, accumulate: true, w.gwhh, H, rows: gr, slot: p)
+                    }
                     bigProduct(true, false, GH, inDim, N, g, GH, xin, inDim, accumulate: true, w.gwih, inDim, rows: gr, slot: p)
                     probe.lap(.bigGEMM)
                     addColumnSums(w.gbih + gr.lowerBound, g + gr.lowerBound, rows: N, cols: gr.count, ld: GH)

@@ -55,6 +55,8 @@ public struct FitOptions: Sendable {
     public var pool: Pooling = .last
     /// On the embedded tokens (the recurrence's input).
     public var embedDropout: Float = 0
+    /// Weight drop on the recurrent weights (ModelConfig.weightDrop).
+    public var weightDrop: Float = 0
     public var batchSize = 32
     /// Threads for the kernels, >= 1 (Model.threads).
     public var threads = 2
@@ -336,7 +338,7 @@ public final class ClassifierTask: TrainingTask {
         guard (1 ... ModelLimits.embedDim).contains(E), (1 ... ModelLimits.layers).contains(o.layers), (1 ... ModelLimits.hidden).contains(o.hidden) else {
             throw RNNError("model sizes out of range: layers 1...\(ModelLimits.layers), hidden and embedding 1...\(ModelLimits.hidden)")
         }
-        guard [o.dropout, o.headDropout, o.embedDropout].allSatisfy({ $0 >= 0 && $0 < 1 }) else {
+        guard [o.dropout, o.headDropout, o.embedDropout, o.weightDrop].allSatisfy({ $0 >= 0 && $0 < 1 }) else {
             throw RNNError("dropout probabilities must be in [0, 1)")
         }
         let labels = vocab.labels.count
@@ -344,6 +346,7 @@ public final class ClassifierTask: TrainingTask {
                             layers: o.layers, bidirectional: o.bidirectional, dropout: o.dropout, headDropout: o.headDropout,
                             outputs: labels == 2 && !o.multiLabel ? 1 : labels, paddingIndex: Int(Vocabulary.padID), freezeEmbedding: o.freezeEmbeddings)
         c.embedDropout = o.embedDropout
+        c.weightDrop = o.weightDrop
         c.multiLabel = o.multiLabel
         c.pool = o.pool
         return c

@@ -24,6 +24,10 @@ public struct LMTrainingOptions: Sendable, Equatable {
     public var embedDim = 64
     /// Dropout between stacked layers.
     public var dropout: Float = 0
+    /// Dropout on the embedded characters (ModelConfig.embedDropout).
+    public var embedDropout: Float = 0
+    /// Weight drop on the recurrent weights (ModelConfig.weightDrop).
+    public var weightDrop: Float = 0
     /// B: parallel streams.
     public var batchSize = 32
     /// T: characters per chunk (truncated BPTT length).
@@ -37,8 +41,11 @@ public struct LMTrainingOptions: Sendable, Equatable {
 
     /// The model shape for an alphabet of `V` characters.
     public func modelConfig(vocabSize V: Int) -> ModelConfig {
-        ModelConfig(cell: cell, task: .languageModel, vocabSize: V, embedDim: embedDim, hidden: hidden, layers: layers,
-                    bidirectional: false, dropout: dropout, headDropout: 0, outputs: V, paddingIndex: nil, freezeEmbedding: false)
+        var c = ModelConfig(cell: cell, task: .languageModel, vocabSize: V, embedDim: embedDim, hidden: hidden, layers: layers,
+                            bidirectional: false, dropout: dropout, headDropout: 0, outputs: V, paddingIndex: nil, freezeEmbedding: false)
+        c.embedDropout = embedDropout
+        c.weightDrop = weightDrop
+        return c
     }
 }
 

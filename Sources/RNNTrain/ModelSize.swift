@@ -19,7 +19,7 @@ extension ModelConfig {
             ?? range("outputs", outputs, ModelLimits.vocabSize) {
             return p
         }
-        for (name, p) in [("dropout", dropout), ("head_dropout", headDropout), ("embed_dropout", embedDropout)] where !(p >= 0 && p < 1) {
+        for (name, p) in [("dropout", dropout), ("head_dropout", headDropout), ("embed_dropout", embedDropout), ("weight_drop", weightDrop)] where !(p >= 0 && p < 1) {
             return "\(name) = \(p) is not a probability in [0, 1)"
         }
         if let pad = paddingIndex, pad < 0 || pad >= vocabSize { return "padding_idx = \(pad) is outside [0, \(vocabSize))" }

@@ -106,8 +106,11 @@ struct Command: ParsableCommand {
     @Option(help: "Dropout on the features before the linear layer (the reference tutorial uses 0.5). Classifiers only.")
     var headDropout: Float?
 
-    @Option(help: "Dropout on the embedded tokens, the recurrence's input (the reference tutorial's code uses 0.5). Classifiers only.")
+    @Option(help: "Dropout on the embedded tokens, the recurrence's input (the reference tutorial's code uses 0.5; --lm: on the embedded characters).")
     var embedDropout: Float?
+
+    @Option(help: "Weight drop (AWD-LSTM's DropConnect on the recurrent weights W_hh): every training step multiplies them by a fresh mask that drops each weight with this probability, the same mask for every time step and stream of the step (default 0).")
+    var weightDrop: Float?
 
     @Option(help: "Epochs to train (with --resume: the total, counting the epochs already done; default: 3; --lm: 10).")
     var epochs: Int?
@@ -197,7 +200,7 @@ struct Command: ParsableCommand {
         try check(layers.map { (1 ... ModelLimits.layers).contains($0) } ?? true, "--layers must be in [1, \(ModelLimits.layers)]")
         try check(hidden.map { (1 ... ModelLimits.hidden).contains($0) } ?? true, "--hidden must be in [1, \(ModelLimits.hidden)]")
         try check(embedDim.map { (1 ... ModelLimits.embedDim).contains($0) } ?? true, "--embed-dim must be in [1, \(ModelLimits.embedDim)]")
-        for (v, name) in [(dropout, "--dropout"), (headDropout, "--head-dropout"), (embedDropout, "--embed-dropout")] {
+        for (v, name) in [(dropout, "--dropout"), (headDropout, "--head-dropout"), (embedDropout, "--embed-dropout"), (weightDrop, "--weight-drop")] {
             try check(v.map { $0 >= 0 && $0 < 1 } ?? true, "\(name) must be in [0, 1)")
         }
         try check(epochs.map { $0 >= 1 && $0 <= 1 << 20 } ?? true, "--epochs must be in [1, \(1 << 20)]")
@@ -216,7 +219,7 @@ struct Command: ParsableCommand {
         // Options of the other task.
         let foreign = lm
             ? [(test != nil, "--test"), (padded, "--padded"), (freezeEmbeddings, "--freeze-embeddings"), (headDropout != nil, "--head-dropout"),
-               (embedDropout != nil, "--embed-dropout"), (bidirectional, "--bidirectional"), (multiLabel, "--multi-label"),
+               (bidirectional, "--bidirectional"), (multiLabel, "--multi-label"),
                (pool != nil, "--pool")]
             : [(seqLen != nil, "--seq-len")]
         if let (_, name) = foreign.first(where: { $0.0 }) {
@@ -237,6 +240,7 @@ struct Command: ParsableCommand {
             let given = [(cell != nil, "--cell"), (layers != nil, "--layers"), (bidirectional, "--bidirectional"),
                          (hidden != nil, "--hidden"), (embedDim != nil, "--embed-dim"), (freezeEmbeddings, "--freeze-embeddings"),
                          (dropout != nil, "--dropout"), (headDropout != nil, "--head-dropout"), (embedDropout != nil, "--embed-dropout"),
+                         (weightDrop != nil, "--weight-drop"),
                          (batchSize != nil, "--batch-size"), (seqLen != nil, "--seq-len"), (lr != nil, "--lr"),
                          (weightDecay != nil, "--weight-decay"), (clip != nil, "--clip"), (lrDecay != nil, "--lr-decay"),
                          (lrSchedule != nil, "--lr-schedule"),
@@ -397,6 +401,7 @@ struct Command: ParsableCommand {
         o.dropout = dropout ?? 0
         o.headDropout = headDropout ?? 0
         o.embedDropout = embedDropout ?? 0
+        o.weightDrop = weightDrop ?? 0
         o.batchSize = batchSize ?? 32
         o.threads = threads ?? resume?.threads ?? CPUs.available
         o.padded = padded
@@ -422,6 +427,8 @@ struct Command: ParsableCommand {
         if let v = hidden { o.hidden = v }
         if let v = embedDim { o.embedDim = v }
         if let v = dropout { o.dropout = v }
+        if let v = embedDropout { o.embedDropout = v }
+        if let v = weightDrop { o.weightDrop = v }
         if let v = batchSize { o.batchSize = v }
         if let v = seqLen { o.seqLen = v }
         o.threads = threads ?? resume?.threads ?? CPUs.available

@@ -54,13 +54,43 @@ final class LMCLITests: XCTestCase {
         let bad = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--padded", "-o", dir + "/p.ckpt"])
         XCTAssertEqual(bad.0, 2)
         XCTAssertTrue(bad.2.contains("--padded does not apply to --lm"), bad.2)
-        let bad2 = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--embed-dropout", "0.2", "-o", dir + "/p.ckpt"])
+        let bad2 = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--head-dropout", "0.2", "-o", dir + "/p.ckpt"])
         XCTAssertEqual(bad2.0, 2)
-        XCTAssertTrue(bad2.2.contains("--embed-dropout does not apply to --lm"), bad2.2)
+        XCTAssertTrue(bad2.2.contains("--head-dropout does not apply to --lm"), bad2.2)
         // a word vocabulary is refused
         let w = try E2E.sh("rnn-vocab '\(m.dir)/ts.txt' -o '\(dir)/w.bin' 2>/dev/null && rnn-fit --lm '\(m.dir)/ts.txt' --vocab '\(dir)/w.bin' -o '\(dir)/x.ckpt'")
         XCTAssertEqual(w.status, 1)
         XCTAssertTrue(w.stderr.contains("rnn-vocab --chars"), w.stderr)
+    }
+
+    /// --weight-drop and --embed-dropout with --lm: recorded in the checkpoint and its state (a
+    /// resumed run keeps them and refuses new values), they change training but not the model's
+    /// tensors, and out-of-range values are refused.
+    func testWeightDropAndEmbeddingDropout() throws {
+        let m = try model(), dir = Support.tempDir("lm-wd")
+        let base = ["--lm", m.dir + "/ts.txt", "--epochs", "1", "--seed", "3"] + LMCLITests.small
+        let plain = try Support.tool("rnn-fit", base + ["-o", dir + "/a.ckpt"])
+        XCTAssertEqual(plain.0, 0, plain.2)
+        let wd = try Support.tool("rnn-fit", base + ["--weight-drop", "0.3", "--embed-dropout", "0.1", "-o", dir + "/b.ckpt"])
+        XCTAssertEqual(wd.0, 0, wd.2)
+        let a = try SafeTensorsFile(path: dir + "/a.ckpt"), b = try SafeTensorsFile(path: dir + "/b.ckpt")
+        XCTAssertEqual(b.metadata["weight_drop"], "0.3")
+        XCTAssertEqual(b.metadata["embed_dropout"], "0.1")
+        XCTAssertEqual(a.metadata["weight_drop"], "0.0")
+        XCTAssertEqual(Set(a.names), Set(b.names))
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/a.ckpt")), try Data(contentsOf: URL(fileURLWithPath: dir + "/b.ckpt")))
+        let again = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--resume", dir + "/b.ckpt", "--epochs", "2", "--weight-drop", "0.1"])
+        XCTAssertEqual(again.0, 2)
+        XCTAssertTrue(again.2.contains("drop --weight-drop"), again.2)
+        let resumed = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--resume", dir + "/b.ckpt", "--epochs", "2"])
+        XCTAssertEqual(resumed.0, 0, resumed.2)
+        XCTAssertEqual(try SafeTensorsFile(path: dir + "/b.ckpt").metadata["weight_drop"], "0.3")
+        for (opt, v) in [("--weight-drop", "1"), ("--weight-drop", "-0.1"), ("--weight-drop", "nan"), ("--embed-dropout", "1.5")] {
+            let r = try Support.tool("rnn-fit", base + [opt, v, "-o", dir + "/c.ckpt"])
+            XCTAssertEqual(r.0, 2, "\(opt) \(v)")
+            XCTAssertTrue(r.2.contains("\(opt) must be in [0, 1)"), r.2)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/c.ckpt"))
     }
 
     /// Invalid UTF-8 in the training text is read as U+FFFD with one warning naming the first place

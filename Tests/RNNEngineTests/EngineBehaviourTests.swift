@@ -125,6 +125,110 @@ final class EngineBehaviourTests: XCTestCase {
         return (up - down) / (2 * eps)
     }
 
+    /// Weight drop (DropConnect on W_hh): a training step is exactly the step of the same model
+    /// with W_hh times the drawn mask (same loss bits; every other gradient the same bits; W_hh's
+    /// gradient that gradient times the mask), about p of the weights dropped, masks fresh each step,
+    /// and evaluation uses the unmasked weights. LM (stacked LSTM) and bidirectional GRU classifier,
+    /// on one and three threads.
+    func testWeightDropIsTheStepOfTheMaskedWeights() {
+        var lm = lmConfig(.lstm); lm.weightDrop = 0.5
+        var cls = clsConfig(.gru); cls.weightDrop = 0.5
+        let tokens: [Int32] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 0], targets: [Int32] = [3, 4, 5, 6, 7, 8, 9, 10, 0, 1]
+        for cfg in [lm, cls] {
+            for threads in [1, 3] {
+                var plainCfg = cfg; plainCfg.weightDrop = 0
+                let dropped = Model(config: cfg, seed: 3), plain = Model(config: plainCfg, seed: 3)
+                dropped.threads = threads; plain.threads = threads
+                func step(_ model: Model, seed: UInt64) -> Float {
+                    var rng = RNG(seed: seed)
+                    return tokens.withUnsafeBufferPointer { t in
+                        if cfg.task == .classifier {
+                            return model.trainClassifier(tokens: t, lengths: [6, 4], labels: [0, 1], rng: &rng).loss
+                        }
+                        var state = RecurrentState.zeros(cfg, batch: 2)
+                        return targets.withUnsafeBufferPointer { model.trainLM(inputs: t, targets: $0, batch: 2, steps: 5, state: &state, rng: &rng) }
+                    }
+                }
+                let what = "\(cfg.task) threads \(threads)"
+                let loss = step(dropped, seed: 9)
+                // the plain model with W_hh times the masks (nothing else draws from the rng)
+                var masks: [String: [Float]] = [:]
+                var zeros = 0, total = 0
+                for k in 0 ..< cfg.layers {
+                    for d in 0 ..< cfg.directions {
+                        let name = "rnn.weight_hh_l\(k)" + (d == 1 ? "_reverse" : "")
+                        guard let m = dropped.stack.weightDropMask(k: k, d: d) else { XCTFail("\(what): no mask for \(name)"); continue }
+                        masks[name] = Array(m)
+                        zeros += m.filter { $0 == 0 }.count; total += m.count
+                        XCTAssertTrue(m.allSatisfy { $0 == 0 || $0 == 2 }, what)
+                        let w = plain.params.value(name)
+                        for i in 0 ..< w.count { w[i] *= m[i] }
+                    }
+                }
+                XCTAssertGreaterThan(Double(zeros) / Double(total), 0.4, what)
+                XCTAssertLessThan(Double(zeros) / Double(total), 0.6, what)
+                XCTAssertEqual(step(plain, seed: 9), loss, what)
+                for e in dropped.params.entries {
+                    let g = Array(dropped.params.grad(e.name)), gp = Array(plain.params.grad(e.name))
+                    if let m = masks[e.name] {
+                        XCTAssertEqual(g, zip(gp, m).map { $0 * $1 }, "\(what): \(e.name)")
+                        XCTAssertTrue(zip(g, m).allSatisfy { $1 != 0 || $0 == 0 }, "\(what): dropped weights get no gradient")
+                    } else {
+                        XCTAssertEqual(g, gp, "\(what): \(e.name)")
+                    }
+                }
+                XCTAssertEqual(masks.count, cfg.layers * cfg.directions, what)
+                // a fresh mask each step; evaluation reads the unmasked weights
+                _ = step(dropped, seed: 10)
+                XCTAssertNotEqual(dropped.stack.weightDropMask(k: 0, d: 0).map(Array.init), masks["rnn.weight_hh_l0"], what)
+                let twin = Model(config: plainCfg, seed: 3)
+                _ = twin.params.mutableValues.update(from: UnsafeBufferPointer(dropped.params.mutableValues))
+                let eval = { (model: Model) -> Float in
+                    tokens.withUnsafeBufferPointer { t in
+                        if cfg.task == .classifier { return model.evaluateClassifier(tokens: t, lengths: [6, 4], labels: [0, 1]).loss }
+                        var state = RecurrentState.zeros(cfg, batch: 2)
+                        return targets.withUnsafeBufferPointer { model.evaluateLM(inputs: t, targets: $0, batch: 2, steps: 5, state: &state) }
+                    }
+                }
+                XCTAssertEqual(eval(dropped), eval(twin), what)
+                XCTAssertNil(dropped.stack.weightDropMask(k: 0, d: 0), "\(what): evaluation draws no mask")
+            }
+        }
+    }
+
+    /// Weight drop, numerically: W_hh's gradient is the central difference of the loss with the same
+    /// masks (the same rng seed); dropped weights have exactly none.
+    func testWeightDropGradientByCentralDifferences() {
+        var cfg = lmConfig(.lstm); cfg.weightDrop = 0.3
+        let model = Model(config: cfg, seed: 3)
+        let tokens: [Int32] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 0], targets: [Int32] = [3, 4, 5, 6, 7, 8, 9, 10, 0, 1]
+        func trainLoss() -> Float {
+            var rng = RNG(seed: 9)
+            var state = RecurrentState.zeros(cfg, batch: 2)
+            return tokens.withUnsafeBufferPointer { t in
+                targets.withUnsafeBufferPointer { model.trainLM(inputs: t, targets: $0, batch: 2, steps: 5, state: &state, rng: &rng) }
+            }
+        }
+        _ = trainLoss()
+        for name in ["rnn.weight_hh_l0", "rnn.weight_hh_l1"] {
+            let grad = Array(model.params.grad(name)), w = model.params.value(name)
+            // the 24 largest gradients (up to 1e-3: a Float difference of the loss resolves them to
+            // about 1e-5) and every seventh weight that has none
+            let largest = grad.indices.sorted { abs(grad[$0]) > abs(grad[$1]) }.prefix(24)
+            XCTAssertGreaterThan(abs(grad[largest.last!]), 2e-4, name)
+            for i in largest {
+                let fd = centralDifference(w, i, trainLoss)
+                XCTAssertEqual(fd, grad[i], accuracy: 2e-5 + 0.05 * abs(grad[i]), "\(name)[\(i)]")
+            }
+            var zeroGrad = 0
+            for i in stride(from: 0, to: w.count, by: 7) where grad[i] == 0 {
+                zeroGrad += 1
+                XCTAssertEqual(centralDifference(w, i, trainLoss), 0, "\(name)[\(i)]: a dropped weight does not change the loss")
+            }
+            XCTAssertGreaterThan(zeroGrad, 5, name)
+        }
+    }
+
     /// Embedding dropout: the gradient is that of the loss with the drawn mask (central differences
     /// in Float with the same masks, i.e. the same RNG seed), dropped entries get none, and
     /// evaluation draws no mask. Both tasks.
