@@ -6,7 +6,7 @@
 #
 # fastText (Debian package `fasttext`): word trigrams, 10 epochs, lr 0.5, 2 threads, the recipe
 # the issue quotes. Ours: RNN_QUALITY_FIT_ARGS (default: the demo's bi-GRU recipe) on the
-# encoded data, GloVe 6B 50d, min-freq 2, 20% of the training set validating.
+# encoded data, GloVe 6B 50d, min-freq 2, 20% of the training set validating (RNN_QUALITY_VALID_SPLIT).
 #
 # Environment: RNN_BIN (default .build/release), RNN_DATA (../shared/data), RNN_QUALITY_OUT
 # (out/quality), RNN_QUALITY_SEEDS (default "1 2 3"), RNN_QUALITY_FIT_ARGS, RNN_QUALITY_LIMIT
@@ -16,7 +16,9 @@
 # RNN_QUALITY_MEMBER_ARGS (options added to member k's, from a `|`-separated list taken in turn,
 # e.g. "--pool concat|--pool last": an ensemble of different heads; default none),
 # RNN_QUALITY_CLEAN_ARGS (rnn-clean options for the records both models read, e.g.
-# "--punctuation separate"; default none: the reference cleaning).
+# "--punctuation separate"; default none: the reference cleaning), RNN_QUALITY_VALID_SPLIT (the
+# share of the training set each member holds out for early stopping, seeded by its seed; default
+# 0.2).
 # Takes about (3 x the fit time + 2 min); it prints a Markdown table on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +30,7 @@ FIT_ARGS=${RNN_QUALITY_FIT_ARGS:-"--cell gru --bidirectional --hidden 128 --head
 LIMIT=${RNN_QUALITY_LIMIT:-}
 MEMBERS=${RNN_QUALITY_MEMBERS:-1}
 CLEAN_ARGS=${RNN_QUALITY_CLEAN_ARGS:-}
+VALID_SPLIT=${RNN_QUALITY_VALID_SPLIT:-0.2}
 IFS='|' read -r -a MEMBER_ARGS <<< "${RNN_QUALITY_MEMBER_ARGS:-}"
 [ ${#MEMBER_ARGS[@]} -eq 0 ] && MEMBER_ARGS=("")
 mkdir -p "$OUT"
@@ -86,7 +89,7 @@ for seed in $SEEDS; do
     extra=${MEMBER_ARGS[$(( (k - 1) % ${#MEMBER_ARGS[@]} ))]}
     t=$(now)
     # shellcheck disable=SC2086
-    "$BIN/rnn-fit" -q "$OUT/train.bin" --vocab "$OUT/vocab.bin" $FIT_ARGS $extra --seed "$s" --valid-split 0.2 \
+    "$BIN/rnn-fit" -q "$OUT/train.bin" --vocab "$OUT/vocab.bin" $FIT_ARGS $extra --seed "$s" --valid-split "$VALID_SPLIT" \
       --log "$OUT/fit-$s.jsonl" -o "$OUT/best-$s.ckpt"
     fit_s=$(awk -v a="$fit_s" -v b="$(secs "$t")" 'BEGIN { printf "%.1f", a + b }')
     models+=(-m "$OUT/best-$s.ckpt")
@@ -104,6 +107,7 @@ for seed in $SEEDS; do
   recipe=$FIT_ARGS
   [ -n "${RNN_QUALITY_MEMBER_ARGS:-}" ] && recipe="$recipe; members in turn: ${RNN_QUALITY_MEMBER_ARGS//|/ / }"
   [ -n "$CLEAN_ARGS" ] && recipe="$recipe; records: rnn-clean $CLEAN_ARGS"
+  [ "$VALID_SPLIT" != 0.2 ] && recipe="$recipe; --valid-split $VALID_SPLIT"
   echo "| $what | $recipe | ${acc}% | ${fit_s} s | ${cls_s} s | $(awk -v n="$size" 'BEGIN { printf "%.1f", n / 1e6 }') MB |"
 done
 python3 -c 'import statistics as s,sys; a=[float(x) for x in sys.argv[1:]]
