@@ -174,7 +174,7 @@ public final class Model {
                          table: embedding, V: c.vocabSize, E: c.embedDim)
         let input = embeddingDropout(xp, count: N * c.embedDim, rng: rng)
         probe.lap(.copies)
-        stack.forward(layout: layout, x: input, h0: nil, c0: nil, training: training, rng: c.dropout > 0 || c.weightDrop > 0 ? rng : nil, table: project,
+        stack.forward(layout: layout, x: input, h0: nil, c0: nil, training: training, rng: rng, table: project,
                       oneStep: false)
         probe = stack.profiler.probe(0)
         defer { probe.lap(.other) }
@@ -318,7 +318,7 @@ public final class Model {
             state.c.withUnsafeBufferPointer { cp!.update(from: $0.baseAddress!, count: n) }
         }
         let input = embeddingDropout(xp, count: N * c.embedDim, rng: rng)
-        stack.forward(layout: layout, x: input, h0: hp, c0: cp, training: training, rng: c.dropout > 0 || c.weightDrop > 0 ? rng : nil, table: project)
+        stack.forward(layout: layout, x: input, h0: hp, c0: cp, training: training, rng: rng, table: project)
         var head = UnsafePointer(stack.lastOutput)
         if let rng, c.headDropout > 0 {
             let fd = featD.ensure(N * H), m = fmask.ensure(N * H)

@@ -138,13 +138,9 @@ final class RecurrentStack {
 
     /// Draws layer k's weight-drop masks (direction 0, then 1; row-major) and the masked W_hh.
     private func drawWeightDrop(k: Int, rng: inout RNG) {
-        let n = G * hidden, p = weightDrop, scale = 1 / (1 - weightDrop)
+        let n = G * hidden
         for d in 0 ..< directions {
-            let m = wdMask[k][d].ensure(n), w = wdW[k][d].ensure(n), src = weights[k][d].whh
-            for i in 0 ..< n {
-                m[i] = rng.uniform() >= p ? scale : 0
-                w[i] = src[i] * m[i]
-            }
+            dropoutForward(y: wdW[k][d].ensure(n), mask: wdMask[k][d].ensure(n), x: weights[k][d].whh, count: n, p: weightDrop, rng: &rng)
         }
         usedWeightDrop[k] = true
     }
@@ -260,9 +256,9 @@ final class RecurrentStack {
     // MARK: forward
 
     /// Forward over a packed batch. x [N, E]; h0/c0 [L*D, B, H] in sorted order (nil = zeros).
-    /// `training` keeps what backward needs; `rng` (non-nil only when training with dropout or weight
-    /// drop) draws the weight-drop and inter-layer masks (layer by layer in that order). `table` (inference only) replaces layer 0's input GEMM by row lookups
-    /// (x is then not read).
+    /// `training` keeps what backward needs; `rng` (training only) draws the weight-drop and
+    /// inter-layer masks when `weightDrop` / `dropout` ask for them (layer by layer in that order).
+    /// `table` (inference only) replaces layer 0's input GEMM by row lookups (x is then not read).
     /// `oneStep` allows the one-row products of a single step of at most 4 streams (sampling);
     /// classifiers pass false so that a record's result never depends on its batch.
     func forward(layout: PackedLayout, x: UnsafePointer<Float>, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
