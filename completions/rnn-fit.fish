@@ -20,6 +20,7 @@ complete -c rnn-fit -l weight-decay -x -d 'L2 weight decay added to the gradient
 complete -c rnn-fit -l clip -x -d 'Clip the global gradient norm to this value before every step (default: none;...'
 complete -c rnn-fit -l lr-decay -x -d 'Multiply the learning rate by this factor after every epoch (default 1)'
 complete -c rnn-fit -l lr-schedule -x -a 'constant cosine' -d 'Learning-rate schedule: constant, or cosine (falls along a half cosine to 5% ...'
+complete -c rnn-fit -l ema -x -d 'Evaluate and keep an exponential moving average of the weights instead of the...'
 complete -c rnn-fit -l max-time -x -d 'Wall-clock budget, e.g'
 complete -c rnn-fit -l eval-every -x -d 'Also evaluate (and keep the best checkpoint) every this many steps (0: at epo...'
 complete -c rnn-fit -l valid -r -F -d 'Encoded validation data (default: hold out --valid-split of DATA)'

@@ -7,6 +7,9 @@
 // - evaluation points: every epoch end, every `evalEvery` steps, and when training stops early;
 // - the best-checkpoint rule: the point with the lowest validation loss is kept in the output
 //   (without validation data, the latest point); written atomically with the run id;
+// - with `OptimizerSettings.ema` > 0, an exponential moving average of the weights, updated after
+//   every step (``averageDecay``): evaluation points evaluate and keep the averaged weights, while
+//   training goes on from the trained ones (which the state holds beside the average);
 // - the resume state (TrainingState.swift), written at every evaluation point;
 // - one stop path: a stop signal (Ctrl-C, SIGTERM, SIGHUP, polled between steps) or the time
 //   budget ends training with a final evaluation point; the budget counts from the command's
@@ -197,6 +200,8 @@ public final class Trainer {
     var exchange: GradientExchange?
     /// Share of the final evaluation and test that the time budget leaves (1: all of them).
     var finalShare = 1.0
+    /// The moving average of the weights (`optimizer.ema` > 0), else nil.
+    var average: [Float]?
 
     /// A new run of `task`, or the continuation of `resume` (the task must have been built from
     /// the same state). `startTime`: when the command started (the time budget counts from it).
@@ -232,6 +237,7 @@ public final class Trainer {
             resumedFrom = s
         }
         adam.lr = epochLR
+        if optimizer.ema > 0 { average = resume?.average ?? Array(model.params.values) }
         if comm.size > 1 {
             task.shard(rank: comm.rank, of: comm.size)
             let rows = model.params.entry("embedding.weight").flatMap { e in e.shape.count == 2 ? (e.offset, e.shape[0], e.shape[1]) : nil }
@@ -248,7 +254,7 @@ public final class Trainer {
         f.add("\(task.kind) \(m.params.count) \(task.batchesPerEpoch) \(task.plan.validItems) \(epoch) \(batch) \(step) \(runSettings.epochs)")
         for (k, v) in task.settings { f.add("\(k)=\(v)") }
         f.add(floats: m.params.values)
-        f.add("\(optimizer.seed) \(optimizer.lr) \(optimizer.clip ?? 0) \(optimizer.weightDecay) \(optimizer.lrDecay) \(optimizer.cosine)")
+        f.add("\(optimizer.seed) \(optimizer.lr) \(optimizer.clip ?? 0) \(optimizer.weightDecay) \(optimizer.lrDecay) \(optimizer.cosine) \(optimizer.ema)")
         f.add(resume?.runID ?? "")
         let differ = try comm.disagreeing(f.bytes)
         if !differ.isEmpty {
@@ -364,6 +370,7 @@ public final class Trainer {
         guard task.model.params.allFinite() else {
             throw TrainingError.diverged(loss: out.loss, step: step + 1, epoch: epoch, kept: best == nil ? nil : output, weights: true)
         }
+        updateAverage()
         step += 1; batch += 1
         let now = clock()
         stepSeconds = now - t
@@ -450,21 +457,28 @@ public final class Trainer {
         if partial, let limit {
             try sink.record(.note("evaluating on the first \(formatThousands(limit)) of \(formatThousands(plan.validItems)) validation \(plan.itemUnit): what the time budget leaves"))
         }
-        let ev = partial && limit == 0 ? nil : try task.evaluate(limit: limit)
-        let evalEnd = clock()
-        if !partial && plan.validItems > 0 { evalSecondsPerItem = (evalEnd - t) / Double(plan.validItems) }
-        // Lowest finite validation loss; without validation data, the latest point. A point
-        // evaluated on part of the data only is kept when nothing was kept before.
-        var isBest = ev.map { e in e.loss.isFinite && (best?.loss.map { e.loss < $0 } ?? true) } ?? true
-        if partial && best != nil { isBest = false }
-        if isBest {
-            var info = baseInfo ?? task.checkpointInfo()
-            baseInfo = info
-            info.epoch = epochPos; info.validLoss = ev?.loss; info.validAccuracy = ev?.accuracy
-            info.seed = optimizer.seed; info.commandLine = runSettings.commandLine
-            info.extra["run_id"] = runID
-            try Checkpoint.write(model: task.model, info: info, to: output)
-            best = (epochPos, ev?.loss, ev?.accuracy)
+        // With a moving average, the averaged weights are evaluated and kept (the model holds
+        // them until the end of this block).
+        if average != nil { swapAverage() }
+        let ev: Evaluation?, evalEnd: Double, isBest: Bool
+        do {
+            defer { if average != nil { swapAverage() } }
+            ev = partial && limit == 0 ? nil : try task.evaluate(limit: limit)
+            evalEnd = clock()
+            if !partial && plan.validItems > 0 { evalSecondsPerItem = (evalEnd - t) / Double(plan.validItems) }
+            // Lowest finite validation loss; without validation data, the latest point. A point
+            // evaluated on part of the data only is kept when nothing was kept before.
+            isBest = !(partial && best != nil) && (ev.map { e in e.loss.isFinite && (best?.loss.map { e.loss < $0 } ?? true) } ?? true)
+            if isBest {
+                var info = baseInfo ?? task.checkpointInfo()
+                baseInfo = info
+                info.epoch = epochPos; info.validLoss = ev?.loss; info.validAccuracy = ev?.accuracy
+                info.seed = optimizer.seed; info.commandLine = runSettings.commandLine
+                info.extra["run_id"] = runID
+                if optimizer.ema > 0 { info.extra["ema"] = String(optimizer.ema) }
+                try Checkpoint.write(model: task.model, info: info, to: output)
+                best = (epochPos, ev?.loss, ev?.accuracy)
+            }
         }
         let items = Double(since.items)
         let summary = EpochSummary(epoch: epochPos, isEpochEnd: isEpochEnd,
@@ -476,11 +490,35 @@ public final class Trainer {
         try sink.record(.evaluated(summary))
         if isBest { try sink.record(.checkpointWritten(path: output, epoch: epochPos, validLoss: ev?.loss, best: true)) }
         try TrainingState.write(to: statePath, runID: runID, kind: task.kind, model: task.model, adam: adam, optimizer: optimizer,
-                                taskSettings: task.settings, epoch: epoch, batch: batch, step: step, epochLR: epochLR, rng: rng.state,
+                                average: average, taskSettings: task.settings, epoch: epoch, batch: batch, step: step, epochLR: epochLR, rng: rng.state,
                                 best: best, history: history, taskTensors: task.savePosition)
         try sink.record(.stateWritten(path: statePath, epoch: epoch))
         since = (0, 0, 0, 0, 0)
         writeSeconds = clock() - evalEnd
+    }
+
+    /// The decay of the moving average's update after `step` earlier steps: `ema`, lower at the
+    /// start, min(ema, (1 + step) / (10 + step)) (TensorFlow's ExponentialMovingAverage with
+    /// num_updates), so that the average soon forgets the initial weights.
+    public static func averageDecay(_ ema: Float, step: Int) -> Float {
+        min(ema, Float(1 + step) / Float(10 + step))
+    }
+
+    /// average <- d * average + (1 - d) * weights, d = averageDecay(ema, step) (before `step` counts this step).
+    private func updateAverage() {
+        let d = Trainer.averageDecay(optimizer.ema, step: step), e = 1 - d
+        let w = task.model.params.values
+        average?.withUnsafeMutableBufferPointer { a in
+            for i in 0 ..< min(a.count, w.count) { a[i] = d * a[i] + e * w[i] }
+        }
+    }
+
+    /// Exchanges the model's weights with the moving average.
+    private func swapAverage() {
+        let w = task.model.params.mutableValues
+        average?.withUnsafeMutableBufferPointer { a in
+            for i in 0 ..< min(a.count, w.count) { let t = a[i]; a[i] = w[i]; w[i] = t }
+        }
     }
 
     /// The cosine schedule's multiplier at `progress` in [0, 1]: 1 at the start, `floor` at the end.

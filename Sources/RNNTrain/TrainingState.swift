@@ -10,11 +10,13 @@
 //   position  I64 [4]  epoch to train next (from 1), batch of that epoch to train next (from 0),
 //                      optimizer steps taken, Adam's step count
 //   lr        F32 [1]  the learning rate of this epoch (after decay, before the cosine factor)
+//   average   F32 [P]  the moving average of the weights (only when `ema` > 0)
 //   task.*             the task's own position (classifier: `task.order`, the epoch's record order;
 //                      language model: `task.h`, `task.c`, the recurrent state carried between chunks)
 // metadata: format, version, run_id (also in the checkpoint: a mixed pair is refused), kind
 // (classifier or lm), the architecture (the keys of checkpoints), the optimizer settings (base_lr,
-// weight_decay, clip, lr_decay, schedule, lr_floor, beta1, beta2, eps, seed), `task.*` settings
+// weight_decay, clip, lr_decay, schedule, lr_floor, beta1, beta2, eps, seed; ema, absent in states
+// of older builds: 0), `task.*` settings
 // the run must keep (batch size, data...), best_epoch / best_valid_loss / best_valid_accuracy
 // (empty: none kept), history (JSON array of the evaluation points), threads (the count the run
 // trained with: results depend on it, so a resumed run uses it unless told otherwise).
@@ -35,6 +37,9 @@ public struct OptimizerSettings: Sendable, Equatable {
     /// Cosine annealing to `lr * lrFloor` over the run (on top of `lrDecay`).
     public var cosine = false
     public var lrFloor: Float = 0.05
+    /// Decay of the exponential moving average of the weights that is evaluated and kept (0: none;
+    /// Trainer.averageDecay).
+    public var ema: Float = 0
     /// Seed of initialisation, shuffling, dropout (and the classifier's validation split).
     public var seed: UInt64 = 42
 
@@ -71,6 +76,8 @@ public struct TrainingState {
     var params: [Float] = []
     var adamM: [Float] = []
     var adamV: [Float] = []
+    /// The moving average of the weights (when `optimizer.ema` > 0).
+    var average: [Float]?
     /// The open file (the task reads its `task.*` tensors from it).
     let file: SafeTensorsFile?
 
@@ -79,7 +86,7 @@ public struct TrainingState {
 
     /// Writes the state atomically. `taskTensors` adds the task's tensors (names get `task.`).
     static func write(to path: String, runID: String, kind: Task, model: Model, adam: Adam, optimizer o: OptimizerSettings,
-                      taskSettings: [(String, String)], epoch: Int, batch: Int, step: Int, epochLR: Float, rng: [UInt64],
+                      average: [Float]?, taskSettings: [(String, String)], epoch: Int, batch: Int, step: Int, epochLR: Float, rng: [UInt64],
                       best: (epoch: Double, loss: Double?, accuracy: Double?)?, history: [EpochSummary],
                       taskTensors: (inout SafeTensorsWriter) -> Void) throws {
         var w = SafeTensorsWriter()
@@ -90,6 +97,7 @@ public struct TrainingState {
         w.add("rng", shape: [4], int64s: rng.map { Int64(bitPattern: $0) })
         w.add("position", shape: [4], int64s: [epoch, batch, step, adam.step].map(Int64.init))
         w.add("lr", shape: [1], floats: [epochLR])
+        if let average { w.add("average", shape: [P], floats: average) }
         taskTensors(&w)
         func n(_ x: Double?) -> String { x.map { String($0) } ?? "" }
         var meta: [(String, String)] = [("format", formatName), ("version", String(formatVersion)), ("run_id", runID),
@@ -97,7 +105,7 @@ public struct TrainingState {
         meta += Checkpoint.architectureMetadata(model.config)
         meta += [("base_lr", String(o.lr)), ("weight_decay", String(adam.weightDecay)), ("clip", o.clip.map { String($0) } ?? ""),
                  ("lr_decay", String(o.lrDecay)), ("schedule", o.cosine ? "cosine" : "constant"), ("lr_floor", String(o.lrFloor)),
-                 ("beta1", String(adam.beta1)), ("beta2", String(adam.beta2)), ("eps", String(adam.eps)), ("seed", String(o.seed)),
+                 ("beta1", String(adam.beta1)), ("beta2", String(adam.beta2)), ("eps", String(adam.eps)), ("seed", String(o.seed)), ("ema", String(o.ema)),
                  ("best_epoch", n(best?.epoch)), ("best_valid_loss", n(best?.loss)), ("best_valid_accuracy", n(best?.accuracy)),
                  ("history", JSONWriter.string(.array(history.map(TrainingState.json)))), ("threads", String(model.threads))]
         meta += taskSettings.map { ("task." + $0.0, $0.1) }
@@ -165,6 +173,7 @@ public struct TrainingState {
         }
         o.lrFloor = try m.float("lr_floor", in: 0 ... 1)
         o.seed = try m.uint64("seed")
+        o.ema = try m.float("ema", in: 0 ... 0.999_999_9, default: 0)
         let betas = (try m.float("beta1", in: 0 ... 0.999_999_9), try m.float("beta2", in: 0 ... 0.999_999_9),
                      try m.float("eps", in: Float.leastNonzeroMagnitude ... 1), weightDecay)
         let position = try f.int64s("position", shape: [4])
@@ -192,6 +201,11 @@ public struct TrainingState {
         s.adamV = try f.floats("adam.v", shape: [P])
         guard s.params.allSatisfy(\.isFinite), s.adamM.allSatisfy(\.isFinite), s.adamV.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
             throw m.corrupt("non-finite weights or moments")
+        }
+        if o.ema > 0 {
+            let a = try f.floats("average", shape: [P])
+            guard a.allSatisfy(\.isFinite) else { throw m.corrupt("non-finite averaged weights") }
+            s.average = a
         }
         s.betas = betas
         try s.checkRun(checkpoint: checkpoint)

@@ -133,6 +133,9 @@ struct Command: ParsableCommand {
     @Option(help: "Learning-rate schedule: constant, or cosine (falls along a half cosine to 5% of --lr over the run: --epochs, or --max-time when that comes first).")
     var lrSchedule: ScheduleOption?
 
+    @Option(help: "Evaluate and keep an exponential moving average of the weights instead of the weights themselves (e.g. 0.999; default: none): after every step, average = d x average + (1 - d) x weights with d = min(EMA, (1 + steps before it) / (10 + steps before it)); training goes on from the trained weights.")
+    var ema: Float?
+
     @Option(help: "Wall-clock budget, e.g. 600, 90s, 10m, 1.5h, counted from the start of the command and including the final evaluation (and --test): training stops in time to evaluate, keep the best checkpoint and write the state (at most a quarter of the budget is set aside; when the evaluation would take longer, it uses the first part of the validation data that fits). With --resume, the budget of the resumed run.")
     var maxTime: TimeBudget?
 
@@ -211,6 +214,7 @@ struct Command: ParsableCommand {
         try check(finite(lrDecay) && (lrDecay.map { $0 > 0 } ?? true), "--lr-decay must be a positive number")
         try check(finite(clip) && (clip.map { $0 >= 0 } ?? true), "--clip must be a number >= 0 (0: no clipping)")
         try check(validSplit.map { $0 >= 0 && $0 < 1 } ?? true, "--valid-split must be in [0, 1)")
+        try check(ema.map { $0 > 0 && $0 < 1 } ?? true, "--ema must be in (0, 1), e.g. 0.999")
         try check(evalEvery >= 0, "--eval-every must not be negative")
         try check(output != nil || resume != nil, "-o/--output is required (where the best checkpoint goes)")
         if let resume, let output, resume != output {
@@ -243,7 +247,7 @@ struct Command: ParsableCommand {
                          (weightDrop != nil, "--weight-drop"),
                          (batchSize != nil, "--batch-size"), (seqLen != nil, "--seq-len"), (lr != nil, "--lr"),
                          (weightDecay != nil, "--weight-decay"), (clip != nil, "--clip"), (lrDecay != nil, "--lr-decay"),
-                         (lrSchedule != nil, "--lr-schedule"),
+                         (lrSchedule != nil, "--lr-schedule"), (ema != nil, "--ema"),
                          (!lm && valid != nil && EncodedDataset.isEncodedFile(inputs.first ?? "-"), "--valid"), (validSplit != nil, "--valid-split"),
                          (seed != nil, "--seed"), (padded, "--padded"), (multiLabel, "--multi-label"), (pool != nil, "--pool")]
                 .filter { $0.0 }.map { $0.1 }
@@ -262,6 +266,7 @@ struct Command: ParsableCommand {
         o.clip = c > 0 ? c : nil
         o.lrDecay = lrDecay ?? 1
         o.cosine = lrSchedule == .cosine
+        o.ema = ema ?? 0
         o.seed = seed ?? (lm ? 1 : 42)
         return o
     }

@@ -94,6 +94,29 @@ final class LMCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/c.ckpt"))
     }
 
+    func testMovingAverageOfTheWeights() throws {
+        let m = try model(), dir = Support.tempDir("lm-ema")
+        let base = ["--lm", m.dir + "/ts.txt", "--epochs", "1", "--seed", "3"] + LMCLITests.small
+        let r = try Support.tool("rnn-fit", base + ["--ema", "0.99", "-o", dir + "/a.ckpt"])
+        XCTAssertEqual(r.0, 0, r.2)
+        let a = try SafeTensorsFile(path: dir + "/a.ckpt"), state = try SafeTensorsFile(path: dir + "/a.ckpt.state")
+        XCTAssertEqual(a.metadata["ema"], "0.99")
+        XCTAssertEqual(state.metadata["ema"], "0.99")
+        XCTAssertNotEqual(try state.floats("average"), try state.floats("params"))
+        let again = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--resume", dir + "/a.ckpt", "--epochs", "2", "--ema", "0.9"])
+        XCTAssertEqual(again.0, 2)
+        XCTAssertTrue(again.2.contains("drop --ema"), again.2)
+        let resumed = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--resume", dir + "/a.ckpt", "--epochs", "2"])
+        XCTAssertEqual(resumed.0, 0, resumed.2)
+        XCTAssertEqual(try SafeTensorsFile(path: dir + "/a.ckpt").metadata["ema"], "0.99")
+        for v in ["1", "0", "-0.5", "nan", "1.5"] {
+            let bad = try Support.tool("rnn-fit", base + ["--ema", v, "-o", dir + "/c.ckpt"])
+            XCTAssertEqual(bad.0, 2, v)
+            XCTAssertTrue(bad.2.contains("--ema must be in (0, 1)"), bad.2)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/c.ckpt"))
+    }
+
     /// Invalid UTF-8 in the training text is read as U+FFFD with one warning naming the first place
     /// (issue 11); -q silences it.
     func testInvalidUTF8InTheTextIsWarnedAbout() throws {

@@ -256,6 +256,7 @@ final class FitJobTests: XCTestCase {
             else if t.dtype == .f32 { w.add(n, shape: t.shape, floats: try f.floats(n)) }
             else { w.add(n, shape: t.shape, int64s: try f.int64s(n)) }
         }
+        for (n, x) in floats.sorted(by: { $0.key < $1.key }) where f.tensors[n] == nil { w.add(n, shape: [x.count], floats: x) }
         var m = f.metadata
         for (k, v) in meta { m[k] = v }
         for (k, v) in m.sorted(by: { $0.key < $1.key }) { w.setMetadata(k, v) }
@@ -267,6 +268,7 @@ final class FitJobTests: XCTestCase {
         try train(options(v, d), epochs: 1)
         let state = dir + "/best.ckpt.state", saved = dir + "/saved.state"
         try FileManager.default.copyItem(atPath: state, toPath: saved)
+        let P = try XCTUnwrap(SafeTensorsFile(path: saved).tensors["params"]?.shape.first)
         let cases: [([String: String], [String: [Int64]], [String: [Float]], String)] = [
             (["task.batch_size": "-0"], [:], [:], "batch_size = '-0'"),
             (["layers": "-1"], [:], [:], "layers = '-1'"),
@@ -277,6 +279,11 @@ final class FitJobTests: XCTestCase {
             (["seed": "-3"], [:], [:], "seed = '-3'"),
             (["schedule": "linear"], [:], [:], "schedule = 'linear'"),
             (["best_valid_loss": "nan"], [:], [:], "best_valid_loss = 'nan'"),
+            (["ema": "1"], [:], [:], "ema = '1'"),
+            (["ema": "nan"], [:], [:], "ema = 'nan'"),
+            (["ema": "0.5"], [:], [:], "average"),
+            (["ema": "0.5"], [:], ["average": [Float](repeating: 0, count: P - 1)], "average"),
+            (["ema": "0.5"], [:], ["average": [Float](repeating: .nan, count: P)], "non-finite averaged weights"),
             ([:], ["position": [2, 0, 10, Int64.max]], [:], "position"),
             ([:], ["position": [-1, 0, 0, 0]], [:], "position"),
             ([:], ["position": [2, 0]], [:], "position"),

@@ -189,6 +189,66 @@ final class LMTests: XCTestCase {
         XCTAssertTrue(m.params.values.allSatisfy(\.isFinite))
     }
 
+    /// Records the model's weights after every training step (the trained weights, not the average).
+    final class WeightRecorder: TrainingSink {
+        let model: Model
+        var steps: [[Float]] = []
+        init(_ model: Model) { self.model = model }
+        func record(_ event: TrainingEvent) throws { if case .batch = event { steps.append(Array(model.params.values)) } }
+    }
+
+    func testMovingAverageIsEvaluatedAndKeptWhileTrainingGoesOnFromTheTrainedWeights() throws {
+        XCTAssertEqual(Trainer.averageDecay(0.999, step: 0), 0.1)
+        XCTAssertEqual(Trainer.averageDecay(0.999, step: 990), 0.991, accuracy: 1e-7)
+        XCTAssertEqual(Trainer.averageDecay(0.999, step: 100_000), 0.999)
+        let corpus = try LMCorpus(text: try shakespeare(12_000), alphabet: nil, validSplit: 0.1)
+        let d = tempDir("ema")
+        var opt = optimizer()
+        opt.ema = 0.9
+        // 6 steps, then a stop: the final evaluation point keeps (the first) checkpoint
+        let task = try LanguageModelTask(corpus: corpus, options: smallOptions(), seed: opt.seed)
+        let initial = Array(task.model.params.values)
+        let rec = WeightRecorder(task.model)
+        var polls = 0
+        _ = try Trainer(task: task, optimizer: opt, run: RunSettings(), output: d + "/ema.ckpt", sink: rec,
+                        stopSignal: { polls += 1; return polls > 6 ? SIGINT : nil }).run()
+        XCTAssertEqual(rec.steps.count, 6)
+        var expected = initial
+        for (t, w) in rec.steps.enumerated() {
+            let decay = Trainer.averageDecay(0.9, step: t)
+            for i in expected.indices { expected[i] = decay * expected[i] + (1 - decay) * w[i] }
+        }
+        let state = try SafeTensorsFile(path: d + "/ema.ckpt.state")
+        let average = try state.floats("average")
+        XCTAssertEqual(average.count, expected.count)
+        XCTAssertLessThan(zip(average, expected).map { abs($0 - $1) }.max() ?? 1, 1e-6)
+        XCTAssertTrue(try state.floats("params") == rec.steps.last, "the state holds the trained weights")
+        XCTAssertTrue(average != rec.steps.last)
+        // the checkpoint holds the average and its validation loss is the average's
+        let (kept, info) = try Checkpoint.load(path: d + "/ema.ckpt", expect: .languageModel)
+        XCTAssertTrue(Array(kept.params.values) == average, "the checkpoint holds the average")
+        XCTAssertEqual(info.extra["ema"], "0.9")
+        let check = try LanguageModelTask(corpus: corpus, options: smallOptions(), seed: opt.seed)
+        check.model.params.mutableValues.baseAddress!.update(from: kept.params.values.baseAddress!, count: kept.params.count)
+        XCTAssertEqual(try check.evaluate(limit: nil)?.loss, info.validLoss)
+        // training itself is that of a run without the average, bit for bit
+        polls = 0
+        let plain = try LanguageModelTask(corpus: corpus, options: smallOptions(), seed: opt.seed)
+        _ = try Trainer(task: plain, optimizer: optimizer(), run: RunSettings(), output: d + "/plain.ckpt", sink: EventRecorder(),
+                        stopSignal: { polls += 1; return polls > 6 ? SIGINT : nil }).run()
+        XCTAssertTrue(Array(plain.model.params.values) == rec.steps.last, "the average does not change training")
+        XCTAssertNotEqual(try SafeTensorsFile(path: d + "/plain.ckpt").metadata["valid_loss"], try SafeTensorsFile(path: d + "/ema.ckpt").metadata["valid_loss"])
+        XCTAssertNil(try SafeTensorsFile(path: d + "/plain.ckpt").metadata["ema"])
+        // a resumed run continues the average exactly
+        try train(corpus, smallOptions(), opt, epochs: 2, output: d + "/straight.ckpt")
+        try train(corpus, smallOptions(), opt, epochs: 1, output: d + "/resumed.ckpt")
+        XCTAssertEqual(try TrainingState.load(checkpoint: d + "/resumed.ckpt").optimizer.ema, 0.9)
+        try train(corpus, smallOptions(), epochs: 2, output: d + "/resumed.ckpt", resume: true)
+        XCTAssertTrue(try SafeTensorsFile(path: d + "/resumed.ckpt.state").floats("average")
+                      == SafeTensorsFile(path: d + "/straight.ckpt.state").floats("average"), "resumed average")
+        XCTAssertTrue(try SafeTensorsFile(path: d + "/resumed.ckpt").floats("fc.weight") == SafeTensorsFile(path: d + "/straight.ckpt").floats("fc.weight"), "resumed checkpoint")
+    }
+
     func testCosineScheduleFallsFromOneToTheFloor() throws {
         XCTAssertEqual(Trainer.cosineFactor(progress: 0, floor: 0.05), 1)
         XCTAssertEqual(Trainer.cosineFactor(progress: 0.5, floor: 0.05), 0.525, accuracy: 1e-6)
