@@ -66,6 +66,17 @@ final class LMCLITests: XCTestCase {
     /// --weight-drop and --embed-dropout with --lm: recorded in the checkpoint and its state (a
     /// resumed run keeps them and refuses new values), they change training but not the model's
     /// tensors, and out-of-range values are refused.
+    /// `--resume CKPT` with `option value` is refused (a setting of the state), without it the run
+    /// resumes to epoch 2 and the checkpoint's metadata `key` keeps `kept`.
+    func resumeKeeps(_ ckpt: String, text: String, option: String, _ value: String, key: String, _ kept: String) throws {
+        let again = try Support.tool("rnn-fit", ["--lm", text, "--resume", ckpt, "--epochs", "2", option, value])
+        XCTAssertEqual(again.0, 2)
+        XCTAssertTrue(again.2.contains("drop \(option)"), again.2)
+        let resumed = try Support.tool("rnn-fit", ["--lm", text, "--resume", ckpt, "--epochs", "2"])
+        XCTAssertEqual(resumed.0, 0, resumed.2)
+        XCTAssertEqual(try SafeTensorsFile(path: ckpt).metadata[key], kept)
+    }
+
     func testWeightDropAndEmbeddingDropout() throws {
         let m = try model(), dir = Support.tempDir("lm-wd")
         let base = ["--lm", m.dir + "/ts.txt", "--epochs", "1", "--seed", "3"] + LMCLITests.small
@@ -80,12 +91,7 @@ final class LMCLITests: XCTestCase {
         XCTAssertEqual(Set(a.names), Set(b.names))
         XCTAssertNotEqual(try a.floats("rnn.weight_hh_l0"), try b.floats("rnn.weight_hh_l0"))
         XCTAssertNotEqual(a.metadata["valid_loss"], b.metadata["valid_loss"])
-        let again = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--resume", dir + "/b.ckpt", "--epochs", "2", "--weight-drop", "0.1"])
-        XCTAssertEqual(again.0, 2)
-        XCTAssertTrue(again.2.contains("drop --weight-drop"), again.2)
-        let resumed = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--resume", dir + "/b.ckpt", "--epochs", "2"])
-        XCTAssertEqual(resumed.0, 0, resumed.2)
-        XCTAssertEqual(try SafeTensorsFile(path: dir + "/b.ckpt").metadata["weight_drop"], "0.3")
+        try resumeKeeps(dir + "/b.ckpt", text: m.dir + "/ts.txt", option: "--weight-drop", "0.1", key: "weight_drop", "0.3")
         for (opt, v) in [("--weight-drop", "1"), ("--weight-drop", "-0.1"), ("--weight-drop", "nan"), ("--embed-dropout", "1.5")] {
             let r = try Support.tool("rnn-fit", base + [opt, v, "-o", dir + "/c.ckpt"])
             XCTAssertEqual(r.0, 2, "\(opt) \(v)")
@@ -103,12 +109,7 @@ final class LMCLITests: XCTestCase {
         XCTAssertEqual(a.metadata["ema"], "0.99")
         XCTAssertEqual(state.metadata["ema"], "0.99")
         XCTAssertNotEqual(try state.floats("average"), try state.floats("params"))
-        let again = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--resume", dir + "/a.ckpt", "--epochs", "2", "--ema", "0.9"])
-        XCTAssertEqual(again.0, 2)
-        XCTAssertTrue(again.2.contains("drop --ema"), again.2)
-        let resumed = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--resume", dir + "/a.ckpt", "--epochs", "2"])
-        XCTAssertEqual(resumed.0, 0, resumed.2)
-        XCTAssertEqual(try SafeTensorsFile(path: dir + "/a.ckpt").metadata["ema"], "0.99")
+        try resumeKeeps(dir + "/a.ckpt", text: m.dir + "/ts.txt", option: "--ema", "0.9", key: "ema", "0.99")
         for v in ["1", "0", "-0.5", "nan", "1.5"] {
             let bad = try Support.tool("rnn-fit", base + ["--ema", v, "-o", dir + "/c.ckpt"])
             XCTAssertEqual(bad.0, 2, v)
