@@ -63,6 +63,9 @@ let package = Package(
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // Header only: the bfloat16 training kernel (VDPBF16PS, which Swift cannot express) as static
+        // inline C with a target attribute, compiled by the Clang importer (rnn-fit --bf16).
+        .systemLibrary(name: "CBFloat16"),
 
         // Libraries: all logic lives here.
         .target(name: "RNNCore", dependencies: ["CZlib"], swiftSettings: release),
@@ -75,7 +78,7 @@ let package = Package(
                 swiftSettings: kernelFlags(march: "x86-64-v3", define: "RNN_KERNELS_V3") + release),
         .target(name: "RNNKernelsV4", dependencies: ["RNNKernelABI"],
                 swiftSettings: kernelFlags(march: "x86-64-v4", define: "RNN_KERNELS_V4") + release),
-        .target(name: "RNNEngine", dependencies: ["RNNCore", "COpenBLAS", "RNNKernelABI", "RNNKernelsBaseline", "RNNKernelsV3", "RNNKernelsV4"],
+        .target(name: "RNNEngine", dependencies: ["RNNCore", "COpenBLAS", "CBFloat16", "RNNKernelABI", "RNNKernelsBaseline", "RNNKernelsV3", "RNNKernelsV4"],
                 swiftSettings: release),
         .target(name: "RNNTrain", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNMPI"], swiftSettings: release),
         // Data-parallel training: the processes of a run (one, or Open MPI's world loaded at run time).
@@ -101,7 +104,7 @@ let package = Package(
         // Tests (no PyTorch needed: reference tensors are committed fixtures).
         .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore"]),
         .testTarget(name: "RNNTextTests", dependencies: ["RNNCore", "RNNText"]),
-        .testTarget(name: "RNNEngineTests", dependencies: ["RNNCore", "RNNKernelABI", "RNNEngine"],
+        .testTarget(name: "RNNEngineTests", dependencies: ["RNNCore", "RNNKernelABI", "RNNEngine", "CBFloat16"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RNNTrainTests", dependencies: ["RNNCore", "RNNText", "RNNEngine", "RNNTrain", "RNNFuzz", "RNNMPI"]),
         .testTarget(name: "RNNTrainCLITests", dependencies: ["RNNCore", "RNNTrain", "RNNTrainCLI"]),

@@ -12,6 +12,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CBFloat16
 import COpenBLAS
 import RNNCore
 import RNNKernelABI
@@ -76,6 +77,10 @@ public enum EngineKernels {
 
     /// The kernel set in use: "baseline", "v3" or "v4" (RNN_KERNELS values, logs).
     public static var setName: String { active.rawValue }
+
+    /// The CPU and OS run AVX512_BF16 and the v4 set is in use: what `Model.bf16` (rnn-fit --bf16)
+    /// needs (CBFloat16/bf16.h).
+    public static var bf16Available: Bool { active == .v4 && rnn_bf16_supported() != 0 }
 
     /// The kernel set in use, in words.
     public static var name: String { active.summary }

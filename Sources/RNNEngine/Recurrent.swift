@@ -72,6 +72,12 @@ final class RecurrentStack {
     private let packI: [FloatBuffer]             // W_ih^T in panels (inference projections)
     private let stateH: [FloatBuffer], stateC: [FloatBuffer], actStep: [FloatBuffer]  // inference only
     private var bigPack = [FloatBuffer](), bigScratch = [FloatBuffer]()  // per thread part (bigProduct)
+    /// Training products in bfloat16 (Model.bf16; BFloat16.swift): the input projections, weight
+    /// gradients, dX and the per-step products of training run on the bfloat16 kernel, operands
+    /// converted as they are used (W_hh once per batch); weights, sums and everything else stay fp32.
+    var bf16 = false
+    private let packF16: [FloatBuffer], packB16: [FloatBuffer]     // W_hh^T / W_hh in bfloat16 panels
+    private var bfA = [FloatBuffer](), bfB = [FloatBuffer]()       // per thread part: bfloat16 operands
     /// Phase timings (EngineProfile); slot = direction or half.
     let profiler = Profiler()
     let hn = FloatBuffer(), cn = FloatBuffer()
@@ -118,6 +124,8 @@ final class RecurrentStack {
         dIn = [FloatBuffer(), FloatBuffer()]
         packF = (0 ..< directions).map { _ in FloatBuffer() }
         packB = (0 ..< directions).map { _ in FloatBuffer() }
+        packF16 = (0 ..< directions).map { _ in FloatBuffer() }
+        packB16 = (0 ..< directions).map { _ in FloatBuffer() }
         packI = (0 ..< directions).map { _ in FloatBuffer() }
         stateH = (0 ..< directions).map { _ in FloatBuffer() }
         stateC = (0 ..< directions).map { _ in FloatBuffer() }
@@ -157,6 +165,7 @@ final class RecurrentStack {
     /// Per-part buffers for `parts` thread parts (called before a parallel phase).
     private func ensureParts(_ parts: Int) {
         while bigPack.count < parts { bigPack.append(FloatBuffer()); bigScratch.append(FloatBuffer()) }
+        while bfA.count < parts { bfA.append(FloatBuffer()); bfB.append(FloatBuffer()) }
         profiler.ensure(threads: parts)
     }
 
@@ -206,6 +215,11 @@ final class RecurrentStack {
                             accumulate: Bool, _ c: FPtr, _ ldc: Int, rows: Range<Int>? = nil, slot: Int) {
         let rows = rows ?? 0 ..< m
         if rows.isEmpty { return }
+        if bf16 {
+            bf16Product(transA: transA, transB: transB, rows: rows, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+                        accumulate: accumulate, aBuffer: bfA[slot], bBuffer: bfB[slot])
+            return
+        }
         if let product = EngineKernels.table.bigProduct {
             let pack = transB ? bigPack[slot].ensure(packedCount(k: k, n: n)) : bigPack[slot].pointer
             let scratch = bigScratch[slot].ensure(16 * min(k, gemmKBlock))
@@ -292,6 +306,7 @@ final class RecurrentStack {
                 }
                 ghBuf[d].ensure(B * G)
                 packF[d].ensure(packedCount(k: H, n: G))
+                if training && bf16 { packF16[d].ensure(bf16PanelCount(k: H, n: G)) }
                 if !training { packI[d].ensure(packedCount(k: ind, n: G)) }
             }
             let xin = input
@@ -332,7 +347,12 @@ final class RecurrentStack {
                     }
                     probe.lap(.bigGEMM)
                     for d in 0 ..< D {
-                        packTransposed(activeWeights(k, d).whh, n: G, k: H, ldw: H, into: packF[d].pointer, panels: chunk(panels, parts: P, p))
+                        let pr = chunk(panels, parts: P, p)
+                        if training && bf16 {
+                            bf16PackTransposed(activeWeights(k, d).whh, n: G, k: H, ldw: H, into: packF16[d].pointer, panels: pr)
+                        } else {
+                            packTransposed(activeWeights(k, d).whh, n: G, k: H, ldw: H, into: packF[d].pointer, panels: pr)
+                        }
                     }
                     probe.lap(.copies)
                 }
@@ -444,6 +464,7 @@ final class RecurrentStack {
         let ax = cell != .rnn ? aux[k][d].pointer : nil
         let gh = ghBuf[d].pointer
         let pk = UnsafePointer(packF[d].pointer)
+        let pk16: UnsafePointer<Float>? = training && bf16 ? UnsafePointer(packF16[d].pointer) : nil
         var probe = profiler.probe(slot)
         for s in 0 ..< T {
             let t = d == 0 ? s : T - 1 - s
@@ -488,6 +509,9 @@ final class RecurrentStack {
             let ghr = gh + r0 * GH
             if single {
                 for r in r0 ..< r1 { rowProduct(y: gh + r * GH, x: hp + (sb + r) * H, w: w.whh, k: H, n: GH) }
+            } else if let pk16 {
+                bf16PackedProduct(m: m, n: GH, k: H, a: hp + (sb + r0) * H, lda: H, packed: pk16, c: ghr, ldc: GH, accumulate: false,
+                                  aBuffer: bfA[slot])
             } else {
                 gemmPacked(m: m, n: GH, k: H, a: hp + (sb + r0) * H, lda: H, packed: pk, c: ghr, ldc: GH, accumulate: false)
             }
@@ -530,7 +554,7 @@ final class RecurrentStack {
                 if cell == .gru { dGh[d].ensure(N * GH) }
                 carryH[d].ensure(B * H)
                 if cell == .lstm { carryC[d].ensure(B * H) }
-                packB[d].ensure(packedCount(k: GH, n: H))
+                if bf16 { packB16[d].ensure(bf16PanelCount(k: GH, n: H)) } else { packB[d].ensure(packedCount(k: GH, n: H)) }
                 if usedWeightDrop[k] { wdGrad[d].ensure(GH * H) }
             }
             // W_hh in panels for dh_{t-1} = dGh W_hh (panels cut over the threads)
@@ -538,7 +562,12 @@ final class RecurrentStack {
             parallel(P) { p in
                 var probe = profiler.probe(p)
                 for d in 0 ..< D {
-                    packPlain(activeWeights(k, d).whh, k: GH, n: H, ldw: H, into: packB[d].pointer, panels: chunk(panels, parts: P, p))
+                    let pr = chunk(panels, parts: P, p)
+                    if bf16 {
+                        bf16PackPlain(activeWeights(k, d).whh, k: GH, n: H, ldb: H, into: packB16[d].pointer, panels: pr)
+                    } else {
+                        packPlain(activeWeights(k, d).whh, k: GH, n: H, ldw: H, into: packB[d].pointer, panels: pr)
+                    }
                 }
                 probe.lap(.copies)
             }
@@ -621,6 +650,7 @@ final class RecurrentStack {
         if let cc { if let dcn { (cc + r0 * H).update(from: dcn + r0 * H, count: n) } else { (cc + r0 * H).update(repeating: 0, count: n) } }
         // dh_{t-1} = dGh W_hh: B = W_hh [G*H, H] as it is (K = G*H, N = H)
         let pk = UnsafePointer(packB[d].pointer)
+        let pk16: UnsafePointer<Float>? = bf16 ? UnsafePointer(packB16[d].pointer) : nil
         probe.lap(.copies)
         let ldd = D * H
         let auxp = aux[k][d].pointer, cpp = cprev[k][d].pointer, dgh = dGh[d].pointer
@@ -648,7 +678,12 @@ final class RecurrentStack {
             }
             probe.lap(.gates)
             // GRU: carryH already holds the direct path dh * z; the others overwrite it
-            gemmPacked(m: m, n: H, k: GH, a: gs, lda: GH, packed: pk, c: ch + r0 * H, ldc: H, accumulate: cell == .gru)
+            if let pk16 {
+                bf16PackedProduct(m: m, n: H, k: GH, a: gs, lda: GH, packed: pk16, c: ch + r0 * H, ldc: H, accumulate: cell == .gru,
+                                  aBuffer: bfA[slot])
+            } else {
+                gemmPacked(m: m, n: H, k: GH, a: gs, lda: GH, packed: pk, c: ch + r0 * H, ldc: H, accumulate: cell == .gru)
+            }
             probe.lap(.stepGEMM)
         }
     }

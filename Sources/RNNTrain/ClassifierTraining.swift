@@ -60,6 +60,8 @@ public struct FitOptions: Sendable {
     public var batchSize = 32
     /// Threads for the kernels, >= 1 (Model.threads).
     public var threads = 2
+    /// Training products in bfloat16 (Model.bf16; needs EngineKernels.bf16Available).
+    public var bf16 = false
     /// Pads are real time steps (reference semantics) instead of packed sequences.
     public var padded = false
     /// Batch size for evaluation (no gradients; at most 32k tokens a batch, see evaluateClassifier).
@@ -319,6 +321,7 @@ public final class ClassifierTask: TrainingTask {
         }
         model = Model(config: config, seed: seed)
         model.threads = max(1, o.threads)
+        model.bf16 = o.bf16
         if resume == nil && vocab.dim > 0 {
             // Pretrained rows (zero for <unk>, <pad> and tokens without a vector, as in the reference).
             let w = model.params.value("embedding.weight")
@@ -357,7 +360,8 @@ public final class ClassifierTask: TrainingTask {
     public var batchesPerEpoch: Int { (train.count + batchSize - 1) / batchSize }
     public var plan: TrainingPlan {
         TrainingPlan(task: "classifier", epochs: 0, batchesPerEpoch: batchesPerEpoch, itemsPerEpoch: train.count, itemUnit: "reviews",
-                     validItems: valid?.count ?? 0, hasAccuracy: true)
+                     validItems: valid?.count ?? 0, hasAccuracy: true,
+                     kernels: TrainingPlan.kernelName(bf16: model.bf16))
     }
     public var frozen: Set<String> { model.config.freezeEmbedding ? ["embedding.weight"] : [] }
     public var generatorSeed: UInt64 { seed &+ 1 }

@@ -37,8 +37,14 @@ public struct TrainingPlan: Sendable, Equatable {
     public var hasAccuracy: Bool
     /// Also show losses in bits (bits per character for character models).
     public var showBits: Bool
-    /// The engine's kernel set ("baseline", "v3", "v4": EngineKernels) and OpenBLAS's kernels.
+    /// The engine's kernel set ("baseline", "v3", "v4": EngineKernels; "v4+bf16" with training
+    /// products in bfloat16) and OpenBLAS's kernels.
     public var kernels: String, blasKernels: String
+
+    /// The `kernels` value of a run: the set in use, "+bf16" when the model trains in bfloat16.
+    public static func kernelName(bf16: Bool) -> String {
+        EngineKernels.setName + (bf16 ? "+bf16" : "")
+    }
 
     /// Memberwise initialiser (the kernel sets default to the ones in use).
     public init(task: String, epochs: Int, firstEpoch: Int = 1, batchesPerEpoch: Int, itemsPerEpoch: Int,

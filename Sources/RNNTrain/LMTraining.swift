@@ -24,6 +24,8 @@ public struct LMTrainingOptions: Sendable, Equatable {
     public var embedDim = 64
     /// Dropout between stacked layers.
     public var dropout: Float = 0
+    /// Dropout on the last layer's output before the linear layer (ModelConfig.headDropout).
+    public var headDropout: Float = 0
     /// Dropout on the embedded characters (ModelConfig.embedDropout).
     public var embedDropout: Float = 0
     /// Weight drop on the recurrent weights (ModelConfig.weightDrop).
@@ -34,6 +36,8 @@ public struct LMTrainingOptions: Sendable, Equatable {
     public var seqLen = 128
     /// Threads for the kernels, >= 1 (Model.threads).
     public var threads = 2
+    /// Training products in bfloat16 (Model.bf16; needs EngineKernels.bf16Available).
+    public var bf16 = false
     /// The fraction of the text held out for validation (recorded: a resumed run needs the same).
     public var validSplit = 0.1
 
@@ -42,7 +46,7 @@ public struct LMTrainingOptions: Sendable, Equatable {
     /// The model shape for an alphabet of `V` characters.
     public func modelConfig(vocabSize V: Int) -> ModelConfig {
         var c = ModelConfig(cell: cell, task: .languageModel, vocabSize: V, embedDim: embedDim, hidden: hidden, layers: layers,
-                            bidirectional: false, dropout: dropout, headDropout: 0, outputs: V, paddingIndex: nil, freezeEmbedding: false)
+                            bidirectional: false, dropout: dropout, headDropout: headDropout, outputs: V, paddingIndex: nil, freezeEmbedding: false)
         c.embedDropout = embedDropout
         c.weightDrop = weightDrop
         return c
@@ -130,6 +134,7 @@ public final class LanguageModelTask: TrainingTask {
         S = (corpus.train.count - 1 - T) / B
         model = Model(config: config, seed: seed)
         model.threads = max(1, o.threads)
+        model.bf16 = o.bf16
         state = RecurrentState.zeros(config, batch: B)
         streams = 0 ..< B
         inputs = [Int32](repeating: 0, count: B * T); targets = inputs
@@ -176,7 +181,8 @@ public final class LanguageModelTask: TrainingTask {
 
     public var plan: TrainingPlan {
         TrainingPlan(task: "lm", epochs: 0, batchesPerEpoch: batchesPerEpoch, itemsPerEpoch: batchesPerEpoch * B * T, itemUnit: "chars",
-                     validItems: corpus.valid.count, hasAccuracy: false, showBits: true)
+                     validItems: corpus.valid.count, hasAccuracy: false, showBits: true,
+                     kernels: TrainingPlan.kernelName(bf16: model.bf16))
     }
     public var generatorSeed: UInt64 { seed &+ 0x5EED }
     public var settings: [(String, String)] {

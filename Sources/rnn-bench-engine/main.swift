@@ -2,7 +2,7 @@
 // synthetic IMDB-like batches and prints reviews/s, real tokens/s and achieved GFLOP/s.
 //
 //   rnn-bench-engine [--cell lstm|gru] [--mode train|infer|sample|lmtrain] [--batches n] [--threads n] [--dump path]
-//                    [--batch B] [--embed E] [--vocab V] [--hidden H] [--layers L] [--chars n] [--profile]
+//                    [--batch B] [--embed E] [--vocab V] [--hidden H] [--layers L] [--chars n] [--profile] [--bf16]
 //   rnn-bench-engine --kernels     (prints the engine's kernel set, the sets this CPU supports and OpenBLAS's kernels)
 //   mpirun -np K rnn-bench-engine --allreduce FLOATS [--batches n]
 //                                  (times n in-place sums of FLOATS floats over the K processes)
@@ -11,6 +11,7 @@
 // step at a time with Model.stepLM at batch 1 (softmax at temperature 0.8 and a draw per step).
 // --mode lmtrain: character LM training steps (V=65, E=64, batch 32, 128 steps, clip 5, Adam).
 // --profile prints where the engine's time goes (EngineProfile). Every mode prints the peak RSS.
+// --bf16 (train, lmtrain): training products in bfloat16 (Model.bf16; needs AVX512_BF16).
 //
 // Lengths ~ lognormal (mean ~210 tokens), clipped to [10, 500]; token ids uniform in 2..<V; fixed
 // seed. --dump writes the batches (tokens, lengths, labels) to a safetensors file so the PyTorch
@@ -23,7 +24,7 @@ import Glibc
 #endif
 
 var cell = CellKind.lstm, mode = "train", batches = 20, threads = 2, dump: String? = nil, batchSize = 0
-var embedArg = 0, vocabArg = 0, hiddenArg = 0, layersArg = 1, chars = 3000, profiling = false, allreduce = 0
+var embedArg = 0, vocabArg = 0, hiddenArg = 0, layersArg = 1, chars = 3000, profiling = false, allreduce = 0, bf16 = false
 do { try EngineKernels.check() } catch {
     Diagnostics.line("rnn-bench-engine: error: \(error)")
     exit(2)
@@ -32,6 +33,14 @@ var args = Array(CommandLine.arguments.dropFirst())
 while !args.isEmpty {
     let a = args.removeFirst()
     if a == "--profile" { profiling = true; continue }
+    if a == "--bf16" {
+        guard EngineKernels.bf16Available else {
+            Diagnostics.line("rnn-bench-engine: error: --bf16 needs AVX512_BF16 and the v4 kernels")
+            exit(2)
+        }
+        bf16 = true
+        continue
+    }
     if a == "--kernels" {
         let sets = EngineKernels.supported.map(\.rawValue).joined(separator: ", ")
         print("engine \(EngineKernels.setName): \(EngineKernels.name); this CPU supports \(sets); OpenBLAS \(BLASKernels.name)")
@@ -51,7 +60,9 @@ while !args.isEmpty {
     case "--batch": batchSize = Int(v) ?? 0
     case "--dump": dump = v
     case "--allreduce": allreduce = Int(v) ?? 0
-    default: fatalError("unknown option \(a)")
+    default:
+        Diagnostics.line("rnn-bench-engine: error: unknown option \(a) (see the usage at the top of Sources/rnn-bench-engine/main.swift)")
+        exit(2)
     }
 }
 // Communication alone: the gradient sum of data-parallel training (docs/SCALING.md). Each sum
@@ -116,6 +127,7 @@ if mode == "lmtrain" {
                              bidirectional: false, dropout: 0, headDropout: 0, outputs: V, paddingIndex: nil, freezeEmbedding: false)
     let model = Model(config: config, seed: 1)
     model.threads = threads
+    model.bf16 = bf16
     var adam = Adam(count: model.params.count)
     var state = RecurrentState.zeros(config, batch: Bl)
     var rng = RNG(seed: 3), textRNG = RNG(seed: 4)
@@ -134,7 +146,7 @@ if mode == "lmtrain" {
         adam.update(model.params)
     }
     let dt = seconds() - t0, dcpu = cpuSeconds() - c0
-    print("engine \(cell.rawValue) \(layersArg)x\(H) LM train: V=\(V) E=\(E) B=\(Bl) T=\(T) threads=\(threads): "
+    print("engine \(cell.rawValue) \(layersArg)x\(H) LM train\(bf16 ? " (bf16 products)" : ""): V=\(V) E=\(E) B=\(Bl) T=\(T) threads=\(threads): "
           + "\(formatFixed(Double(batches) / dt, 2)) steps/s, CPU \(formatFixed(dcpu / Double(batches), 4)) s/step, \(peakRSS())")
     var p = model.profile
     p.bigGEMM /= Double(batches); p.stepGEMM /= Double(batches); p.gates /= Double(batches); p.copies /= Double(batches)
@@ -206,6 +218,7 @@ let config = ModelConfig(cell: cell, task: .classifier, vocabSize: V, embedDim: 
                          dropout: 0, headDropout: 0, outputs: 1, paddingIndex: 1, freezeEmbedding: false)
 let model = Model(config: config, seed: 1)
 model.threads = threads
+model.bf16 = bf16 && mode == "train"
 var adam = Adam(count: model.params.count)
 var rng = RNG(seed: 7)
 let G = cell.gates * H

@@ -46,7 +46,8 @@ final class InstallRuntimeTests: XCTestCase {
     }
 
     /// One binary for every x86-64 CPU: outside the functions of the x86-64-v3 and v4 kernel
-    /// modules (RNNKernelsV3, RNNKernelsV4: chosen at start-up only on a CPU that has them), no
+    /// modules (RNNKernelsV3, RNNKernelsV4: chosen at start-up only on a CPU that has them) and the
+    /// bfloat16 kernel's four functions (CBFloat16/bf16.h: run only by --bf16 on a CPU with AVX512_BF16), no
     /// tool holds an instruction beyond baseline x86-64 (SSE2): no VEX/EVEX (AVX, AVX2, FMA,
     /// AVX-512, mask registers), BMI1/2, LZCNT, POPCNT, MOVBE, SSE3/SSSE3/SSE4. A binary built on
     /// an AVX-512 machine therefore runs on an AVX2-only one, and one built anywhere on any x86-64.
@@ -63,7 +64,7 @@ final class InstallRuntimeTests: XCTestCase {
             beyond = m ~ /^(v|k[a-z])/ || m ~ /^(andn|bextr|blsi|blsmsk|blsr|bzhi|mulx|pdep|pext|rorx|sarx|shlx|shrx|lzcnt|popcnt|movbe|crc32)$/ ||
                      m ~ /^(round[sp][sd]|ptest|pshufb|pblendvb|pblendw|blendv?p[sd]|pmulld|pmuldq|pminsb|pminsd|pminuw|pminud|pmaxsb|pmaxsd|pmaxuw|pmaxud|pextr[bdq]|pinsr[bdq]|pcmpeqq|pcmpgtq|dpp[sd]|insertps|extractps|pmov[sz]x[a-z]+|palignr|ph(add|sub)[a-z]*|pabs[bwd]|psign[bwd]|pmaddubsw|pmulhrsw|movddup|movs[hl]dup|lddqu|haddp[sd]|hsubp[sd]|addsubp[sd]|packusdw|mpsadbw|phminposuw|movntdqa)$/
             if (!beyond) next
-            kernels = fn ~ /RNNKernelsV[34]/
+            kernels = fn ~ /RNNKernelsV[34]/ || fn ~ /<rnn_bf16_(rows|pairs|panels_t|gemm)>:$/
             if (kernels && $2 ~ /%zmm/) zmm++
             if (kernels && $2 ~ /%ymm/) ymm++
             if (!kernels) { bad++; if (bad <= 5) print "outside the kernel sets: " m " in " substr(fn, 1, 160) }

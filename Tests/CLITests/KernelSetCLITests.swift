@@ -88,6 +88,50 @@ final class KernelSetCLITests: XCTestCase {
             }
         }
     }
+    /// rnn-fit --bf16: where the CPU has AVX512_BF16 and v4 runs, a character model and a classifier
+    /// (from TSV records) train, the log names "v4+bf16" and the validation loss is near, not equal
+    /// to, fp32 training's; under RNN_KERNELS=v3, or on a CPU without AVX512_BF16, the flag is
+    /// refused with one line and status 2.
+    func testBFloat16TrainingIsLoggedOrRefused() throws {
+        let have = try supported()
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let bf16 = have.contains("v4") && cpuinfo.contains(" avx512_bf16")
+        let dir = Support.tempDir("bf16")
+        var g = SplitMix(seed: 7)
+        let words = ["the", "king", "and", "queen", "of", "hearts", "sat", "in", "a", "garden", "where", "roses", "grew"]
+        var text = "", records = "label\ttext\n"
+        while text.utf8.count < 8000 { text += words[Int(g.next() % UInt64(words.count))] + (g.next() % 9 == 0 ? ".\n" : " ") }
+        for _ in 0 ..< 300 {
+            let line = (0 ..< 6).map { _ in words[Int(g.next() % UInt64(words.count))] }
+            records += (line.contains("roses") ? "pos" : "neg") + "\t" + line.joined(separator: " ") + "\n"
+        }
+        Support.write(text, to: dir + "/t.txt")
+        Support.write(records, to: dir + "/r.tsv")
+        let tasks = [("lm", "--lm \(dir)/t.txt --cell lstm --layers 2 --hidden 40 --embed-dim 12 --batch-size 8 --seq-len 32"),
+                     ("cls", "\(dir)/r.tsv --cell gru --bidirectional --layers 2 --hidden 24 --embed-dim 8 --valid-split 0.2")]
+        for (name, task) in tasks {
+            let args = task + " --epochs 1 --seed 3 --threads 2 -q"
+            let v3 = try E2E.sh("RNN_KERNELS=v3 rnn-fit \(args) --bf16 -o \(dir)/\(name)-v3.ckpt")
+            XCTAssertEqual(v3.status, 2, v3.stderr)
+            XCTAssertEqual(v3.stderr.split(separator: "\n").count, 1, v3.stderr)
+            XCTAssertTrue(v3.stderr.contains(have.contains("v4") ? "--bf16 needs the v4 kernels" : "--bf16 needs a CPU with AVX512_BF16"), v3.stderr)
+            let r = try E2E.sh("env -u RNN_KERNELS rnn-fit \(args) --bf16 -o \(dir)/\(name)-bf16.ckpt --log \(dir)/\(name)-bf16.jsonl")
+            guard bf16 else {
+                XCTAssertEqual(r.status, 2, r.stderr)
+                XCTAssertTrue(r.stderr.contains("--bf16 needs a CPU with AVX512_BF16"), r.stderr)
+                continue
+            }
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let log = try String(contentsOfFile: "\(dir)/\(name)-bf16.jsonl", encoding: .utf8)
+            XCTAssertTrue(log.hasPrefix("{\"event\":\"start\"") && log.contains("\"kernels\":\"v4+bf16\""), log)
+            let f = try E2E.sh("env -u RNN_KERNELS rnn-fit \(args) -o \(dir)/\(name)-fp32.ckpt")
+            XCTAssertEqual(f.status, 0, f.stderr)
+            let half = try XCTUnwrap(Double(try SafeTensorsFile(path: "\(dir)/\(name)-bf16.ckpt").metadata["valid_loss"] ?? ""))
+            let full = try XCTUnwrap(Double(try SafeTensorsFile(path: "\(dir)/\(name)-fp32.ckpt").metadata["valid_loss"] ?? ""))
+            XCTAssertNotEqual(half, full, name)
+            XCTAssertEqual(half, full, accuracy: 0.02 * full, name)
+        }
+    }
 }
 
 /// A tiny deterministic generator for test text.
@@ -101,4 +145,5 @@ private struct SplitMix {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
 }

@@ -54,16 +54,16 @@ final class LMCLITests: XCTestCase {
         let bad = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--padded", "-o", dir + "/p.ckpt"])
         XCTAssertEqual(bad.0, 2)
         XCTAssertTrue(bad.2.contains("--padded does not apply to --lm"), bad.2)
-        let bad2 = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--head-dropout", "0.2", "-o", dir + "/p.ckpt"])
+        let bad2 = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--pool", "max", "-o", dir + "/p.ckpt"])
         XCTAssertEqual(bad2.0, 2)
-        XCTAssertTrue(bad2.2.contains("--head-dropout does not apply to --lm"), bad2.2)
+        XCTAssertTrue(bad2.2.contains("--pool does not apply to --lm"), bad2.2)
         // a word vocabulary is refused
         let w = try E2E.sh("rnn-vocab '\(m.dir)/ts.txt' -o '\(dir)/w.bin' 2>/dev/null && rnn-fit --lm '\(m.dir)/ts.txt' --vocab '\(dir)/w.bin' -o '\(dir)/x.ckpt'")
         XCTAssertEqual(w.status, 1)
         XCTAssertTrue(w.stderr.contains("rnn-vocab --chars"), w.stderr)
     }
 
-    /// --weight-drop and --embed-dropout with --lm: recorded in the checkpoint and its state (a
+    /// --weight-drop, --embed-dropout and --head-dropout with --lm: recorded in the checkpoint and its state (a
     /// resumed run keeps them and refuses new values), they change training but not the model's
     /// tensors, and out-of-range values are refused.
     /// `--resume CKPT` with `option value` is refused (a setting of the state), without it the run
@@ -82,17 +82,19 @@ final class LMCLITests: XCTestCase {
         let base = ["--lm", m.dir + "/ts.txt", "--epochs", "1", "--seed", "3"] + LMCLITests.small
         let plain = try Support.tool("rnn-fit", base + ["-o", dir + "/a.ckpt"])
         XCTAssertEqual(plain.0, 0, plain.2)
-        let wd = try Support.tool("rnn-fit", base + ["--weight-drop", "0.3", "--embed-dropout", "0.1", "-o", dir + "/b.ckpt"])
+        let wd = try Support.tool("rnn-fit", base + ["--weight-drop", "0.3", "--embed-dropout", "0.1", "--head-dropout", "0.2", "-o", dir + "/b.ckpt"])
         XCTAssertEqual(wd.0, 0, wd.2)
         let a = try SafeTensorsFile(path: dir + "/a.ckpt"), b = try SafeTensorsFile(path: dir + "/b.ckpt")
         XCTAssertEqual(b.metadata["weight_drop"], "0.3")
         XCTAssertEqual(b.metadata["embed_dropout"], "0.1")
+        XCTAssertEqual(b.metadata["head_dropout"], "0.2")
+        XCTAssertEqual(a.metadata["head_dropout"], "0.0")
         XCTAssertEqual(a.metadata["weight_drop"], "0.0")
         XCTAssertEqual(Set(a.names), Set(b.names))
         XCTAssertNotEqual(try a.floats("rnn.weight_hh_l0"), try b.floats("rnn.weight_hh_l0"))
         XCTAssertNotEqual(a.metadata["valid_loss"], b.metadata["valid_loss"])
         try resumeKeeps(dir + "/b.ckpt", text: m.dir + "/ts.txt", option: "--weight-drop", "0.1", key: "weight_drop", "0.3")
-        for (opt, v) in [("--weight-drop", "1"), ("--weight-drop", "-0.1"), ("--weight-drop", "nan"), ("--embed-dropout", "1.5")] {
+        for (opt, v) in [("--weight-drop", "1"), ("--weight-drop", "-0.1"), ("--weight-drop", "nan"), ("--embed-dropout", "1.5"), ("--head-dropout", "1")] {
             let r = try Support.tool("rnn-fit", base + [opt, v, "-o", dir + "/c.ckpt"])
             XCTAssertEqual(r.0, 2, "\(opt) \(v)")
             XCTAssertTrue(r.2.contains("\(opt) must be in [0, 1)"), r.2)
