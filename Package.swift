@@ -64,7 +64,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // Header only: the bfloat16 training kernel (VDPBF16PS, which Swift cannot express) as static
-        // inline C with a target attribute, compiled by the Clang importer (rnn-fit --bf16).
+        // inline C with a target attribute, compiled by the Clang importer (rnn-fit --bf16). SwiftPM
+        // does not track the header: touch Sources/RNNEngine/BFloat16.swift after editing it.
         .systemLibrary(name: "CBFloat16"),
 
         // Libraries: all logic lives here.
