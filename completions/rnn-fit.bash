@@ -43,7 +43,7 @@ _rnn_fit() {
         --seq-len) COMPREPLY=(); return ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W '--vocab -o --output --cell --layers --bidirectional --hidden --embed-dim --freeze-embeddings --dropout --head-dropout --embed-dropout --bf16 --weight-drop --epochs --batch-size --lr --weight-decay --clip --lr-decay --lr-schedule --ema --max-time --eval-every --valid --valid-split --test --seed --threads --padded --pool --multi-label --resume --log --plot --lm -q --quiet --format --text-field --label-field --label-prefix --min-freq --max-size --vectors --fix-length --truncate-first --pad-first --seq-len -h --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--vocab -o --output --cell --layers --bidirectional --hidden --embed-dim --freeze-embeddings --dropout --head-dropout --embed-dropout --locked-dropout --bf16 --weight-drop --epochs --batch-size --lr --weight-decay --clip --lr-decay --lr-schedule --ema --max-time --eval-every --valid --valid-split --test --seed --threads --padded --pool --multi-label --resume --log --plot --lm -q --quiet --format --text-field --label-field --label-prefix --min-freq --max-size --vectors --fix-length --truncate-first --pad-first --seq-len -h --help --version' -- "$cur"))
         return
     fi
     compopt -o filenames

@@ -12,6 +12,7 @@ complete -c rnn-fit -l freeze-embeddings -d 'Keep the embedding fixed (no gradie
 complete -c rnn-fit -l dropout -x -d 'Dropout between stacked recurrent layers (needs --layers >= 2 to have an effe...'
 complete -c rnn-fit -l head-dropout -x -d 'Dropout on the features before the linear layer (the reference tutorial uses ...'
 complete -c rnn-fit -l embed-dropout -x -d 'Dropout on the embedded tokens, the recurrence\'s input (the reference tutoria...'
+complete -c rnn-fit -l locked-dropout -d 'Draw each dropout mask (--dropout, --embed-dropout, and --head-dropout with -...'
 complete -c rnn-fit -l bf16 -d 'Train with the matrix products in bfloat16 (operands rounded, sums in fp32; w...'
 complete -c rnn-fit -l weight-drop -x -d 'Weight drop (AWD-LSTM\'s DropConnect on the recurrent weights W_hh): every tra...'
 complete -c rnn-fit -l epochs -x -d 'Epochs to train (with --resume: the total, counting the epochs already done; ...'

@@ -55,6 +55,10 @@ public struct ModelConfig: Equatable, Sendable {
     /// multiplies every W_hh by a fresh inverted-dropout mask shared by all its steps and streams;
     /// training only (set after init; default 0)
     public var weightDrop: Float = 0
+    /// dropout, embedDropout and (language models) headDropout draw one mask per sequence for all
+    /// its time steps (variational / locked dropout) instead of one per element; training only
+    /// (set after init; default false)
+    public var lockedDropout = false
     /// O: 1 (binary, BCE with logits), n classes (softmax CE), V for LM; with `multiLabel`, one
     /// sigmoid output per label
     public var outputs: Int

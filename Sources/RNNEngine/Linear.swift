@@ -27,6 +27,24 @@ func linearBackward(dx: FPtr?, dw: FPtr, db: FPtr, dy: UnsafePointer<Float>, x: 
     if let dx { sgemm(false, false, R, I, O, 1, dy, O, w, I, 0, dx, I) }
 }
 
+/// Inverted dropout of packed rows (`width` values per row, layout.tokens rows): a fresh mask per
+/// element (dropoutForward), or with `locked` one mask per sequence shared by all its time steps
+/// (variational dropout, Gal and Ghahramani; AWD-LSTM's locked dropout): sequence i's mask is drawn
+/// once, in sorted order as the rows of step 0, and copied to its row at every later step.
+func dropoutForward(y: FPtr, mask: FPtr, x: UnsafePointer<Float>, layout: PackedLayout, width: Int, p: Float, locked: Bool,
+                    rng: inout RNG) {
+    guard locked else {
+        dropoutForward(y: y, mask: mask, x: x, count: layout.tokens * width, p: p, rng: &rng)
+        return
+    }
+    let scale = 1 / (1 - p)
+    for i in 0 ..< layout.batch * width { mask[i] = rng.uniform() >= p ? scale : 0 }   // step 0: rows 0..<B
+    for t in 1 ..< max(1, layout.steps) {
+        (mask + layout.offsets[t] * width).update(from: mask, count: layout.batchSizes[t] * width)
+    }
+    for i in 0 ..< layout.tokens * width { y[i] = x[i] * mask[i] }
+}
+
 /// Inverted dropout (torch.nn.Dropout): mask = 0 with probability p, else 1/(1-p); y = x * mask.
 func dropoutForward(y: FPtr, mask: FPtr, x: UnsafePointer<Float>, count: Int, p: Float, rng: inout RNG) {
     let scale = 1 / (1 - p)

@@ -78,6 +78,7 @@ public final class Model {
         stack = RecurrentStack(cell: config.cell, inputDim: config.embedDim, hidden: config.hidden, layers: config.layers,
                                directions: config.directions, dropout: config.dropout, params: params)
         stack.weightDrop = config.weightDrop
+        stack.lockedDropout = config.lockedDropout
         var rng = RNG(seed: seed)
         for e in params.entries where initialize {
             let p = params.valuePointer(e)
@@ -146,11 +147,13 @@ public final class Model {
 
     /// Training with config.embedDropout > 0 and an rng: the embedded tokens times an inverted-dropout
     /// mask (kept for backward); otherwise x itself.
-    private func embeddingDropout(_ x: FPtr, count: Int, rng: UnsafeMutablePointer<RNG>?) -> FPtr {
+    private func embeddingDropout(_ x: FPtr, layout: PackedLayout, rng: UnsafeMutablePointer<RNG>?) -> FPtr {
         usedEmbedDropout = false
         guard let rng, config.embedDropout > 0 else { return x }
+        let count = layout.tokens * config.embedDim
         let y = xDrop.ensure(count)
-        dropoutForward(y: y, mask: xMask.ensure(count), x: x, count: count, p: config.embedDropout, rng: &rng.pointee)
+        dropoutForward(y: y, mask: xMask.ensure(count), x: x, layout: layout, width: config.embedDim, p: config.embedDropout,
+                       locked: config.lockedDropout, rng: &rng.pointee)
         usedEmbedDropout = true
         return y
     }
@@ -181,7 +184,7 @@ public final class Model {
         var probe = stack.profiler.probe(0)
         embeddingForward(x: project == nil ? xp : nil, ids: ids, tokens: tokens, layout: layout, originalLengths: lengths,
                          table: embedding, V: c.vocabSize, E: c.embedDim)
-        let input = embeddingDropout(xp, count: N * c.embedDim, rng: rng)
+        let input = embeddingDropout(xp, layout: layout, rng: rng)
         probe.lap(.copies)
         stack.forward(layout: layout, x: input, h0: nil, c0: nil, training: training, rng: rng, table: project,
                       oneStep: false)
@@ -326,12 +329,12 @@ public final class Model {
             cp = c0.ensure(n)
             state.c.withUnsafeBufferPointer { cp!.update(from: $0.baseAddress!, count: n) }
         }
-        let input = embeddingDropout(xp, count: N * c.embedDim, rng: rng)
+        let input = embeddingDropout(xp, layout: layout, rng: rng)
         stack.forward(layout: layout, x: input, h0: hp, c0: cp, training: training, rng: rng, table: project)
         var head = UnsafePointer(stack.lastOutput)
         if let rng, c.headDropout > 0 {
             let fd = featD.ensure(N * H), m = fmask.ensure(N * H)
-            dropoutForward(y: fd, mask: m, x: head, count: N * H, p: c.headDropout, rng: &rng.pointee)
+            dropoutForward(y: fd, mask: m, x: head, layout: layout, width: H, p: c.headDropout, locked: c.lockedDropout, rng: &rng.pointee)
             head = UnsafePointer(fd)
         }
         linearForward(y: logits.ensure(N * c.outputs), x: head, w: params.valuePointer(fcW), b: params.valuePointer(fcB),

@@ -57,6 +57,8 @@ final class RecurrentStack {
     /// rng multiplies each W_hh by a fresh inverted-dropout mask, shared by all steps and streams of
     /// that forward; backward gives W_hh the gradient of the masked weights times the mask.
     var weightDrop: Float = 0
+    /// Dropout between layers draws one mask per sequence for all its steps (ModelConfig.lockedDropout).
+    var lockedDropout = false
     let weights: [[DirectionWeights]]           // [L][D]
     /// The model's threads (shared with its Parameters).
     let pool: Threads
@@ -151,6 +153,11 @@ final class RecurrentStack {
             dropoutForward(y: wdW[k][d].ensure(n), mask: wdMask[k][d].ensure(n), x: weights[k][d].whh, count: n, p: weightDrop, rng: &rng)
         }
         usedWeightDrop[k] = true
+    }
+
+    /// The dropout mask [N, D*H] between layers k and k+1 of the last training forward (nil when none was drawn).
+    func dropoutMask(k: Int) -> UnsafeBufferPointer<Float>? {
+        usedDropout[k] ? UnsafeBufferPointer(start: mask[k].pointer, count: layout.tokens * directions * hidden) : nil
     }
 
     /// The mask of layer k, direction d drawn by the last training forward (nil when none was drawn).
@@ -372,15 +379,10 @@ final class RecurrentStack {
             defer { probe.lap(.copies) }
             if k < layers - 1 {
                 if let rng, dropout > 0 {
-                    let m = mask[k].ensure(N * D * H), dr = drop[k].ensure(N * D * H)
-                    let scale = 1 / (1 - dropout), p = dropout
-                    for i in 0 ..< N * D * H {
-                        let keep = rng.pointee.uniform() >= p
-                        m[i] = keep ? scale : 0
-                        dr[i] = o[i] * m[i]
-                    }
+                    dropoutForward(y: drop[k].ensure(N * D * H), mask: mask[k].ensure(N * D * H), x: o, layout: layout, width: D * H,
+                                   p: dropout, locked: lockedDropout, rng: &rng.pointee)
                     usedDropout[k] = true
-                    input = UnsafePointer(dr)
+                    input = UnsafePointer(drop[k].pointer)
                 } else {
                     input = UnsafePointer(o)
                 }

@@ -57,6 +57,8 @@ public struct FitOptions: Sendable {
     public var embedDropout: Float = 0
     /// Weight drop on the recurrent weights (ModelConfig.weightDrop).
     public var weightDrop: Float = 0
+    /// One dropout mask per sequence for all its steps (ModelConfig.lockedDropout).
+    public var lockedDropout = false
     public var batchSize = 32
     /// Threads for the kernels, >= 1 (Model.threads).
     public var threads = 2
@@ -350,6 +352,7 @@ public final class ClassifierTask: TrainingTask {
                             outputs: labels == 2 && !o.multiLabel ? 1 : labels, paddingIndex: Int(Vocabulary.padID), freezeEmbedding: o.freezeEmbeddings)
         c.embedDropout = o.embedDropout
         c.weightDrop = o.weightDrop
+        c.lockedDropout = o.lockedDropout
         c.multiLabel = o.multiLabel
         c.pool = o.pool
         return c

@@ -30,6 +30,8 @@ public struct LMTrainingOptions: Sendable, Equatable {
     public var embedDropout: Float = 0
     /// Weight drop on the recurrent weights (ModelConfig.weightDrop).
     public var weightDrop: Float = 0
+    /// One dropout mask per stream and chunk for all its steps (ModelConfig.lockedDropout).
+    public var lockedDropout = false
     /// B: parallel streams.
     public var batchSize = 32
     /// T: characters per chunk (truncated BPTT length).
@@ -49,6 +51,7 @@ public struct LMTrainingOptions: Sendable, Equatable {
                             bidirectional: false, dropout: dropout, headDropout: headDropout, outputs: V, paddingIndex: nil, freezeEmbedding: false)
         c.embedDropout = embedDropout
         c.weightDrop = weightDrop
+        c.lockedDropout = lockedDropout
         return c
     }
 }

@@ -96,7 +96,7 @@ extension Checkpoint {
         [("model", c.cell.rawValue), ("head", headName(c)), ("vocab_size", String(c.vocabSize)), ("embed_dim", String(c.embedDim)),
          ("hidden", String(c.hidden)), ("layers", String(c.layers)), ("bidirectional", String(c.bidirectional)),
          ("outputs", String(c.outputs)), ("dropout", String(c.dropout)), ("head_dropout", String(c.headDropout)),
-         ("embed_dropout", String(c.embedDropout)), ("weight_drop", String(c.weightDrop)),
+         ("embed_dropout", String(c.embedDropout)), ("weight_drop", String(c.weightDrop)), ("locked_dropout", String(c.lockedDropout)),
          ("padding_idx", c.paddingIndex.map(String.init) ?? "none"), ("freeze_embedding", String(c.freezeEmbedding))]
             + (c.task == .classifier ? [("pool", c.pool.rawValue)] : [])
     }
@@ -142,6 +142,7 @@ extension Checkpoint {
                                  freezeEmbedding: try m.bool("freeze_embedding", default: false))
         config.embedDropout = try m.probability("embed_dropout")   // optional (training record only)
         config.weightDrop = try m.probability("weight_drop")       // optional (training record only)
+        config.lockedDropout = try m.bool("locked_dropout", default: false)   // optional (training record only)
         // head: optional (older files and PyTorch exports without it: binary for one output,
         // multi-class otherwise)
         switch (m.values["head"], kind) {

@@ -109,6 +109,9 @@ struct Command: ParsableCommand {
     @Option(help: "Dropout on the embedded tokens, the recurrence's input (the reference tutorial's code uses 0.5; --lm: on the embedded characters).")
     var embedDropout: Float?
 
+    @Flag(help: "Draw each dropout mask (--dropout, --embed-dropout, and --head-dropout with --lm) once per sequence (--lm: per stream and chunk) and use it at every time step (variational dropout, AWD-LSTM's locked dropout) instead of afresh at every step.")
+    var lockedDropout = false
+
     @Flag(help: "Train with the matrix products in bfloat16 (operands rounded, sums in fp32; weights, gate math, optimizer and every evaluation stay fp32): about 1.8x faster training on CPUs with AVX512_BF16 (AMD Zen 4 and later, Intel Cooper Lake and Sapphire Rapids and later); refused elsewhere. Results differ from fp32 training in the low bits and are deterministic like it.")
     var bf16 = false
 
@@ -252,7 +255,7 @@ struct Command: ParsableCommand {
             let given = [(cell != nil, "--cell"), (layers != nil, "--layers"), (bidirectional, "--bidirectional"),
                          (hidden != nil, "--hidden"), (embedDim != nil, "--embed-dim"), (freezeEmbeddings, "--freeze-embeddings"),
                          (dropout != nil, "--dropout"), (headDropout != nil, "--head-dropout"), (embedDropout != nil, "--embed-dropout"),
-                         (weightDrop != nil, "--weight-drop"),
+                         (weightDrop != nil, "--weight-drop"), (lockedDropout, "--locked-dropout"),
                          (batchSize != nil, "--batch-size"), (seqLen != nil, "--seq-len"), (lr != nil, "--lr"),
                          (weightDecay != nil, "--weight-decay"), (clip != nil, "--clip"), (lrDecay != nil, "--lr-decay"),
                          (lrSchedule != nil, "--lr-schedule"), (ema != nil, "--ema"),
@@ -415,6 +418,7 @@ struct Command: ParsableCommand {
         o.headDropout = headDropout ?? 0
         o.embedDropout = embedDropout ?? 0
         o.weightDrop = weightDrop ?? 0
+        o.lockedDropout = lockedDropout
         o.batchSize = batchSize ?? 32
         o.threads = threads ?? resume?.threads ?? CPUs.available
         o.bf16 = bf16
@@ -444,6 +448,7 @@ struct Command: ParsableCommand {
         if let v = embedDropout { o.embedDropout = v }
         if let v = headDropout { o.headDropout = v }
         if let v = weightDrop { o.weightDrop = v }
+        o.lockedDropout = lockedDropout
         if let v = batchSize { o.batchSize = v }
         if let v = seqLen { o.seqLen = v }
         o.threads = threads ?? resume?.threads ?? CPUs.available

@@ -63,7 +63,7 @@ final class LMCLITests: XCTestCase {
         XCTAssertTrue(w.stderr.contains("rnn-vocab --chars"), w.stderr)
     }
 
-    /// --weight-drop, --embed-dropout and --head-dropout with --lm: recorded in the checkpoint and its state (a
+    /// --weight-drop, --embed-dropout, --head-dropout and --locked-dropout with --lm: recorded in the checkpoint and its state (a
     /// resumed run keeps them and refuses new values), they change training but not the model's
     /// tensors, and out-of-range values are refused.
     /// `--resume CKPT` with `option value` is refused (a setting of the state), without it the run
@@ -82,13 +82,19 @@ final class LMCLITests: XCTestCase {
         let base = ["--lm", m.dir + "/ts.txt", "--epochs", "1", "--seed", "3"] + LMCLITests.small
         let plain = try Support.tool("rnn-fit", base + ["-o", dir + "/a.ckpt"])
         XCTAssertEqual(plain.0, 0, plain.2)
-        let wd = try Support.tool("rnn-fit", base + ["--weight-drop", "0.3", "--embed-dropout", "0.1", "--head-dropout", "0.2", "-o", dir + "/b.ckpt"])
+        let wd = try Support.tool("rnn-fit", base + ["--weight-drop", "0.3", "--embed-dropout", "0.1", "--head-dropout", "0.2", "--locked-dropout",
+                                                     "-o", dir + "/b.ckpt"])
         XCTAssertEqual(wd.0, 0, wd.2)
         let a = try SafeTensorsFile(path: dir + "/a.ckpt"), b = try SafeTensorsFile(path: dir + "/b.ckpt")
         XCTAssertEqual(b.metadata["weight_drop"], "0.3")
         XCTAssertEqual(b.metadata["embed_dropout"], "0.1")
         XCTAssertEqual(b.metadata["head_dropout"], "0.2")
         XCTAssertEqual(a.metadata["head_dropout"], "0.0")
+        XCTAssertEqual(b.metadata["locked_dropout"], "true")
+        XCTAssertEqual(a.metadata["locked_dropout"], "false")
+        let flag = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--resume", dir + "/b.ckpt", "--epochs", "2", "--locked-dropout"])
+        XCTAssertEqual(flag.0, 2)
+        XCTAssertTrue(flag.2.contains("drop --locked-dropout"), flag.2)
         XCTAssertEqual(a.metadata["weight_drop"], "0.0")
         XCTAssertEqual(Set(a.names), Set(b.names))
         XCTAssertNotEqual(try a.floats("rnn.weight_hh_l0"), try b.floats("rnn.weight_hh_l0"))

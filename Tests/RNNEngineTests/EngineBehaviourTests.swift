@@ -278,8 +278,45 @@ final class EngineBehaviourTests: XCTestCase {
     /// Head dropout of a language model (char-rnn's dropout before the next-character layer): the
     /// gradient of every tensor is that of the loss with the drawn mask (central differences with
     /// the same RNG seed), and evaluation draws no mask (it equals training without head dropout).
+    /// Locked (variational) dropout: one mask per sequence, the same at every step it is active
+    /// (packed rows of sequences of different lengths), a fresh mask per element without it; in
+    /// the model, the mask between layers is constant over the steps of each stream.
+    func testLockedDropoutSharesEachSequenceMaskOverTime() {
+        let layout = PackedLayout(lengths: [3, 5, 1, 4, 5])
+        let width = 40, n = layout.tokens * width
+        let x = (0 ..< n).map { Float($0 % 7) + 1 }
+        for locked in [false, true] {
+            var rng = RNG(seed: 3)
+            var y = [Float](repeating: 0, count: n), m = y
+            dropoutForward(y: &y, mask: &m, x: x, layout: layout, width: width, p: 0.5, locked: locked, rng: &rng)
+            var sameOverTime = true
+            for t in 1 ..< layout.steps {
+                for i in 0 ..< layout.batchSizes[t] {
+                    let r = layout.offsets[t] + i
+                    if Array(m[r * width ..< (r + 1) * width]) != Array(m[i * width ..< (i + 1) * width]) { sameOverTime = false }
+                }
+            }
+            XCTAssertEqual(sameOverTime, locked, "locked \(locked)")
+            XCTAssertTrue(m.allSatisfy { $0 == 0 || $0 == 2 })
+            for i in 0 ..< n { XCTAssertEqual(y[i], x[i] * m[i]) }
+            let kept = Double(m.filter { $0 > 0 }.count) / Double(n)
+            XCTAssertEqual(kept, 0.5, accuracy: 0.1)
+        }
+        var cfg = lmConfig(.lstm, dropout: 0.5); cfg.lockedDropout = true
+        let model = Model(config: cfg, seed: 5)
+        let B = 3, T = 6
+        let inputs = (0 ..< B * T).map { Int32($0 % 11) }
+        var rng = RNG(seed: 13), state = RecurrentState.zeros(cfg, batch: B)
+        _ = inputs.withUnsafeBufferPointer { i in model.trainLM(inputs: i, targets: i, batch: B, steps: T, state: &state, rng: &rng) }
+        let mask = Array(model.stack.dropoutMask(k: 0)!), w = cfg.hidden
+        XCTAssertTrue(mask.contains(0) && mask.contains(2))
+        for t in 1 ..< T { for b in 0 ..< B { XCTAssertEqual(Array(mask[(t * B + b) * w ..< (t * B + b + 1) * w]), Array(mask[b * w ..< (b + 1) * w])) } }
+    }
+
     func testLanguageModelHeadDropoutGradientFollowsTheMask() {
-        var cfg = lmConfig(.lstm); cfg.headDropout = 0.5
+      for locked in [false, true] {
+        var cfg = lmConfig(.lstm, dropout: locked ? 0.3 : 0); cfg.headDropout = 0.5; cfg.lockedDropout = locked
+        if locked { cfg.embedDropout = 0.3 }
         let model = Model(config: cfg, seed: 5)
         let inputs: [Int32] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 0], targets: [Int32] = [3, 4, 5, 6, 7, 8, 9, 10, 0, 1]
         func trainLoss() -> Float {
@@ -292,25 +329,26 @@ final class EngineBehaviourTests: XCTestCase {
             return inputs.withUnsafeBufferPointer { i in
                 targets.withUnsafeBufferPointer { model.evaluateLM(inputs: i, targets: $0, batch: 2, steps: 5, state: &state) } }
         }
-        let plainConfig = lmConfig(.lstm)
+        var plainConfig = lmConfig(.lstm); plainConfig.lockedDropout = locked
         let plain = Model(config: plainConfig, seed: 5)
         plain.params.mutableValues.baseAddress!.update(from: model.params.values.baseAddress!, count: model.params.count)
         var rng = RNG(seed: 13), state = RecurrentState.zeros(plainConfig, batch: 2)
         let unmasked = inputs.withUnsafeBufferPointer { i in
             targets.withUnsafeBufferPointer { plain.trainLM(inputs: i, targets: $0, batch: 2, steps: 5, state: &state, rng: &rng) } }
-        XCTAssertEqual(evalLoss(), unmasked, accuracy: 1e-6, "evaluation draws no mask")
-        XCTAssertNotEqual(trainLoss(), unmasked, "training draws one (the only dropout of this model)")
+        if !locked { XCTAssertEqual(evalLoss(), unmasked, accuracy: 1e-6, "evaluation draws no mask") }
+        XCTAssertNotEqual(trainLoss(), unmasked, "training draws masks (locked \(locked))")
         var checked = 0
         for name in ["fc.weight", "fc.bias", "rnn.weight_hh_l1", "rnn.weight_ih_l0", "embedding.weight"] {
             _ = trainLoss()
             let grad = Array(model.params.grad(name))
             let w = model.params.value(name)
             for i in stride(from: 0, to: grad.count, by: max(1, grad.count / 12)) {
-                XCTAssertEqual(centralDifference(w, i, trainLoss), grad[i], accuracy: 2e-3 + 0.05 * abs(grad[i]), "\(name)[\(i)]")
+                XCTAssertEqual(centralDifference(w, i, trainLoss), grad[i], accuracy: 2e-3 + 0.05 * abs(grad[i]), "\(name)[\(i)] locked \(locked)")
                 checked += 1
             }
         }
         XCTAssertGreaterThan(checked, 50)
+      }
     }
 
     func testFrozenEmbeddingAndPaddingRow() {
