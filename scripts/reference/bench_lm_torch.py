@@ -2,8 +2,10 @@
 """PyTorch side of scripts/bench-lm.sh: the character LM of REFERENCE.md section 5
 (embedding -> LSTM -> fc over every step), torch.set_num_threads(2).
 
-  bench_lm_torch.py train STEPS              2 layers x 512, E=64, V=65, batch 32, seq 128: Adam
+  bench_lm_torch.py train STEPS [bf16]       2 layers x 512, E=64, V=65, batch 32, seq 128: Adam
                                              (lr 2e-3), clip 5, state carried and detached; steps/s
+                                             (bf16: forward and loss under torch.autocast("cpu",
+                                             torch.bfloat16), PyTorch's counterpart of rnn-fit --bf16)
   bench_lm_torch.py sample LAYERS HIDDEN N   batch-1 sampling of N characters at temperature 0.8;
                                              chars/s, best of oneDNN on and off
 
@@ -30,7 +32,7 @@ class CharLM(nn.Module):
         return self.fc(out), state
 
 
-def train(steps, B=32, T=128, warm=2):
+def train(steps, B=32, T=128, warm=2, bf16=False):
     model = CharLM(2, 512)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     lossf = nn.CrossEntropyLoss()
@@ -42,15 +44,16 @@ def train(steps, B=32, T=128, warm=2):
             t0 = time.perf_counter()
         x = data[:, i * T:(i + 1) * T]
         y = data[:, i * T + 1:(i + 1) * T + 1]
-        logits, state = model(x, state)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits, state = model(x, state)
+            loss = lossf(logits.reshape(-1, V).float(), y.reshape(-1))
         state = tuple(s.detach() for s in state)
-        loss = lossf(logits.reshape(-1, V), y.reshape(-1))
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
     dt = time.perf_counter() - t0
-    print(f"torch train 2x512 batch {B} seq {T}: {steps / dt:.3f} steps/s")
+    print(f"torch train{' bf16 autocast' if bf16 else ''} 2x512 batch {B} seq {T}: {steps / dt:.3f} steps/s")
 
 
 @torch.no_grad()
@@ -74,6 +77,6 @@ def sample(layers, hidden, n, temp=0.8):
 
 
 if sys.argv[1] == "train":
-    train(int(sys.argv[2]))
+    train(int(sys.argv[2]), bf16=sys.argv[3:4] == ["bf16"])
 else:
     sample(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
