@@ -39,7 +39,7 @@ func dropoutForward(y: FPtr, mask: FPtr, x: UnsafePointer<Float>, layout: Packed
     }
     let scale = 1 / (1 - p)
     for i in 0 ..< layout.batch * width { mask[i] = rng.uniform() >= p ? scale : 0 }   // step 0: rows 0..<B
-    for t in 1 ..< max(1, layout.steps) {
+    for t in 1 ..< layout.steps {
         (mask + layout.offsets[t] * width).update(from: mask, count: layout.batchSizes[t] * width)
     }
     for i in 0 ..< layout.tokens * width { y[i] = x[i] * mask[i] }

@@ -27,11 +27,12 @@ public final class Model {
     /// Training products in bfloat16 (rnn-fit --bf16): the matrix products of training forward
     /// and backward round their operands to bfloat16 and sum in fp32 (AVX512_BF16, about twice the
     /// products per cycle of fp32 FMA); weights, gate math, losses and the optimizer stay fp32, and
-    /// inference (evaluation, classification, sampling) is unchanged. Needs
-    /// `EngineKernels.bf16Available` (set it only then); deterministic like fp32 (same threads: same bits).
+    /// inference (evaluation, classification, sampling) is unchanged; deterministic like fp32 (same
+    /// threads: same bits). Stays false where `EngineKernels.bf16Available` is not (the engine never
+    /// runs an instruction the CPU lacks; tools refuse --bf16 there before training).
     public var bf16: Bool {
         get { stack.bf16 }
-        set { stack.bf16 = newValue }
+        set { stack.bf16 = newValue && EngineKernels.bf16Available }
     }
     /// Times the engine's phases into `profile` (off by default; costs a few clock reads per step).
     public var profiling: Bool {

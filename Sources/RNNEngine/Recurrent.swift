@@ -312,8 +312,7 @@ final class RecurrentStack {
                     if cell == .lstm { stateC[d].ensure(B * H) }
                 }
                 ghBuf[d].ensure(B * G)
-                packF[d].ensure(packedCount(k: H, n: G))
-                if training && bf16 { packF16[d].ensure(bf16PanelCount(k: H, n: G)) }
+                if training && bf16 { packF16[d].ensure(bf16PanelCount(k: H, n: G)) } else { packF[d].ensure(packedCount(k: H, n: G)) }
                 if !training { packI[d].ensure(packedCount(k: ind, n: G)) }
             }
             let xin = input

@@ -313,6 +313,18 @@ final class EngineBehaviourTests: XCTestCase {
         for t in 1 ..< T { for b in 0 ..< B { XCTAssertEqual(Array(mask[(t * B + b) * w ..< (t * B + b + 1) * w]), Array(mask[b * w ..< (b + 1) * w])) } }
     }
 
+    /// Model.bf16 stays off where the bfloat16 kernel cannot run (another kernel set in use, or a
+    /// CPU without AVX512_BF16), so the engine never reaches an instruction the CPU lacks.
+    func testBFloat16StaysOffWhereItCannotRun() {
+        let model = Model(config: lmConfig(.lstm), seed: 1)
+        EngineKernels.using(.baseline) {
+            model.bf16 = true
+            XCTAssertFalse(model.bf16)
+        }
+        model.bf16 = true
+        XCTAssertEqual(model.bf16, EngineKernels.bf16Available)
+    }
+
     func testLanguageModelHeadDropoutGradientFollowsTheMask() {
       for locked in [false, true] {
         var cfg = lmConfig(.lstm, dropout: locked ? 0.3 : 0); cfg.headDropout = 0.5; cfg.lockedDropout = locked
