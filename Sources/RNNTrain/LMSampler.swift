@@ -8,6 +8,12 @@
 // Scoring: the text is read as one stream that starts as if preceded by a newline; every
 // character (each line's newline included) is predicted from the ones before it, with the state
 // carried from line to line (or reset at every line). Losses are nats per character.
+//
+// An ensemble (several models over one alphabet, `rnn-sample -m a -m b`): every character's
+// probability is the mean of the models' probabilities, p = (1/M) sum_m softmax(z_m). Sampling
+// draws from it as from one model whose logits are log p (temperature: p^(1/T), renormalised);
+// scoring charges -log p(target). Each model carries its own state. One model is exactly the
+// single-model path (its logits and losses are used as they are).
 import RNNCore
 import RNNEngine
 import RNNText
@@ -21,26 +27,61 @@ public struct SamplingOptions: Sendable, Equatable {
     public init(temperature: Float = 0.8, topK: Int? = nil) { self.temperature = temperature; self.topK = topK }
 }
 
-/// Draws characters from a language model, one stream (batch 1).
+/// log((1/M) sum_m exp(x_m)), computed without overflow; the log of a mean of probabilities given
+/// as log-probabilities (the ensemble's one combination, for draws and for losses).
+public func logMeanExp<C: Collection>(_ xs: C) -> Double where C.Element == Double {
+    guard let top = xs.max(), top > -Double.infinity else { return -Double.infinity }
+    var sum = 0.0
+    for x in xs { sum += _exp(x - top) }
+    return top + _log(sum / Double(xs.count))
+}
+
+/// The models of an ensemble, loaded from `paths` (one path: a single model): language-model
+/// checkpoints over the same alphabet (the same characters in the same id order, as training on
+/// the same text gives). An error names the checkpoint that differs.
+public func loadLanguageModels(paths: [String]) throws -> ([Model], CharAlphabet) {
+    var models: [Model] = []
+    var first: (path: String, info: CheckpointInfo)?
+    for p in paths {
+        let (model, info) = try Checkpoint.load(path: p, expect: .languageModel)
+        if let f = first, info.tokens != f.info.tokens {
+            throw RNNError(path: p, "its alphabet (\(info.tokens.count) characters) differs from that of \(f.path) (\(f.info.tokens.count)); an ensemble averages the probabilities of models over the same characters in the same order: train them on the same text, or with the same --vocab")
+        }
+        if first == nil { first = (p, info) }
+        models.append(model)
+    }
+    guard let f = first else { throw RNNError("no language-model checkpoint given") }
+    return (models, CharAlphabet(tokens: f.info.tokens, vocabHash: f.info.vocabHash))
+}
+
+/// Draws characters from a language model or an ensemble (see the file comment), one stream
+/// (batch 1).
 public final class LMSampler {
-    public let model: Model
+    /// The ensemble's models (one: a single model).
+    public let models: [Model]
     public let alphabet: CharAlphabet
     public var options: SamplingOptions
-    /// The recurrent state after everything fed so far.
-    public private(set) var state: RecurrentState
+    /// The recurrent state of every model after everything fed so far.
+    public private(set) var states: [RecurrentState]
     /// The sampling RNG (seeded once; every sample continues the stream).
     public var rng: RNG
-    private var logits: [Float]
+    /// The next-character logits after the last fed character (an ensemble: log-probabilities).
+    public private(set) var logits: [Float]
     private var probs: [Double]
     private var drawable: [Bool]
     /// Id fed when no prime is given, and the context before scored text: "\n" if the alphabet
     /// has it, else its most frequent character (id 2).
     public let startID: Int32
 
-    public init(model: Model, alphabet: CharAlphabet, options: SamplingOptions, seed: UInt64) {
-        precondition(model.config.task == .languageModel && model.config.outputs == alphabet.count, "not a language model for this alphabet")
-        self.model = model; self.alphabet = alphabet; self.options = options
-        state = RecurrentState.zeros(model.config, batch: 1)
+    public convenience init(model: Model, alphabet: CharAlphabet, options: SamplingOptions, seed: UInt64) {
+        self.init(models: [model], alphabet: alphabet, options: options, seed: seed)
+    }
+
+    public init(models: [Model], alphabet: CharAlphabet, options: SamplingOptions, seed: UInt64) {
+        precondition(!models.isEmpty && models.allSatisfy { $0.config.task == .languageModel && $0.config.outputs == alphabet.count },
+                     "not language models for this alphabet")
+        self.models = models; self.alphabet = alphabet; self.options = options
+        states = models.map { RecurrentState.zeros($0.config, batch: 1) }
         rng = RNG(seed: seed)
         logits = [Float](repeating: 0, count: alphabet.count)
         probs = [Double](repeating: 0, count: alphabet.count)
@@ -49,11 +90,26 @@ public final class LMSampler {
     }
 
     /// Back to the zero state (the RNG continues).
-    public func reset() { state = RecurrentState.zeros(model.config, batch: 1) }
+    public func reset() { states = models.map { RecurrentState.zeros($0.config, batch: 1) } }
 
-    /// Feeds one id; the next-character logits are kept for `draw()`.
+    /// Feeds one id; the next-character logits (an ensemble: the log of its mean probabilities)
+    /// are kept for `draw()`.
     public func feed(_ id: Int32) {
-        logits = model.stepLM(tokens: [id], state: &state)
+        if models.count == 1 {
+            logits = models[0].stepLM(tokens: [id], state: &states[0])
+            return
+        }
+        let V = logits.count
+        var logProbs = [[Double]](repeating: [], count: models.count)
+        for m in models.indices {
+            let z = models[m].stepLM(tokens: [id], state: &states[m])
+            let top = Double(z.max() ?? 0)
+            var sum = 0.0
+            for v in 0 ..< V { sum += _exp(Double(z[v]) - top) }
+            let norm = top + _log(sum)
+            logProbs[m] = z.map { Double($0) - norm }
+        }
+        for v in 0 ..< V { logits[v] = Float(logMeanExp(logProbs.lazy.map { $0[v] })) }
     }
 
     /// Draws the next id from the logits of the last fed character.
@@ -114,13 +170,14 @@ public struct LineScore: Sendable, Equatable {
     public var bitsPerChar: Double { natsPerChar * 1.4426950408889634 }
 }
 
-/// Scores text line by line.
+/// Scores text line by line, with a model or an ensemble (see the file comment).
 public final class LMScorer {
-    public let model: Model
+    /// The ensemble's models (one: a single model).
+    public let models: [Model]
     public let alphabet: CharAlphabet
     /// Score every line from a fresh state (as if it were the whole text).
     public let resetPerLine: Bool
-    private var state: RecurrentState
+    private var states: [RecurrentState]
     private let startID: Int32
     private let newlineID: Int32?
     /// Characters outside the alphabet seen so far (scored as `<unk>`).
@@ -131,17 +188,22 @@ public final class LMScorer {
     /// Longest chunk run through the model at once.
     public var chunk = 1024
 
-    public init(model: Model, alphabet: CharAlphabet, resetPerLine: Bool = false) {
-        precondition(model.config.task == .languageModel && model.config.outputs == alphabet.count, "not a language model for this alphabet")
-        self.model = model; self.alphabet = alphabet; self.resetPerLine = resetPerLine
-        state = RecurrentState.zeros(model.config, batch: 1)
+    public convenience init(model: Model, alphabet: CharAlphabet, resetPerLine: Bool = false) {
+        self.init(models: [model], alphabet: alphabet, resetPerLine: resetPerLine)
+    }
+
+    public init(models: [Model], alphabet: CharAlphabet, resetPerLine: Bool = false) {
+        precondition(!models.isEmpty && models.allSatisfy { $0.config.task == .languageModel && $0.config.outputs == alphabet.count },
+                     "not language models for this alphabet")
+        self.models = models; self.alphabet = alphabet; self.resetPerLine = resetPerLine
+        states = models.map { RecurrentState.zeros($0.config, batch: 1) }
         newlineID = alphabet.id(of: 0x0A)
         startID = newlineID ?? Int32(min(2, alphabet.count - 1))
     }
 
     /// Scores one line (without its newline); `hasNewline`: the newline follows and is scored too.
     public func score(line: UnsafeRawBufferPointer, hasNewline: Bool) -> LineScore {
-        if resetPerLine { state = RecurrentState.zeros(model.config, batch: 1) }
+        if resetPerLine { states = models.map { RecurrentState.zeros($0.config, batch: 1) } }
         var ids = alphabet.encode(line, unknown: &unknown, unknownScalars: &unknownScalars)
         if hasNewline { ids.append(newlineID ?? Vocabulary.unkID) }
         // inputs: the context character, then every character but the last
@@ -152,13 +214,19 @@ public final class LMScorer {
         var pos = 0
         while pos < ids.count {
             let T = min(chunk, ids.count - pos)
-            let losses = inputs.withUnsafeBufferPointer { i in
-                ids.withUnsafeBufferPointer { t in
-                    model.lossesLM(inputs: UnsafeBufferPointer(rebasing: i[pos ..< pos + T]), targets: UnsafeBufferPointer(rebasing: t[pos ..< pos + T]),
-                                   batch: 1, steps: T, state: &state)
+            let losses = models.indices.map { m in
+                inputs.withUnsafeBufferPointer { i in
+                    ids.withUnsafeBufferPointer { t in
+                        models[m].lossesLM(inputs: UnsafeBufferPointer(rebasing: i[pos ..< pos + T]), targets: UnsafeBufferPointer(rebasing: t[pos ..< pos + T]),
+                                           batch: 1, steps: T, state: &states[m])
+                    }
                 }
             }
-            for l in losses { s.nats += Double(l) }
+            if models.count == 1 {
+                for l in losses[0] { s.nats += Double(l) }
+            } else {
+                for t in 0 ..< T { s.nats -= logMeanExp(losses.lazy.map { -Double($0[t]) }) }
+            }
             pos += T
         }
         total.chars += s.chars
@@ -170,7 +238,9 @@ public final class LMScorer {
 #if canImport(Glibc)
 import Glibc
 @inline(__always) func _exp(_ x: Double) -> Double { Glibc.exp(x) }
+@inline(__always) func _log(_ x: Double) -> Double { Glibc.log(x) }
 #elseif canImport(Darwin)
 import Darwin
 @inline(__always) func _exp(_ x: Double) -> Double { Darwin.exp(x) }
+@inline(__always) func _log(_ x: Double) -> Double { Darwin.log(x) }
 #endif

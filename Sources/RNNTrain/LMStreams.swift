@@ -43,12 +43,12 @@ public struct TextScore: Sendable, Equatable {
     public var unknownScalars: [Unicode.Scalar]
 }
 
-/// Scores every line of `paths` (plain or gzip, "-" = stdin) and writes one TSV line per input
-/// line: nats/char, bits/char, characters scored, the line. Returns the totals (the command
-/// reports them).
+/// Scores every line of `paths` (plain or gzip, "-" = stdin) with a model or an ensemble
+/// (``LMScorer``) and writes one TSV line per input line: nats/char, bits/char, characters
+/// scored, the line. Returns the totals (the command reports them).
 @discardableResult
-public func scoreText(model: Model, alphabet: CharAlphabet, paths: [String], resetPerLine: Bool, out: BufferedOutput) throws -> TextScore {
-    let scorer = LMScorer(model: model, alphabet: alphabet, resetPerLine: resetPerLine)
+public func scoreText(models: [Model], alphabet: CharAlphabet, paths: [String], resetPerLine: Bool, out: BufferedOutput) throws -> TextScore {
+    let scorer = LMScorer(models: models, alphabet: alphabet, resetPerLine: resetPerLine)
     var lines = 0
     for path in paths {
         // Lines as they are (a CR is a character the model scores); a last line without a

@@ -23,11 +23,22 @@ struct Command: ParsableCommand {
             everything before it (the text starts as if preceded by a newline; --reset scores \
             each line on its own). Characters outside the alphabet are scored as <unk> (a warning \
             counts them). The total goes to stderr.
+
+            Ensembles: several -m checkpoints (trained on the same text, so over the same \
+            alphabet) act as one model whose probability of each character is the mean of theirs; \
+            samples are drawn from it (--temp sharpens or flattens that mean) and --score charges \
+            its loss. Each model carries its own state; a character costs the sum of their times.
+
+            Examples:
+              rnn-sample -m lm.ckpt --prime "ROMEO:" --length 300 --temp 0.8 --seed 1
+              rnn-sample -m lm.ckpt --score < text.txt > per-line.tsv
+              tail -c 111539 tinyshakespeare.txt | rnn-sample -m a.ckpt -m b.ckpt --score > /dev/null
             """,
         version: suiteVersion)
 
-    @Option(name: [.customShort("m"), .long], help: "Language-model checkpoint written by 'rnn-fit --lm'.", completion: .file())
-    var model: String
+    @Option(name: [.customShort("m"), .long], help: "Language-model checkpoint written by 'rnn-fit --lm'. Repeat it for an ensemble (the mean of their probabilities; the same alphabet).",
+            completion: .file())
+    var model: [String] = []
 
     @Option(help: "Temperature: logits are divided by it before sampling; 0 = greedy (always the most likely character).")
     var temp: Float = 0.8
@@ -62,6 +73,7 @@ struct Command: ParsableCommand {
     @OptionGroup var q: QuietOption
 
     func validate() throws {
+        if model.isEmpty { throw ValidationError("-m/--model is required (a language-model checkpoint; repeat it for an ensemble)") }
         guard temp >= 0 && temp.isFinite else { throw ValidationError("--temp must be >= 0") }
         guard topK >= 0 else { throw ValidationError("--top-k must not be negative") }
         guard length >= 0 else { throw ValidationError("--length must not be negative") }
@@ -77,12 +89,11 @@ struct Command: ParsableCommand {
 
     func run() throws {
         try EngineKernels.check()   // RNN_KERNELS names a set this CPU runs
-        let (model, info) = try Checkpoint.load(path: self.model, expect: .languageModel)
-        model.threads = threads ?? CPUs.available
-        let alphabet = CharAlphabet(tokens: info.tokens, vocabHash: info.vocabHash)
+        let (models, alphabet) = try loadLanguageModels(paths: model)
+        for m in models { m.threads = threads ?? CPUs.available }
         let out = BufferedOutput()
         if score {
-            let s = try scoreText(model: model, alphabet: alphabet, paths: inputs.isEmpty ? ["-"] : inputs, resetPerLine: reset, out: out)
+            let s = try scoreText(models: models, alphabet: alphabet, paths: inputs.isEmpty ? ["-"] : inputs, resetPerLine: reset, out: out)
             if q.quiet { return }
             if s.unknown > 0 {
                 Diagnostics.line("rnn-sample: warning: \(formatThousands(s.unknown)) characters are not in the model's alphabet and were scored as <unk>: \(describeScalars(s.unknownScalars))")
@@ -99,7 +110,7 @@ struct Command: ParsableCommand {
             }
             primeIDs = ids
         }
-        let sampler = LMSampler(model: model, alphabet: alphabet, options: SamplingOptions(temperature: temp, topK: topK),
+        let sampler = LMSampler(models: models, alphabet: alphabet, options: SamplingOptions(temperature: temp, topK: topK),
                                 seed: seed ?? randomSeed())
         try streamSamples(sampler, prime: prime ?? "", primeIDs: primeIDs, length: length, count: samples, out: out)
     }

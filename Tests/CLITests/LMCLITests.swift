@@ -220,6 +220,44 @@ final class LMCLITests: XCTestCase {
         XCTAssertTrue(u.1.hasSuffix("\t6\théllo\n"), u.1)
     }
 
+    func testEnsembleScoresTheMeanOfTheProbabilitiesAndRefusesAnotherAlphabet() throws {
+        let m = try model()
+        let dir = Support.tempDir("lm-ensemble")
+        // a second model: the same text and shape, another seed
+        let fit = try Support.tool("rnn-fit", ["--lm", m.dir + "/ts.txt", "--epochs", "3", "--seed", "2", "-o", dir + "/b.ckpt"] + LMCLITests.small)
+        XCTAssertEqual(fit.0, 0, fit.2)
+        func total(_ args: [String]) throws -> Double {
+            let r = try Support.tool("rnn-sample", args + ["--score"], stdin: String(m.text.suffix(3_000)))
+            XCTAssertEqual(r.0, 0, r.2)
+            guard let range = r.2.range(of: "lines: ") else { throw RNNError("no total in: \(r.2)") }
+            return try XCTUnwrap(Double(r.2[range.upperBound...].prefix { $0 != " " }), r.2)
+        }
+        let a = try total(["-m", m.ckpt]), b = try total(["-m", dir + "/b.ckpt"])
+        let ab = try total(["-m", m.ckpt, "-m", dir + "/b.ckpt"])
+        XCTAssertNotEqual(a, b)
+        // the mean of two distributions scores below the mean of their losses (and the members)
+        XCTAssertLessThan(ab, (a + b) / 2 - 1e-3, "\(a) \(b) \(ab)")
+        XCTAssertEqual(try total(["-m", m.ckpt, "-m", m.ckpt]), a, accuracy: 1e-4, "a model averaged with itself is itself")
+        // samples from the ensemble repeat with the seed
+        let args = ["-m", m.ckpt, "-m", dir + "/b.ckpt", "--prime", "ROMEO:", "--length", "80"]
+        let s1 = try Support.tool("rnn-sample", args + ["--seed", "5"]), s2 = try Support.tool("rnn-sample", args + ["--seed", "5"])
+        XCTAssertEqual(s1.0, 0, s1.2)
+        XCTAssertEqual(s1.1, s2.1)
+        XCTAssertTrue(s1.1.hasPrefix("ROMEO:"), s1.1)
+        // a model over other characters cannot join
+        Support.write(String(repeating: "abc ab ca\n", count: 400), to: dir + "/abc.txt")
+        let other = try Support.tool("rnn-fit", ["--lm", dir + "/abc.txt", "--epochs", "1", "-o", dir + "/abc.ckpt"] + LMCLITests.small)
+        XCTAssertEqual(other.0, 0, other.2)
+        for extra in [[String](), ["--score"]] {
+            let r = try Support.tool("rnn-sample", ["-m", m.ckpt, "-m", dir + "/abc.ckpt"] + extra, stdin: "abc\n")
+            Support.assertFails(r, tool: "rnn-sample", ["abc.ckpt", "alphabet", "lm.ckpt", "same text"])
+        }
+        // no model at all
+        let none = try Support.tool("rnn-sample", ["--length", "5"])
+        XCTAssertEqual(none.0, 2, none.2)
+        XCTAssertTrue(none.2.contains("-m/--model is required"), none.2)
+    }
+
     func testClosedPipeEndsQuietlyAtOnce() throws {
         let m = try model()
         let r = try E2E.sh("timeout 30 rnn-sample -m '\(m.ckpt)' --length 100000000 --seed 1 | head -c 100 >/dev/null; echo \"status ${PIPESTATUS[0]}\"")

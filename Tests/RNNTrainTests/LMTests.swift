@@ -273,10 +273,12 @@ final class LMTests: XCTestCase {
 
     // MARK: sampling and scoring
 
-    func trainedModel() throws -> (Model, CharAlphabet, LMCorpus) {
+    func trainedModel(seed: UInt64 = 1) throws -> (Model, CharAlphabet, LMCorpus) {
         let corpus = try LMCorpus(text: try shakespeare(12_000), alphabet: nil, validSplit: 0.1)
-        let path = tempDir("model") + "/lm.ckpt"
-        try train(corpus, smallOptions(), epochs: 1, output: path)
+        let path = tempDir("model-\(seed)") + "/lm.ckpt"
+        var opt = optimizer()
+        opt.seed = seed
+        try train(corpus, smallOptions(), opt, epochs: 1, output: path)
         let (model, info) = try Checkpoint.load(path: path, expect: .languageModel)
         return (model, CharAlphabet(tokens: info.tokens), corpus)
     }
@@ -312,6 +314,65 @@ final class LMTests: XCTestCase {
         XCTAssertEqual(k1, g)
     }
 
+    /// Softmax of `z` in Double.
+    func probabilities(_ z: [Float]) -> [Double] {
+        let top = Double(z.max() ?? 0)
+        let e = z.map { exp(Double($0) - top) }
+        let sum = e.reduce(0, +)
+        return e.map { $0 / sum }
+    }
+
+    func testEnsembleDrawsAndScoresTheMeanOfTheModelsProbabilities() throws {
+        let (a, alphabet, corpus) = try trainedModel(seed: 1)
+        let (b, _, _) = try trainedModel(seed: 2)
+        XCTAssertNotEqual(Array(a.params.values), Array(b.params.values), "two seeds, two models")
+        // the reference: one stepLM chain per model from the newline context, p = (pa + pb) / 2
+        let ids = Array(corpus.valid.prefix(400))
+        let newline = try XCTUnwrap(alphabet.id(of: 0x0A))
+        var sa = RecurrentState.zeros(a.config, batch: 1), sb = RecurrentState.zeros(b.config, batch: 1)
+        var expected = 0.0, singleA = 0.0, singleB = 0.0
+        var previous = newline
+        for id in ids {
+            let pa = probabilities(a.stepLM(tokens: [previous], state: &sa)), pb = probabilities(b.stepLM(tokens: [previous], state: &sb))
+            expected -= log((pa[Int(id)] + pb[Int(id)]) / 2)
+            singleA -= log(pa[Int(id)]); singleB -= log(pb[Int(id)])
+            previous = id
+        }
+        let scorer = LMScorer(models: [a, b], alphabet: alphabet)
+        scorer.chunk = 29
+        let text = ids.map { alphabet.tokens[Int($0)] }.joined()
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for (i, line) in lines.enumerated() {
+            let last = i == lines.count - 1
+            if last && line.isEmpty { break }
+            var s = String(line)
+            _ = s.withUTF8 { scorer.score(line: UnsafeRawBufferPointer($0), hasNewline: !last) }
+        }
+        XCTAssertEqual(scorer.total.chars, ids.count)
+        XCTAssertEqual(scorer.total.nats, expected, accuracy: 1e-5 * expected)
+        // not the loss of either model, nor of their mean loss (the mean of probabilities is lower)
+        XCTAssertLessThan(scorer.total.nats, (singleA + singleB) / 2 - 1e-3 * expected)
+
+        // sampling: the kept logits are the log of the mean probabilities; greedy draws their argmax
+        let prime = alphabet.encodeStrict("ROMEO:").ids
+        let sampler = LMSampler(models: [a, b], alphabet: alphabet, options: SamplingOptions(temperature: 0), seed: 1)
+        let g = sample(sampler, prime, 40)
+        sa = RecurrentState.zeros(a.config, batch: 1); sb = RecurrentState.zeros(b.config, batch: 1)
+        var p: [Double] = []
+        for id in prime { p = zip(probabilities(a.stepLM(tokens: [id], state: &sa)), probabilities(b.stepLM(tokens: [id], state: &sb))).map { ($0 + $1) / 2 } }
+        for id in g {
+            XCTAssertEqual(Int(id), (2 ..< p.count).max { p[$0] < p[$1] })
+            p = zip(probabilities(a.stepLM(tokens: [id], state: &sa)), probabilities(b.stepLM(tokens: [id], state: &sb))).map { ($0 + $1) / 2 }
+        }
+        for (v, l) in sampler.logits.enumerated() { XCTAssertEqual(exp(Double(l)), p[v], accuracy: 1e-6) }
+        // drawn at temperature 1: the same seed repeats, another seed differs
+        let t1 = SamplingOptions(temperature: 1)
+        XCTAssertEqual(sample(LMSampler(models: [a, b], alphabet: alphabet, options: t1, seed: 3), prime, 100),
+                       sample(LMSampler(models: [a, b], alphabet: alphabet, options: t1, seed: 3), prime, 100))
+        XCTAssertNotEqual(sample(LMSampler(models: [a, b], alphabet: alphabet, options: t1, seed: 3), prime, 100),
+                          sample(LMSampler(models: [a, b], alphabet: alphabet, options: t1, seed: 4), prime, 100))
+    }
+
     func testScoringMatchesTheEvaluationOfTheSameText() throws {
         let (model, alphabet, corpus) = try trainedModel()
         let text = corpus.valid.map { alphabet.tokens[Int($0)] }.joined()
@@ -337,7 +398,7 @@ final class LMTests: XCTestCase {
         FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         let outPath = tempDir("score") + "/out.tsv"
         let fd = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        let score = try scoreText(model: model, alphabet: alphabet, paths: [path], resetPerLine: false, out: BufferedOutput(fd: fd))
+        let score = try scoreText(models: [model], alphabet: alphabet, paths: [path], resetPerLine: false, out: BufferedOutput(fd: fd))
         close(fd)
         XCTAssertEqual(score.total.natsPerChar, expected, accuracy: 1e-5)
         XCTAssertEqual(score.unknown, 0)
