@@ -89,6 +89,23 @@ static inline const char *rnn_blas_select_core(void) {
     unsetenv("OPENBLAS_CORETYPE");
     return gotoblas_corename();
 }
+/* Atomics of the engine's thread pool (Threads.swift), which Swift on macOS 13 cannot spell: the
+   run word workers poll (acquire) and the count of parts still running; a pause while polling. */
+static inline unsigned long long rnn_atomic_load_acquire(const unsigned long long *p) {
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+static inline void rnn_atomic_store_release(unsigned long long *p, unsigned long long v) {
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+/* *p -= 1; returns the new value (acquire-release: the part's writes happen before it). */
+static inline unsigned long long rnn_atomic_decrement(unsigned long long *p) {
+    return __atomic_sub_fetch(p, 1, __ATOMIC_ACQ_REL);
+}
+static inline void rnn_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 /* CPUs in this process's affinity mask (sched_getaffinity, which Swift's Glibc module does not
    export without _GNU_SOURCE); 0 when unknown. Up to 4096 CPUs. */
 static inline int rnn_affinity_cpus(void) {

@@ -1,4 +1,5 @@
-// Parallelism: one pool of persistent worker threads per model, woken by a condition variable.
+// Parallelism: one pool of persistent worker threads per model, which poll for the next run for a
+// moment and then sleep on a condition variable (ThreadPool).
 // `pool.run(parts) { part in ... }` runs part 0 on the caller and parts 1..<parts on the workers
 // and returns when all are done. Each part owns its outputs, so results never depend on
 // scheduling; how work is cut into parts depends only on the data and the thread count.
@@ -9,19 +10,32 @@ import Glibc
 import Darwin
 #endif
 import COpenBLAS
+import RNNCore
 
 /// `threads - 1` persistent workers plus the calling thread. Threads are created once (in init),
-/// never per call; a call costs one broadcast and one wait.
+/// never per call. A run publishes its part count and a new generation in one atomic word; a
+/// worker that finished a part polls that word for a moment (`spinSeconds`) before it sleeps on the
+/// condition variable, so runs that follow each other closely (the layers of a sampling step, a
+/// few microseconds of work each) start without a wake-up through the kernel; the caller waits for
+/// the parts the same way. Nobody polls when there are more threads than CPUs (they would take the
+/// CPU from the parts that work).
 final class ThreadPool: @unchecked Sendable {
     /// Parts that can run at once (workers + the caller).
     let threads: Int
+    /// How long a waiting thread polls before it sleeps.
+    static let spinSeconds = 1e-4
+    private let spin: Bool
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// The current run: generation << 16 | parts on workers + caller (written with release after
+    /// `task`; a worker reads `task` only when its index is below those parts, and the caller
+    /// keeps `task` until every such part is done).
+    private let word = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    /// Worker parts of the current run still running.
+    private let remaining = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
     private var task: ((Int) -> Void)?
-    private var parts = 0
     private var generation: UInt64 = 0
-    private var remaining = 0
     private var quit = false
     private var workers: [pthread_t] = []
 
@@ -30,6 +44,9 @@ final class ThreadPool: @unchecked Sendable {
 
     init(threads: Int) {
         self.threads = max(1, threads)
+        spin = self.threads <= CPUs.available
+        word.initialize(to: 0)
+        remaining.initialize(to: 0)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
         pthread_cond_init(done, nil)
@@ -58,24 +75,49 @@ final class ThreadPool: @unchecked Sendable {
     }
 
     deinit {
-        mutex.deallocate(); wake.deallocate(); done.deallocate()
+        mutex.deallocate(); wake.deallocate(); done.deallocate(); word.deallocate(); remaining.deallocate()
+    }
+
+    /// Polls until `ready()` or `spinSeconds` have passed (at once when the pool does not poll).
+    @inline(__always) private func poll(_ ready: () -> Bool) -> Bool {
+        if ready() { return true }
+        if !spin { return false }
+        let end = monotonicSeconds() + ThreadPool.spinSeconds
+        while true {
+            for _ in 0 ..< 32 {
+                rnn_cpu_relax()
+                if ready() { return true }
+            }
+            if monotonicSeconds() > end { return false }
+        }
     }
 
     private func loop(_ index: Int) {
         var seen: UInt64 = 0
-        pthread_mutex_lock(mutex)
         while true {
-            while generation == seen && !quit { pthread_cond_wait(wake, mutex) }
-            if quit { break }
-            seen = generation
-            guard index < parts, let t = task else { continue }
-            pthread_mutex_unlock(mutex)
-            t(index)
-            pthread_mutex_lock(mutex)
-            remaining -= 1
-            if remaining == 0 { pthread_cond_signal(done) }
+            var w = rnn_atomic_load_acquire(word)
+            if !poll({ w = rnn_atomic_load_acquire(word); return w >> 16 != seen }) {
+                pthread_mutex_lock(mutex)
+                while rnn_atomic_load_acquire(word) >> 16 == seen && !quit { pthread_cond_wait(wake, mutex) }
+                pthread_mutex_unlock(mutex)
+                w = rnn_atomic_load_acquire(word)
+            }
+            if quit { return }   // written before the word that announced it
+            seen = w >> 16
+            guard index < Int(w & 0xFFFF) else { continue }
+            work(index)
+            if rnn_atomic_decrement(remaining) == 0 {
+                pthread_mutex_lock(mutex)
+                pthread_cond_signal(done)
+                pthread_mutex_unlock(mutex)
+            }
         }
-        pthread_mutex_unlock(mutex)
+    }
+
+    /// Runs part `index` of the current task; its reference to the task ends with this call,
+    /// before the part is counted as done (the caller's closure must not outlive its run).
+    @inline(never) private func work(_ index: Int) {
+        task?(index)
     }
 
     /// Runs body(0..<parts): part 0 here, the others on the workers; returns when all finished.
@@ -90,27 +132,32 @@ final class ThreadPool: @unchecked Sendable {
 
     private func runEscaping(_ parts: Int, _ body: @escaping (Int) -> Void) {
         let onWorkers = min(parts, workers.count + 1)
-        pthread_mutex_lock(mutex)
         task = body
-        self.parts = onWorkers
-        remaining = onWorkers - 1
-        generation &+= 1
-        pthread_cond_broadcast(wake)
-        pthread_mutex_unlock(mutex)
+        remaining.pointee = UInt64(onWorkers - 1)
+        publish(parts: onWorkers)
         body(0)
         for p in onWorkers ..< parts { body(p) }
-        pthread_mutex_lock(mutex)
-        while remaining > 0 { pthread_cond_wait(done, mutex) }
+        if !poll({ rnn_atomic_load_acquire(remaining) == 0 }) {
+            pthread_mutex_lock(mutex)
+            while rnn_atomic_load_acquire(remaining) > 0 { pthread_cond_wait(done, mutex) }
+            pthread_mutex_unlock(mutex)
+        }
         task = nil
+    }
+
+    /// Starts a new generation of `parts` parts and wakes the sleeping workers.
+    private func publish(parts: Int) {
+        generation &+= 1
+        rnn_atomic_store_release(word, generation << 16 | UInt64(parts))
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
     }
 
     /// Stops and joins the workers (call before the pool is released).
     func stop() {
-        pthread_mutex_lock(mutex)
         quit = true
-        pthread_cond_broadcast(wake)
-        pthread_mutex_unlock(mutex)
+        publish(parts: 0)
         for t in workers { pthread_join(t, nil) }
         workers = []
     }

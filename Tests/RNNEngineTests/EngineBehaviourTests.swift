@@ -6,6 +6,25 @@ import RNNKernelABI
 @testable import RNNEngine
 
 final class EngineBehaviourTests: XCTestCase {
+    /// The thread pool under many short runs back to back (workers still polling) and runs after
+    /// pauses longer than the poll (workers asleep): every part of every run runs once, on the
+    /// pool's threads, and each run returns only when its parts are done.
+    func testThreadPoolRunsEveryPartOnceWhetherWorkersPollOrSleep() {
+        for threads in [2, 3] {
+            let pool = ThreadPool(threads: threads)
+            defer { pool.stop() }
+            let slots = UnsafeMutablePointer<Int>.allocate(capacity: 8)
+            defer { slots.deallocate() }
+            for run in 0 ..< 20_000 {
+                let parts = 2 + run % 3   // 2...4: fewer, as many and more parts than threads
+                slots.update(repeating: 0, count: 8)
+                pool.run(parts) { p in slots[p] += p + 1 }
+                for p in 0 ..< 8 { XCTAssertEqual(slots[p], p < parts ? p + 1 : 0, "run \(run) part \(p)") }
+                if run % 1_000 == 999 { usleep(2_000) }   // past ThreadPool.spinSeconds: the workers sleep
+            }
+        }
+    }
+
     /// Parameters.allFinite: true for finite values; false for a NaN or an infinity anywhere,
     /// in the 8-wide body or in the tail of the arena.
     func testAllFiniteFindsNaNAndInfinityAnywhere() {
