@@ -319,10 +319,8 @@ final class RecurrentStack {
             // One step of a few streams (sampling): one-row products straight from the weights
             // (no packing, no BLAS call overhead).
             let single = oneStep && layout.steps == 1 && N <= 4
-            // Splitting one step pays once the layer's weights are past about 1 MB: the workers
-            // poll for the next run (ThreadPool), and a 2 x 512 LSTM samples 1.8x faster on two
-            // threads than on one (2026-12-05, Zen 5); a 1 x 100 model's step is shorter than a run.
-            if single && D == 1 && P >= 2 && G * (ind + H) >= 1 << 18 {
+            // Splitting one step pays once the layer's weights are past about 1 MB (ThreadPool).
+            if single && D == 1 && P >= 2 && G * (ind + H) >= ThreadPool.splitStepMinWeights {
                 oneStepSplit(k: k, xin: xin, ind: ind, lookup: lookup, h0: h0.map { $0 + k * B * H }, c0: c0.map { $0 + k * B * H },
                              hn: hn.pointer + k * B * H, cn: cell == .lstm ? cn.pointer + k * B * H : nil, out: o, training: training)
             } else if single {
@@ -363,14 +361,17 @@ final class RecurrentStack {
                     }
                     probe.lap(.copies)
                 }
-                // the recurrence on slices of the batch
+                // the recurrence on slices of the batch; one slice for all threads (inference on a
+                // single sequence: rnn-sample --score, one record): each step's product cut by
+                // columns over the threads instead, when the layer is big enough to pay for it
+                let cutSteps = !training && plan.parts == 1 && P >= 2 && G * H >= ThreadPool.splitStepMinWeights ? P : 1
                 parallel(plan.parts) { p in
                     let (dirs, rows) = plan.job(p, directions: D)
                     for d in dirs {
                         let s = k * D + d
                         recurrenceForward(k: k, d: d, rows: rows, out: o, h0: h0.map { $0 + s * B * H }, c0: c0.map { $0 + s * B * H },
                                           hn: hn.pointer + s * B * H, cn: cell == .lstm ? cn.pointer + s * B * H : nil,
-                                          training: training, single: false, lookup: lookup, slot: p)
+                                          training: training, single: false, lookup: lookup, slot: p, cutSteps: cutSteps)
                     }
                 }
             }
@@ -453,8 +454,11 @@ final class RecurrentStack {
 
     /// The forward recurrence of layer k, direction d, for the sorted batch rows `rows` (a slice:
     /// its sequences never read the other rows). W_hh^T is packed in packF[d] (unless `single`).
+    /// `cutSteps` > 1 (called outside any parallel run): every step's h W_hh^T is cut by column
+    /// panels over that many threads (each column is the same sum as in one call: same bits).
     private func recurrenceForward(k: Int, d: Int, rows: Range<Int>, out o: FPtr, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
-                                   hn: FPtr, cn: FPtr?, training: Bool, single: Bool, lookup: ProjectionTable?, slot: Int) {
+                                   hn: FPtr, cn: FPtr?, training: Bool, single: Bool, lookup: ProjectionTable?, slot: Int,
+                                   cutSteps: Int = 1) {
         let L = layout, T = L.steps, H = hidden, D = directions, GH = G
         if rows.isEmpty { return }
         let w = activeWeights(k, d)
@@ -511,6 +515,14 @@ final class RecurrentStack {
             let ghr = gh + r0 * GH
             if single {
                 for r in r0 ..< r1 { rowProduct(y: gh + r * GH, x: hp + (sb + r) * H, w: w.whh, k: H, n: GH) }
+            } else if cutSteps > 1 {
+                let x = hp + (sb + r0) * H, panels = panelCount(GH)
+                parallel(cutSteps) { p in
+                    let part = chunk(panels, parts: cutSteps, p, align: 2)
+                    if part.isEmpty { return }
+                    let c0 = 16 * part.lowerBound, n = min(GH, 16 * part.upperBound) - c0
+                    gemmPacked(m: m, n: n, k: H, a: x, lda: H, packed: pk + c0 * H, c: ghr + c0, ldc: GH, accumulate: false)
+                }
             } else if let pk16 {
                 bf16PackedProduct(m: m, n: GH, k: H, a: hp + (sb + r0) * H, lda: H, packed: pk16, c: ghr, ldc: GH, accumulate: false,
                                   aBuffer: bfA[slot])

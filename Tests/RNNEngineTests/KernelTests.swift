@@ -168,6 +168,37 @@ final class KernelTests: EveryKernelSetTestCase {
         }
     }
 
+    /// One sequence over many steps (rnn-sample --score, one record): each step's product cut by
+    /// columns over the threads gives the bits of one thread, for 1, 2 and 3 threads.
+    func testSingleSequenceStepsCutOverThreadsMatchOneThread() {
+        forEachKernelSet {
+            for cell in CellKind.allCases {
+                // G * H just past ThreadPool.splitStepMinWeights (2^18)
+                let H = cell == .rnn ? 520 : cell == .gru ? 304 : 264
+                XCTAssertGreaterThanOrEqual(cell.gates * H * H, ThreadPool.splitStepMinWeights)
+                let cfg = ModelConfig(cell: cell, task: .languageModel, vocabSize: 20, embedDim: 10, hidden: H, layers: 2, bidirectional: false,
+                                      dropout: 0, headDropout: 0, outputs: 20, paddingIndex: nil, freezeEmbedding: false)
+                let inputs = (0 ..< 40).map { Int32(($0 * 7 + 3) % 20) }, targets = (0 ..< 40).map { Int32(($0 * 5 + 1) % 20) }
+                var results: [([Float], RecurrentState)] = []
+                for threads in [1, 2, 3] {
+                    let model = Model(config: cfg, seed: 4)
+                    model.threads = threads
+                    var state = RecurrentState.zeros(cfg, batch: 1)
+                    var losses: [Float] = []
+                    for chunk in [0 ..< 25, 25 ..< 40] {   // state carried between calls
+                        losses += inputs[chunk].withUnsafeBufferPointer { i in targets[chunk].withUnsafeBufferPointer { t in
+                            model.lossesLM(inputs: i, targets: t, batch: 1, steps: chunk.count, state: &state) } }
+                    }
+                    results.append((losses, state))
+                }
+                for (i, r) in results.enumerated().dropFirst() {
+                    XCTAssertTrue(r.0 == results[0].0, "\(cell): losses with \(i + 1) threads differ from one thread")
+                    XCTAssertTrue(r.1.h == results[0].1.h && r.1.c == results[0].1.c, "\(cell): state with \(i + 1) threads")
+                }
+            }
+        }
+    }
+
     /// Adam and clipping on the arena's two halves: the same bits with 1 and 2 threads, and the
     /// norm equals a plain Double sum.
     func testClipAndAdamSameBitsOnTwoThreads() {
