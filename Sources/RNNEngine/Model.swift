@@ -188,7 +188,7 @@ public final class Model {
         let input = embeddingDropout(xp, layout: layout, rng: rng)
         probe.lap(.copies)
         stack.forward(layout: layout, x: input, h0: nil, c0: nil, training: training, rng: rng, table: project,
-                      oneStep: false)
+                      oneStep: false, weightsVersion: params.version)
         probe = stack.profiler.probe(0)
         defer { probe.lap(.other) }
         // features in the caller's order: [h_n forward | h_n backward] of the last layer and/or
@@ -331,7 +331,8 @@ public final class Model {
             state.c.withUnsafeBufferPointer { cp!.update(from: $0.baseAddress!, count: n) }
         }
         let input = embeddingDropout(xp, layout: layout, rng: rng)
-        stack.forward(layout: layout, x: input, h0: hp, c0: cp, training: training, rng: rng, table: project)
+        stack.forward(layout: layout, x: input, h0: hp, c0: cp, training: training, rng: rng, table: project,
+                      weightsVersion: params.version)
         var head = UnsafePointer(stack.lastOutput)
         if let rng, c.headDropout > 0 {
             let fd = featD.ensure(N * H), m = fmask.ensure(N * H)

@@ -23,6 +23,8 @@
 // Backward per direction: dG [N, G*H] (and dGh for GRU), carries dh/dc [B, H]; dW_ih, dW_hh as
 // one GEMM each over all N rows (gate rows cut over the threads), dX as one GEMM (rows cut).
 //   packF[d] [ceil(G*H/16), H, 16]  W_hh^T in panels for the forward step products (Gemm.swift)
+//   inferH[k][d], inferI[k][d]       W_hh^T, W_ih^T of every layer in panels for inference, kept
+//                                    while Parameters.version stays the one they were packed from
 //   packB[d] [ceil(H/16), G*H, 16]  W_hh in panels for the backward dh_{t-1} = dG W_hh
 //
 // Where the work goes: the per-step products (at most B rows) run on the hand-written kernel of
@@ -71,7 +73,11 @@ final class RecurrentStack {
     private let dG: [FloatBuffer], dGh: [FloatBuffer]
     private let dIn: [FloatBuffer]               // ping-pong [N, D*H] gradients between layers
     private let packF: [FloatBuffer], packB: [FloatBuffer]  // W_hh^T / W_hh in 16-column panels (Gemm.swift)
-    private let packI: [FloatBuffer]             // W_ih^T in panels (inference projections)
+    private let packI: [FloatBuffer]             // W_ih^T in panels (vocabulary projections)
+    // Inference keeps every layer's W_hh^T and W_ih^T in panels while the weights stay the same
+    // (`packedVersion` = the Parameters.version they were packed from; nil: none valid).
+    private let inferH: [[FloatBuffer]], inferI: [[FloatBuffer]]
+    private var packedVersion: UInt64?
     private let stateH: [FloatBuffer], stateC: [FloatBuffer], actStep: [FloatBuffer]  // inference only
     private var bigPack = [FloatBuffer](), bigScratch = [FloatBuffer]()  // per thread part (bigProduct)
     /// Training products in bfloat16 (Model.bf16; BFloat16.swift): the input projections, weight
@@ -115,6 +121,7 @@ final class RecurrentStack {
         weights = w
         func grid() -> [[FloatBuffer]] { (0 ..< layers).map { _ in (0 ..< directions).map { _ in FloatBuffer() } } }
         act = grid(); hprev = grid(); cprev = grid(); aux = grid()
+        inferH = grid(); inferI = grid()
         out = (0 ..< layers).map { _ in FloatBuffer() }
         mask = (0 ..< layers).map { _ in FloatBuffer() }
         drop = (0 ..< layers).map { _ in FloatBuffer() }
@@ -243,12 +250,13 @@ final class RecurrentStack {
     /// so no part waits for another). Every element is one FMA chain over the inputs (Gemm.swift),
     /// so a row's result depends on nothing else: the same bits in any batch, slice, thread count or
     /// projection table (classification output depends only on the record and the checkpoint).
-    private func projectPacked(_ x: UnsafePointer<Float>, rows: Int, inDim: Int, w: UnsafePointer<Float>, pack: FPtr, into c: FPtr,
-                               part p: Int, parts P: Int) {
+    private func projectPacked(_ x: UnsafePointer<Float>, rows: Int, inDim: Int, w: UnsafePointer<Float>, pack: FPtr, packed: Bool = false,
+                               into c: FPtr, part p: Int, parts P: Int) {
         let GH = G
         let pr = chunk(panelCount(GH), parts: P, p)
-        if pr.isEmpty || rows == 0 { return }
-        packTransposed(w, n: GH, k: inDim, ldw: inDim, into: pack, panels: pr)
+        if pr.isEmpty { return }
+        if !packed { packTransposed(w, n: GH, k: inDim, ldw: inDim, into: pack, panels: pr) }
+        if rows == 0 { return }
         let c0 = pr.lowerBound * 16, c1 = min(GH, pr.upperBound * 16)
         var r = 0
         while r < rows {   // blocks of rows stay in the cache while the panels sweep them
@@ -283,7 +291,8 @@ final class RecurrentStack {
     /// `oneStep` allows the one-row products of a single step of at most 4 streams (sampling);
     /// classifiers pass false so that a record's result never depends on its batch.
     func forward(layout: PackedLayout, x: UnsafePointer<Float>, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
-                 training: Bool, rng: UnsafeMutablePointer<RNG>?, table: ProjectionTable? = nil, oneStep: Bool = true) {
+                 training: Bool, rng: UnsafeMutablePointer<RNG>?, table: ProjectionTable? = nil, oneStep: Bool = true,
+                 weightsVersion: UInt64? = nil) {
         precondition(!training || table == nil, "projection tables are for inference")
         self.layout = layout
         self.layerInput0 = x
@@ -295,6 +304,10 @@ final class RecurrentStack {
         ensureParts(max(P, plan.parts))
         var input = x
         var inDim = inputDim
+        // inference: the panels of the last inference call serve while the weights are unchanged
+        let packed = !training && weightsVersion != nil && weightsVersion == packedVersion
+        var packedEvery = true
+        defer { if !training { packedVersion = packed || packedEvery ? weightsVersion : nil } }
         for k in 0 ..< layers {
             let o = out[k].ensure(N * D * H)
             let lookup = k == 0 ? table : nil
@@ -312,14 +325,21 @@ final class RecurrentStack {
                     if cell == .lstm { stateC[d].ensure(B * H) }
                 }
                 ghBuf[d].ensure(B * G)
-                if training && bf16 { packF16[d].ensure(bf16PanelCount(k: H, n: G)) } else { packF[d].ensure(packedCount(k: H, n: G)) }
-                if !training { packI[d].ensure(packedCount(k: ind, n: G)) }
+                if !training {
+                    inferH[k][d].ensure(packedCount(k: H, n: G))
+                    if lookup == nil { inferI[k][d].ensure(packedCount(k: ind, n: G)) }
+                } else if bf16 {
+                    packF16[d].ensure(bf16PanelCount(k: H, n: G))
+                } else {
+                    packF[d].ensure(packedCount(k: H, n: G))
+                }
             }
             let xin = input
             // One step of a few streams (sampling): one-row products straight from the weights
             // (no packing, no BLAS call overhead).
             let single = oneStep && layout.steps == 1 && N <= 4
             // Splitting one step pays once the layer's weights are past about 1 MB (ThreadPool).
+            if single { packedEvery = false }   // one-row products read the weights as they are
             if single && D == 1 && P >= 2 && G * (ind + H) >= ThreadPool.splitStepMinWeights {
                 oneStepSplit(k: k, xin: xin, ind: ind, lookup: lookup, h0: h0.map { $0 + k * B * H }, c0: c0.map { $0 + k * B * H },
                              hn: hn.pointer + k * B * H, cn: cell == .lstm ? cn.pointer + k * B * H : nil, out: o, training: training)
@@ -346,14 +366,16 @@ final class RecurrentStack {
                             bigProduct(false, true, N, G, ind, xin, ind, weights[k][d].wih, ind, accumulate: false, act[k][d].pointer, G,
                                        rows: chunk(N, parts: P, p), slot: p)
                         } else {
-                            projectPacked(xin, rows: N, inDim: ind, w: weights[k][d].wih, pack: packI[d].pointer, into: act[k][d].pointer,
+                            projectPacked(xin, rows: N, inDim: ind, w: weights[k][d].wih, pack: inferI[k][d].pointer, packed: packed, into: act[k][d].pointer,
                                           part: p, parts: P)
                         }
                     }
                     probe.lap(.bigGEMM)
                     for d in 0 ..< D {
                         let pr = chunk(panels, parts: P, p)
-                        if training && bf16 {
+                        if !training {
+                            if !packed { packTransposed(weights[k][d].whh, n: G, k: H, ldw: H, into: inferH[k][d].pointer, panels: pr) }
+                        } else if bf16 {
                             bf16PackTransposed(activeWeights(k, d).whh, n: G, k: H, ldw: H, into: packF16[d].pointer, panels: pr)
                         } else {
                             packTransposed(activeWeights(k, d).whh, n: G, k: H, ldw: H, into: packF[d].pointer, panels: pr)
@@ -469,7 +491,7 @@ final class RecurrentStack {
         let a = lookup == nil ? act[k][d].pointer : actStep[d].pointer
         let ax = cell != .rnn ? aux[k][d].pointer : nil
         let gh = ghBuf[d].pointer
-        let pk = UnsafePointer(packF[d].pointer)
+        let pk = UnsafePointer(training ? packF[d].pointer : inferH[k][d].pointer)
         let pk16: UnsafePointer<Float>? = training && bf16 ? UnsafePointer(packF16[d].pointer) : nil
         var probe = profiler.probe(slot)
         for s in 0 ..< T {

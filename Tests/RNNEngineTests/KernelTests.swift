@@ -105,7 +105,9 @@ final class KernelTests: EveryKernelSetTestCase {
         }
     }
 
-    func testInferenceProjectionCacheFollowsTheWeights() {
+    /// Inference caches (layer 0's projection table, every layer's packed W_ih^T and W_hh^T) are
+    /// rebuilt when the weights change, by a write or an Adam step.
+    func testInferenceCachesFollowTheWeights() {
         forEachKernelSet {
             for cell in CellKind.allCases {
                 let cfg = ModelConfig(cell: cell, task: .classifier, vocabSize: 40, embedDim: 6, hidden: 9, layers: 2, bidirectional: true,
@@ -118,9 +120,11 @@ final class KernelTests: EveryKernelSetTestCase {
                 func plain() -> [Float] { tokens.withUnsafeBufferPointer { model.trainClassifier(tokens: $0, lengths: lengths, labels: labels, rng: &rng).logits } }
                 let reference = plain()
                 for _ in 0 ..< 3 { XCTAssertLessThan(relDiff(run(), reference).rel, 1e-6, "\(cell): cached projections") }
-                // change the weights: a stale table would give the old logits
+                // change the weights: a stale table or stale panels would give the old logits
                 model.params.value("rnn.weight_ih_l0_reverse")[2] += 0.5
                 model.params.value("embedding.weight")[7 * 6 + 1] -= 0.5
+                model.params.value("rnn.weight_hh_l0")[5] += 0.5
+                model.params.value("rnn.weight_ih_l1_reverse")[3] -= 0.5
                 let changed = plain()
                 XCTAssertGreaterThan(relDiff(changed, reference).rel, 1e-4)
                 XCTAssertLessThan(relDiff(run(), changed).rel, 1e-6, "\(cell): cache not rebuilt")
@@ -165,6 +169,32 @@ final class KernelTests: EveryKernelSetTestCase {
                     XCTAssertLessThan(relDiff(states[1].h, whole.h).rel, 1e-5, "\(cell) B=\(B): state after 6 steps")
                 }
             }
+        }
+    }
+
+    /// A language model's packed weights across sampling steps (which read the weights unpacked)
+    /// and scoring calls (which use the panels): a change of the weights between them is seen.
+    func testLanguageModelPanelsFollowTheWeightsAcrossSamplingSteps() {
+        forEachKernelSet {
+            let cfg = ModelConfig(cell: .lstm, task: .languageModel, vocabSize: 12, embedDim: 5, hidden: 24, layers: 2, bidirectional: false,
+                                  dropout: 0, headDropout: 0, outputs: 12, paddingIndex: nil, freezeEmbedding: false)
+            let model = Model(config: cfg, seed: 3)
+            let inputs: [Int32] = (0 ..< 30).map { Int32(2 + $0 % 10) }, targets: [Int32] = (0 ..< 30).map { Int32(2 + ($0 * 3) % 10) }
+            func score(_ m: Model) -> [Float] {
+                var state = RecurrentState.zeros(cfg, batch: 1)
+                return inputs.withUnsafeBufferPointer { i in targets.withUnsafeBufferPointer { t in
+                    m.lossesLM(inputs: i, targets: t, batch: 1, steps: 30, state: &state) } }
+            }
+            let first = score(model)
+            XCTAssertEqual(score(model), first, "panels reused while the weights stay")
+            model.params.value("rnn.weight_hh_l1")[7] += 0.5
+            var state = RecurrentState.zeros(cfg, batch: 1)
+            _ = model.stepLM(tokens: [3], state: &state)   // a sampling step between the change and the next score
+            let changed = score(model)
+            XCTAssertNotEqual(changed, first)
+            let fresh = Model(config: cfg, seed: 3)
+            fresh.params.value("rnn.weight_hh_l1")[7] += 0.5
+            XCTAssertEqual(changed, score(fresh), "stale panels after the weights changed")
         }
     }
 
