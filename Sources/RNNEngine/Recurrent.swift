@@ -74,10 +74,12 @@ final class RecurrentStack {
     private let dIn: [FloatBuffer]               // ping-pong [N, D*H] gradients between layers
     private let packF: [FloatBuffer], packB: [FloatBuffer]  // W_hh^T / W_hh in 16-column panels (Gemm.swift)
     private let packI: [FloatBuffer]             // W_ih^T in panels (vocabulary projections)
-    // Inference keeps every layer's W_hh^T and W_ih^T in panels while the weights stay the same
-    // (`packedVersion` = the Parameters.version they were packed from; nil: none valid).
+    // Inference keeps every layer's W_hh^T and W_ih^T in panels while the weights stay the same:
+    // packedH[k] / packedI[k] say layer k's panels hold the weights of Parameters.version
+    // `packedVersion` (nil: unknown, nothing is reused).
     private let inferH: [[FloatBuffer]], inferI: [[FloatBuffer]]
     private var packedVersion: UInt64?
+    private var packedH: [Bool], packedI: [Bool]
     private let stateH: [FloatBuffer], stateC: [FloatBuffer], actStep: [FloatBuffer]  // inference only
     private var bigPack = [FloatBuffer](), bigScratch = [FloatBuffer]()  // per thread part (bigProduct)
     /// Training products in bfloat16 (Model.bf16; BFloat16.swift): the input projections, weight
@@ -122,6 +124,7 @@ final class RecurrentStack {
         func grid() -> [[FloatBuffer]] { (0 ..< layers).map { _ in (0 ..< directions).map { _ in FloatBuffer() } } }
         act = grid(); hprev = grid(); cprev = grid(); aux = grid()
         inferH = grid(); inferI = grid()
+        packedH = [Bool](repeating: false, count: layers); packedI = packedH
         out = (0 ..< layers).map { _ in FloatBuffer() }
         mask = (0 ..< layers).map { _ in FloatBuffer() }
         drop = (0 ..< layers).map { _ in FloatBuffer() }
@@ -304,14 +307,18 @@ final class RecurrentStack {
         ensureParts(max(P, plan.parts))
         var input = x
         var inDim = inputDim
-        // inference: the panels of the last inference call serve while the weights are unchanged
-        let packed = !training && weightsVersion != nil && weightsVersion == packedVersion
-        var packedEvery = true
-        defer { if !training { packedVersion = packed || packedEvery ? weightsVersion : nil } }
+        // inference: panels packed by earlier calls serve while the weights are unchanged
+        if !training && (weightsVersion == nil || weightsVersion != packedVersion) {
+            packedVersion = weightsVersion
+            for k in 0 ..< layers { packedH[k] = false; packedI[k] = false }
+        }
         for k in 0 ..< layers {
             let o = out[k].ensure(N * D * H)
             let lookup = k == 0 ? table : nil
             let ind = inDim
+            // One step of a few streams (sampling): one-row products straight from the weights
+            // (no packing, no BLAS call overhead).
+            let single = oneStep && layout.steps == 1 && N <= 4
             usedWeightDrop[k] = false
             if training, let rng, weightDrop > 0 { drawWeightDrop(k: k, rng: &rng.pointee) }
             for d in 0 ..< D {
@@ -326,8 +333,10 @@ final class RecurrentStack {
                 }
                 ghBuf[d].ensure(B * G)
                 if !training {
-                    inferH[k][d].ensure(packedCount(k: H, n: G))
-                    if lookup == nil { inferI[k][d].ensure(packedCount(k: ind, n: G)) }
+                    if !single {
+                        inferH[k][d].ensure(packedCount(k: H, n: G))
+                        if lookup == nil { inferI[k][d].ensure(packedCount(k: ind, n: G)) }
+                    }
                 } else if bf16 {
                     packF16[d].ensure(bf16PanelCount(k: H, n: G))
                 } else {
@@ -335,11 +344,7 @@ final class RecurrentStack {
                 }
             }
             let xin = input
-            // One step of a few streams (sampling): one-row products straight from the weights
-            // (no packing, no BLAS call overhead).
-            let single = oneStep && layout.steps == 1 && N <= 4
             // Splitting one step pays once the layer's weights are past about 1 MB (ThreadPool).
-            if single { packedEvery = false }   // one-row products read the weights as they are
             if single && D == 1 && P >= 2 && G * (ind + H) >= ThreadPool.splitStepMinWeights {
                 oneStepSplit(k: k, xin: xin, ind: ind, lookup: lookup, h0: h0.map { $0 + k * B * H }, c0: c0.map { $0 + k * B * H },
                              hn: hn.pointer + k * B * H, cn: cell == .lstm ? cn.pointer + k * B * H : nil, out: o, training: training)
@@ -357,8 +362,10 @@ final class RecurrentStack {
                                       training: training, single: true, lookup: lookup, slot: 0)
                 }
             } else {
-                // input projections (token rows cut over the threads) and W_hh^T in panels (panels cut)
+                // input projections (token rows cut over the threads) and W_hh^T in panels (panels
+                // cut; inference: unless this layer's panels are current)
                 let panels = panelCount(G)
+                let reuseI = packedI[k], reuseH = packedH[k]
                 parallel(P) { p in
                     var probe = profiler.probe(p)
                     for d in 0 ..< D where lookup == nil {
@@ -366,7 +373,7 @@ final class RecurrentStack {
                             bigProduct(false, true, N, G, ind, xin, ind, weights[k][d].wih, ind, accumulate: false, act[k][d].pointer, G,
                                        rows: chunk(N, parts: P, p), slot: p)
                         } else {
-                            projectPacked(xin, rows: N, inDim: ind, w: weights[k][d].wih, pack: inferI[k][d].pointer, packed: packed, into: act[k][d].pointer,
+                            projectPacked(xin, rows: N, inDim: ind, w: weights[k][d].wih, pack: inferI[k][d].pointer, packed: reuseI, into: act[k][d].pointer,
                                           part: p, parts: P)
                         }
                     }
@@ -374,7 +381,7 @@ final class RecurrentStack {
                     for d in 0 ..< D {
                         let pr = chunk(panels, parts: P, p)
                         if !training {
-                            if !packed { packTransposed(weights[k][d].whh, n: G, k: H, ldw: H, into: inferH[k][d].pointer, panels: pr) }
+                            if !reuseH { packTransposed(weights[k][d].whh, n: G, k: H, ldw: H, into: inferH[k][d].pointer, panels: pr) }
                         } else if bf16 {
                             bf16PackTransposed(activeWeights(k, d).whh, n: G, k: H, ldw: H, into: packF16[d].pointer, panels: pr)
                         } else {
@@ -382,6 +389,10 @@ final class RecurrentStack {
                         }
                     }
                     probe.lap(.copies)
+                }
+                if !training && weightsVersion != nil {
+                    packedH[k] = true
+                    if lookup == nil { packedI[k] = true }
                 }
                 // the recurrence on slices of the batch; one slice for all threads (inference on a
                 // single sequence: rnn-sample --score, one record): each step's product cut by
@@ -475,7 +486,8 @@ final class RecurrentStack {
     }
 
     /// The forward recurrence of layer k, direction d, for the sorted batch rows `rows` (a slice:
-    /// its sequences never read the other rows). W_hh^T is packed in packF[d] (unless `single`).
+    /// its sequences never read the other rows). W_hh^T is in panels (unless `single`): packF[d] in
+    /// training, inferH[k][d] in inference.
     /// `cutSteps` > 1 (called outside any parallel run): every step's h W_hh^T is cut by column
     /// panels over that many threads (each column is the same sum as in one call: same bits).
     private func recurrenceForward(k: Int, d: Int, rows: Range<Int>, out o: FPtr, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
