@@ -258,6 +258,9 @@ public struct RecordReader {
                     line = UnsafeRawBufferPointer(start: fix.baseAddress, count: repaired.count)
                 }
                 if mode == .auto {
+                    if reader.lineNumber == 1 && RecordReader.isSafeTensors(line) {
+                        throw RNNError(path: reader.name, "a safetensors file (an rnn-vocab vocabulary, rnn-encode dataset or checkpoint), not text or JSON Lines; to classify encoded records, give rnn-encode's JSON Lines output (rnn-encode without -o), or the text itself")
+                    }
                     var i = 0
                     while i < line.count && (line[i] == 0x20 || line[i] == 0x09) { i += 1 }
                     if i == line.count && heldBlank.count < RecordReader.maxHeldBlank {
@@ -288,6 +291,16 @@ public struct RecordReader {
                 }
             }
         }
+    }
+
+    /// The first line of a safetensors container (the suite's binary files): an 8-byte
+    /// little-endian header length below 2^32, then the JSON header `{"`. No text line starts so
+    /// (bytes 4-7 are NUL).
+    static func isSafeTensors(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard line.count >= 10, line[4] == 0, line[5] == 0, line[6] == 0, line[7] == 0,
+              line[8] == UInt8(ascii: "{"), line[9] == UInt8(ascii: "\"") else { return false }
+        let n = (0 ..< 4).reduce(0) { $0 | Int(line[$1]) << (8 * $1) }
+        return n >= 2
     }
 
     /// Checks the `text` member of a JSON record and gives the record to `body`.

@@ -114,6 +114,24 @@ final class ReliabilityCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("joined.jsonl.gz: trailing data after the gzip stream at compressed byte"), r.stderr)
     }
 
+    func testTheSuitesBinaryFilesAreNotReadAsText() throws {
+        let d = try setUpData()
+        let r = try E2E.sh("""
+            cd "$0"
+            rnn-clean t.bin > out1; echo "clean=$? $(wc -c < out1)"
+            rnn-vocab v.bin -o v2.bin; echo "vocab=$?"
+            gzip -c t.bin | rnn-clean > out2; echo "gzip=$? $(wc -c < out2)"
+            rnn-clean --format text v.bin | wc -l
+            """, args: [d.path])
+        XCTAssertTrue(r.out.hasPrefix("clean=1 0\nvocab=1\ngzip=1 0\n"), r.out + r.stderr)
+        XCTAssertTrue(r.stderr.contains("t.bin: a safetensors file"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("v.bin: a safetensors file"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("<stdin>: a safetensors file"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: d.path + "/v2.bin"))
+        // an explicit --format text reads whatever it is given
+        XCTAssertNotEqual(r.out.split(separator: "\n").last, "0", r.out)
+    }
+
     func testInputWithoutNewlinesStopsAtTheLineLimit() throws {
         let r = try E2E.sh("head -c 70000000 /dev/zero | rnn-clean > /dev/null; echo \"status=$?\"")
         XCTAssertTrue(r.out.contains("status=1"), r.out)
