@@ -296,7 +296,7 @@ public struct RecordReader {
     /// The first line of a safetensors container (the suite's binary files): an 8-byte
     /// little-endian header length below 2^32, then the JSON header `{"`. No text line starts so
     /// (bytes 4-7 are NUL).
-    static func isSafeTensors(_ line: UnsafeRawBufferPointer) -> Bool {
+    public static func isSafeTensors(_ line: UnsafeRawBufferPointer) -> Bool {
         guard line.count >= 10, line[4] == 0, line[5] == 0, line[6] == 0, line[7] == 0,
               line[8] == UInt8(ascii: "{"), line[9] == UInt8(ascii: "\"") else { return false }
         let n = (0 ..< 4).reduce(0) { $0 | Int(line[$1]) << (8 * $1) }

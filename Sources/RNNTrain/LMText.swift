@@ -157,6 +157,9 @@ public struct LMCorpus: Sendable {
         for p in paths {
             let source = try ByteSource(path: p)
             let bytes = try source.readAll(limit: maxTextBytes - text.bytes.count)
+            if bytes.withUnsafeBytes({ RecordReader.isSafeTensors($0) }) {
+                throw RNNError(path: source.name, "a safetensors file (an rnn-vocab vocabulary, rnn-encode dataset or checkpoint), not text to train a language model on")
+            }
             let bad = bytes.withUnsafeBytes { UTF8Repair.invalid($0) }
             if let at = bad.first, text.firstInvalid == nil { text.firstInvalid = "\(source.name): byte \(at + 1)" }
             text.invalidSequences += bad.count

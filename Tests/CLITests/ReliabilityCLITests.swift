@@ -121,13 +121,16 @@ final class ReliabilityCLITests: XCTestCase {
             rnn-clean t.bin > out1; echo "clean=$? $(wc -c < out1)"
             rnn-vocab v.bin -o v2.bin; echo "vocab=$?"
             gzip -c t.bin | rnn-clean > out2; echo "gzip=$? $(wc -c < out2)"
+            rnn-fit --lm v.bin -o lm.ckpt; echo "lm=$?"
             rnn-clean --format text v.bin | wc -l
             """, args: [d.path])
-        XCTAssertTrue(r.out.hasPrefix("clean=1 0\nvocab=1\ngzip=1 0\n"), r.out + r.stderr)
+        XCTAssertTrue(r.out.hasPrefix("clean=1 0\nvocab=1\ngzip=1 0\nlm=1\n"), r.out + r.stderr)
         XCTAssertTrue(r.stderr.contains("t.bin: a safetensors file"), r.stderr)
         XCTAssertTrue(r.stderr.contains("v.bin: a safetensors file"), r.stderr)
         XCTAssertTrue(r.stderr.contains("<stdin>: a safetensors file"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: d.path + "/v2.bin"))
+        XCTAssertTrue(r.stderr.contains("v.bin: a safetensors file (an rnn-vocab vocabulary, rnn-encode dataset or checkpoint), not text to train"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: d.path + "/lm.ckpt"))
         // an explicit --format text reads whatever it is given
         XCTAssertNotEqual(r.out.split(separator: "\n").last, "0", r.out)
     }
