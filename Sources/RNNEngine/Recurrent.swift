@@ -80,6 +80,11 @@ final class RecurrentStack {
     private let inferH: [[FloatBuffer]], inferI: [[FloatBuffer]]
     private var packedVersion: UInt64?
     private var packedH: [Bool], packedI: [Bool]
+    /// Weights (floats) of a layer from which one time step of one sequence is cut over the
+    /// threads (sampling steps, single-sequence inference): about 1 MB, where a step's product
+    /// takes longer than a pool run (ThreadPool; a 2 x 512 LSTM samples 1.8-2.0x faster on two
+    /// threads than on one, 2026-12-05, Zen 5; a 1 x 100 model's step is shorter than a run).
+    static let splitStepMinWeights = 1 << 18
     private let stateH: [FloatBuffer], stateC: [FloatBuffer], actStep: [FloatBuffer]  // inference only
     private var bigPack = [FloatBuffer](), bigScratch = [FloatBuffer]()  // per thread part (bigProduct)
     /// Training products in bfloat16 (Model.bf16; BFloat16.swift): the input projections, weight
@@ -344,8 +349,8 @@ final class RecurrentStack {
                 }
             }
             let xin = input
-            // Splitting one step pays once the layer's weights are past about 1 MB (ThreadPool).
-            if single && D == 1 && P >= 2 && G * (ind + H) >= ThreadPool.splitStepMinWeights {
+            // Splitting one step pays once the layer's weights are past about 1 MB.
+            if single && D == 1 && P >= 2 && G * (ind + H) >= RecurrentStack.splitStepMinWeights {
                 oneStepSplit(k: k, xin: xin, ind: ind, lookup: lookup, h0: h0.map { $0 + k * B * H }, c0: c0.map { $0 + k * B * H },
                              hn: hn.pointer + k * B * H, cn: cell == .lstm ? cn.pointer + k * B * H : nil, out: o, training: training)
             } else if single {
@@ -397,7 +402,7 @@ final class RecurrentStack {
                 // the recurrence on slices of the batch; one slice for all threads (inference on a
                 // single sequence: rnn-sample --score, one record): each step's product cut by
                 // columns over the threads instead, when the layer is big enough to pay for it
-                let cutSteps = !training && plan.parts == 1 && P >= 2 && G * H >= ThreadPool.splitStepMinWeights ? P : 1
+                let cutSteps = !training && plan.parts == 1 && P >= 2 && G * H >= RecurrentStack.splitStepMinWeights ? P : 1
                 parallel(plan.parts) { p in
                     let (dirs, rows) = plan.job(p, directions: D)
                     for d in dirs {

@@ -24,11 +24,6 @@ final class ThreadPool: @unchecked Sendable {
     let threads: Int
     /// How long a waiting thread polls before it sleeps.
     static let spinSeconds = 1e-4
-    /// Weights (floats) of a layer from which one time step of one sequence is cut over the
-    /// threads (RecurrentStack: sampling steps, single-sequence inference): about 1 MB, where a
-    /// step's product takes longer than a run (a 2 x 512 LSTM samples 1.8x faster on two threads
-    /// than on one, 2026-12-05, Zen 5; a 1 x 100 model's step is shorter than a run).
-    static let splitStepMinWeights = 1 << 18
     private let spin: Bool
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)

@@ -27,9 +27,9 @@ public struct SamplingOptions: Sendable, Equatable {
     public init(temperature: Float = 0.8, topK: Int? = nil) { self.temperature = temperature; self.topK = topK }
 }
 
-/// log((1/M) sum_m exp(x_m)), computed without overflow; the log of a mean of probabilities given
-/// as log-probabilities (the ensemble's one combination, for draws and for losses).
-public func logMeanExp<C: Collection>(_ xs: C) -> Double where C.Element == Double {
+/// log((1/M) sum_m exp(x_m)), computed without overflow: the ensemble's loss of a character from
+/// the models' losses (log-probabilities).
+func logMeanExp<C: Collection>(_ xs: C) -> Double where C.Element == Double {
     guard let top = xs.max(), top > -Double.infinity else { return -Double.infinity }
     var sum = 0.0
     for x in xs { sum += _exp(x - top) }
@@ -52,6 +52,13 @@ public func loadLanguageModels(paths: [String]) throws -> ([Model], CharAlphabet
     }
     guard let f = first else { throw RNNError("no language-model checkpoint given") }
     return (models, CharAlphabet(tokens: f.info.tokens, vocabHash: f.info.vocabHash))
+}
+
+/// Every model is a language model over `alphabet` (rnn-sample's models come from
+/// ``loadLanguageModels(paths:)``, which checks it with errors; this is the library's contract).
+private func requireLanguageModels(_ models: [Model], _ alphabet: CharAlphabet) {
+    precondition(!models.isEmpty && models.allSatisfy { $0.config.task == .languageModel && $0.config.outputs == alphabet.count },
+                 "not language models for this alphabet")
 }
 
 /// Draws characters from a language model or an ensemble (see the file comment), one stream
@@ -78,8 +85,7 @@ public final class LMSampler {
     }
 
     public init(models: [Model], alphabet: CharAlphabet, options: SamplingOptions, seed: UInt64) {
-        precondition(!models.isEmpty && models.allSatisfy { $0.config.task == .languageModel && $0.config.outputs == alphabet.count },
-                     "not language models for this alphabet")
+        requireLanguageModels(models, alphabet)
         self.models = models; self.alphabet = alphabet; self.options = options
         states = models.map { RecurrentState.zeros($0.config, batch: 1) }
         rng = RNG(seed: seed)
@@ -99,17 +105,13 @@ public final class LMSampler {
             logits = models[0].stepLM(tokens: [id], state: &states[0])
             return
         }
-        let V = logits.count
-        var logProbs = [[Double]](repeating: [], count: models.count)
+        var mean = [Double](repeating: 0, count: logits.count)
         for m in models.indices {
-            let z = models[m].stepLM(tokens: [id], state: &states[m])
-            let top = Double(z.max() ?? 0)
-            var sum = 0.0
-            for v in 0 ..< V { sum += _exp(Double(z[v]) - top) }
-            let norm = top + _log(sum)
-            logProbs[m] = z.map { Double($0) - norm }
+            let p = models[m].stepLM(tokens: [id], state: &states[m]).withUnsafeBufferPointer { Classifier.softmax($0) }
+            for v in mean.indices { mean[v] += p[v] }
         }
-        for v in 0 ..< V { logits[v] = Float(logMeanExp(logProbs.lazy.map { $0[v] })) }
+        let M = Double(models.count)
+        for v in mean.indices { logits[v] = Float(_log(mean[v] / M)) }
     }
 
     /// Draws the next id from the logits of the last fed character.
@@ -193,8 +195,7 @@ public final class LMScorer {
     }
 
     public init(models: [Model], alphabet: CharAlphabet, resetPerLine: Bool = false) {
-        precondition(!models.isEmpty && models.allSatisfy { $0.config.task == .languageModel && $0.config.outputs == alphabet.count },
-                     "not language models for this alphabet")
+        requireLanguageModels(models, alphabet)
         self.models = models; self.alphabet = alphabet; self.resetPerLine = resetPerLine
         states = models.map { RecurrentState.zeros($0.config, batch: 1) }
         newlineID = alphabet.id(of: 0x0A)

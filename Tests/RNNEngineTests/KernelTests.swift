@@ -203,9 +203,9 @@ final class KernelTests: EveryKernelSetTestCase {
     func testSingleSequenceStepsCutOverThreadsMatchOneThread() {
         forEachKernelSet {
             for cell in CellKind.allCases {
-                // G * H just past ThreadPool.splitStepMinWeights (2^18)
+                // G * H just past RecurrentStack.splitStepMinWeights (2^18)
                 let H = cell == .rnn ? 520 : cell == .gru ? 304 : 264
-                XCTAssertGreaterThanOrEqual(cell.gates * H * H, ThreadPool.splitStepMinWeights)
+                XCTAssertGreaterThanOrEqual(cell.gates * H * H, RecurrentStack.splitStepMinWeights)
                 let cfg = ModelConfig(cell: cell, task: .languageModel, vocabSize: 20, embedDim: 10, hidden: H, layers: 2, bidirectional: false,
                                       dropout: 0, headDropout: 0, outputs: 20, paddingIndex: nil, freezeEmbedding: false)
                 let inputs = (0 ..< 40).map { Int32(($0 * 7 + 3) % 20) }, targets = (0 ..< 40).map { Int32(($0 * 5 + 1) % 20) }
